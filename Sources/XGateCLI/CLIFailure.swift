@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import XGateCore
+import XGateFileSystem
+
+/// The exit codes of `xgate`, one per kind of failure, documented in `xgate --help` and README.
+enum Exit {
+    static let invalid: Int32 = 1
+    static let signature: Int32 = 10
+    static let key: Int32 = 11
+    static let keyValidity: Int32 = 12
+    static let envelope: Int32 = 13
+    static let malformed: Int32 = 65
+    static let notFound: Int32 = 66
+    static let tooLarge: Int32 = 67
+    static let contracts: Int32 = 69
+    static let internalError: Int32 = 70
+    static let exists: Int32 = 73
+    static let permission: Int32 = 77
+
+    /// The code for a refused batch or receipt.
+    static func code(for error: BatchError) -> Int32 {
+        switch error.code {
+        case "signature.invalid", "jws.format", "jws.header", "jws.algorithm", "jws.type": return signature
+        case "key.unknown", "key.sender-mismatch": return key
+        case "key.expired", "key.not-yet-valid", "batch.future": return keyValidity
+        case "batch.too-large": return tooLarge
+        default: return envelope
+        }
+    }
+
+    static func code(for error: FileError) -> Int32 {
+        switch error.kind {
+        case .notFound: return notFound
+        case .permission: return permission
+        case .tooLarge: return tooLarge
+        case .malformed: return malformed
+        case .exists: return exists
+        case .unreadable, .invalid: return malformed
+        }
+    }
+}
+
+/// Writes one line to standard error.
+func report(_ line: String) {
+    FileHandle.standardError.write(Data(("xgate: " + line + "\n").utf8))
+}
+
+/// Runs a command body, turning every error into one line on standard error and its exit code: never a stack trace.
+func guarded(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as FileError {
+        report(error.description)
+        throw ExitCode(Exit.code(for: error))
+    } catch let error as BatchError {
+        report(error.description)
+        throw ExitCode(Exit.code(for: error))
+    } catch let error as ContractsUnavailable {
+        report(error.description)
+        throw ExitCode(Exit.contracts)
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        report("internal error: \(error)")
+        throw ExitCode(Exit.internalError)
+    }
+}
+
+/// The contracts or registry could not be loaded.
+struct ContractsUnavailable: Error, CustomStringConvertible {
+    var description: String
+}
+
+extension LocationOptions {
+    /// Loads Contracts/, mapping failures to exit 69 (except a missing directory, 66).
+    func loadContracts() throws -> ContractSet {
+        let directory = ContractsDirectory.locate(contracts)
+        do {
+            return try ContractsDirectory.load(directory)
+        } catch where error.kind == .notFound {
+            throw error
+        } catch {
+            throw ContractsUnavailable(description: "contracts unusable: \(error)")
+        }
+    }
+}

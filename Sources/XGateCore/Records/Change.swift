@@ -1,0 +1,152 @@
+import Foundation
+import Crypto
+import XGateJSON
+
+/// A SHA-256 digest, written `sha256:<64 hex>` on the wire.
+public struct Digest: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The lowercase hex digest.
+    public let hex: String
+
+    /// The digest of some bytes.
+    public init(of bytes: some DataProtocol) {
+        self.hex = SHA256.hash(data: bytes).map { byte in
+            let h = String(byte, radix: 16)
+            return byte < 16 ? "0" + h : h
+        }.joined()
+    }
+
+    /// Parses `sha256:<hex>`.
+    public init?(_ text: String) {
+        guard text.hasPrefix("sha256:") else { return nil }
+        let hex = String(text.dropFirst(7))
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+        self.hex = hex
+    }
+
+    /// The digest of a JSON value's canonical form.
+    public init(canonical value: JSONValue) { self.init(of: value.canonicalBytes) }
+
+    public var description: String { "sha256:" + hex }
+    public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.hex < rhs.hex }
+}
+
+/// The content of a record at one owner version.
+public struct ContentVersion: Sendable, Equatable {
+    /// The owner's version counter.
+    public var version: Int
+    /// The node that wrote this version (the owner, or the city for an operator override).
+    public var author: String
+    /// When it was written (RFC 3339).
+    public var at: String
+    /// The record document, validated by `urn:xgate:schema:record:<kind>:<schemaVersion>`.
+    public var record: JSONValue
+    /// Set when this version resolves a conflict: which version and which of its contents was chosen.
+    public var override: Override?
+    /// SHA-256 of the record's canonical form: equal digests mean equal content.
+    public var digest: Digest
+
+    /// An operator's resolution of a conflict.
+    public struct Override: Sendable, Equatable {
+        public var version: Int
+        public var digest: Digest
+    }
+
+    /// Creates a content version; the digest is computed.
+    public init(version: Int, author: String, at: String, record: JSONValue, override: Override? = nil) {
+        self.version = version
+        self.author = author
+        self.at = at
+        self.record = record
+        self.override = override
+        self.digest = Digest(canonical: record)
+    }
+
+    /// The wire form.
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["version"] = .number(Double(version))
+        o["author"] = .string(author)
+        o["at"] = .string(at)
+        o["record"] = record
+        if let override {
+            o["override"] = ["version": .number(Double(override.version)), "digest": .string(override.digest.description)]
+        }
+        return .object(o)
+    }
+}
+
+/// One status change of a record.
+public struct StatusChange: Sendable, Equatable {
+    /// The status counter: each change is one more than the status it was made from.
+    public var version: Int
+    public var value: RecordStatus
+    /// The status it was made from; nil only for the first (`active`, version 1).
+    public var from: RecordStatus?
+    public var author: String
+    public var at: String
+    /// Why (required after the first version).
+    public var reason: String?
+    /// The legal basis, e.g. 《信用修复管理办法》第十二条.
+    public var basis: String?
+    /// An optional machine-readable reason, e.g. `objection-upheld`.
+    public var reasonCode: String?
+
+    /// Creates a status change.
+    public init(
+        version: Int, value: RecordStatus, from: RecordStatus?, author: String, at: String,
+        reason: String? = nil, basis: String? = nil, reasonCode: String? = nil
+    ) {
+        self.version = version
+        self.value = value
+        self.from = from
+        self.author = author
+        self.at = at
+        self.reason = reason
+        self.basis = basis
+        self.reasonCode = reasonCode
+    }
+
+    /// The wire form.
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["version"] = .number(Double(version))
+        o["value"] = .string(value.rawValue)
+        o["from"] = from.map { .string($0.rawValue) } ?? .null
+        o["author"] = .string(author)
+        o["at"] = .string(at)
+        if let reason { o["reason"] = .string(reason) }
+        if let basis { o["basis"] = .string(basis) }
+        if let reasonCode { o["reasonCode"] = .string(reasonCode) }
+        return .object(o)
+    }
+
+    /// Identity of the change, for telling concurrent changes of the same version apart.
+    public var digest: Digest { Digest(canonical: json) }
+}
+
+/// A change to one record, as carried in a batch: optionally new content, always the status as the sender knows it.
+public struct Change: Sendable, Equatable {
+    public var key: RecordKey
+    public var content: ContentVersion?
+    public var status: StatusChange
+    /// Record fields the sender masked (JSON pointers into the record).
+    public var masked: [String]
+
+    /// Creates a change.
+    public init(key: RecordKey, content: ContentVersion?, status: StatusChange, masked: [String] = []) {
+        self.key = key
+        self.content = content
+        self.status = status
+        self.masked = masked
+    }
+
+    /// The wire form (`urn:xgate:schema:change:1`).
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["key"] = key.json
+        if let content { o["content"] = content.json }
+        o["status"] = status.json
+        if !masked.isEmpty { o["masked"] = .array(masked.map { .string($0) }) }
+        return .object(o)
+    }
+}

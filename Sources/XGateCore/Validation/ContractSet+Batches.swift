@@ -1,0 +1,128 @@
+import XGateJSON
+import XGateSchema
+
+/// What a receiver learns from reading a batch before applying it: the envelope, and for each change either
+/// the parsed change or why it is refused. One bad change never blocks the others.
+public struct BatchInspection: Sendable {
+    /// One change's verdict.
+    public struct Entry: Sendable {
+        public var index: Int
+        public var change: Change?
+        public var rejection: Rejection?
+        /// Issues that do not refuse the change but ask a person to look (a possible trial USCC).
+        public var reviews: [RecordIssue]
+    }
+
+    public var batch: BatchDocument
+    public var entries: [Entry]
+
+    /// The changes that may be applied.
+    public var acceptedChanges: [(index: Int, change: Change)] {
+        entries.compactMap { e in e.change.flatMap { e.rejection == nil ? (e.index, $0) : nil } }
+    }
+}
+
+extension ContractSet {
+    /// Puts identifiers in canonical form (NFKC, trimmed, upper-case) before validation, as a sending node does
+    /// with a department's export. Receivers do not normalise: what was signed must already be canonical.
+    public func normalisingIdentifiers(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(var object):
+            for key in object.keys {
+                guard let child = object[key] else { continue }
+                if key == "uscc" || key == "idNumber", let text = child.stringValue {
+                    object[key] = .string(IdentifierText.normalise(text))
+                } else {
+                    object[key] = normalisingIdentifiers(child)
+                }
+            }
+            return .object(object)
+        case .array(let elements):
+            return .array(elements.map(normalisingIdentifiers))
+        default:
+            return value
+        }
+    }
+
+    /// Reads a batch payload: refuses the whole batch only for an envelope that cannot be trusted, and judges
+    /// every change on its own (schema, record contract, identifiers, authorship, and — with a registry — the
+    /// sharing agreement from the batch's sender to its receiver, including masking).
+    public func inspect(batchPayload json: JSONValue, federation: Federation?, today: CivilDate? = nil) throws(BatchError) -> BatchInspection {
+        guard let batchValidator = validator(for: ContractSet.batchSchema) else {
+            throw BatchError(code: "contracts.missing", message: "schema \(ContractSet.batchSchema) is not loaded")
+        }
+        var changeErrors: [Int: [ValidationError]] = [:]
+        var envelopeErrors: [ValidationError] = []
+        for error in batchValidator.validate(json) {
+            let tokens = error.instanceLocation.tokens
+            if tokens.count >= 2, tokens[0] == "changes", let index = Int(tokens[1]) {
+                changeErrors[index, default: []].append(error)
+            } else {
+                envelopeErrors.append(error)
+            }
+        }
+        if let first = envelopeErrors.first {
+            let more = envelopeErrors.count > 1 ? " (and \(envelopeErrors.count - 1) more)" : ""
+            throw BatchError(
+                code: "batch.schema",
+                message: "\(first.instanceLocation.description.isEmpty ? "/" : first.instanceLocation.description): \(first.keyword): \(first.message)\(more)")
+        }
+        let batch = try BatchDocument(json: json)
+        let policy = federation?.mergePolicy(catalogue: catalogue) ?? MergePolicy(cityNodes: [], listKinds: catalogue.listKinds)
+        var entries: [BatchInspection.Entry] = []
+        for (index, raw) in batch.changes.enumerated() {
+            if let errors = changeErrors[index], let first = errors.first {
+                let relative = JSONPointer(tokens: Array(first.instanceLocation.tokens.dropFirst(2)))
+                entries.append(.init(index: index, change: nil, rejection: Rejection(code: "schema." + first.keyword, field: relative, message: first.message), reviews: []))
+                continue
+            }
+            let change: Change
+            do {
+                change = try Change(json: raw)
+            } catch {
+                entries.append(.init(index: index, change: nil, rejection: Rejection(code: "change.format", field: error.field, message: error.message), reviews: []))
+                continue
+            }
+            let (rejection, reviews) = judge(change, batch: batch, federation: federation, policy: policy, today: today)
+            entries.append(.init(index: index, change: change, rejection: rejection, reviews: reviews))
+        }
+        return BatchInspection(batch: batch, entries: entries)
+    }
+
+    func judge(_ change: Change, batch: BatchDocument, federation: Federation?, policy: MergePolicy, today: CivilDate?) -> (Rejection?, [RecordIssue]) {
+        let recordPointer = JSONPointer(tokens: ["content", "record"])
+        var reviews: [RecordIssue] = []
+        if let content = change.content {
+            let issues = self.issues(inRecord: content.record, today: today)
+            if let error = issues.first(where: { $0.severity == .error }) { return (error.rejection(under: recordPointer), []) }
+            reviews = issues.filter { $0.severity == .review }
+        }
+        if let rejection = Merge.authorise(change, policy: policy) { return (rejection, reviews) }
+        guard let federation, let content = change.content else { return (nil, reviews) }
+        let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
+        guard let permission = federation.permission(
+            from: batch.from, to: batch.to, kind: change.key.kind, subjectType: subjectType, on: batch.createdAt.chinaDate)
+        else {
+            return (Rejection(
+                code: "agreement.not-permitted", field: JSONPointer(tokens: ["key", "kind"]),
+                message: "no sharing agreement lets \(batch.from) send \(change.key.kind) records about a \(subjectType) subject to \(batch.to)"), reviews)
+        }
+        for path in permission.withhold.sorted() {
+            if let pointer = JSONPointer(path), content.record.value(at: pointer) != nil {
+                return (Rejection(
+                    code: "agreement.field-withheld", field: recordPointer.appending(pointer),
+                    message: "the agreements (\(permission.agreements.joined(separator: ", "))) withhold this field from \(batch.to)"), reviews)
+            }
+        }
+        for path in permission.mask.sorted() {
+            guard let pointer = JSONPointer(path), let value = content.record.value(at: pointer)?.stringValue else { continue }
+            let masked = Federation.maskedText(value, field: pointer.tokens.last ?? "")
+            if value != masked {
+                return (Rejection(
+                    code: "agreement.field-not-masked", field: recordPointer.appending(pointer),
+                    message: "the agreements (\(permission.agreements.joined(separator: ", "))) give \(batch.to) this field masked only; it arrived in full"), reviews)
+            }
+        }
+        return (nil, reviews)
+    }
+}

@@ -1,0 +1,3 @@
+import XGateCLI
+
+XGate.main()
