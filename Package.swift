@@ -46,15 +46,17 @@ let package = Package(
         .executableTarget(name: "xgate", dependencies: ["XGateCLI"]),
         .executableTarget(
             name: "xgate-bench",
-            dependencies: ["XGateJSON", "XGateSchema", "XGateCore", "XGateJOSE", "XGateFileSystem"]
+            dependencies: ["XGateJSON", "XGateSchema", "XGateCore", "XGateJOSE", "XGateFileSystem", "XGateTestSupport"]
         ),
+        // Helpers shared by the test targets: repository paths, a seeded generator, realistic sample records.
+        .target(name: "XGateTestSupport", dependencies: ["XGateJSON", "XGateCore", "XGateFileSystem"]),
         .testTarget(name: "XGateJSONTests", dependencies: ["XGateJSON"]),
         .testTarget(name: "XGateSchemaTests", dependencies: ["XGateJSON", "XGateSchema"]),
-        .testTarget(name: "XGateCoreTests", dependencies: ["XGateJSON", "XGateSchema", "XGateCore"]),
-        .testTarget(name: "XGateJOSETests", dependencies: ["XGateJSON", "XGateCore", "XGateJOSE"]),
+        .testTarget(name: "XGateCoreTests", dependencies: ["XGateJSON", "XGateSchema", "XGateCore", "XGateTestSupport"]),
+        .testTarget(name: "XGateJOSETests", dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateFileSystem", "XGateTestSupport"]),
         .testTarget(
             name: "XGateCLITests",
-            dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateFileSystem", "XGateCLI"]
+            dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateFileSystem", "XGateTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -37,19 +37,7 @@ struct ExamplesCheck: ParsableCommand {
                 let errors = validator.validate(instance)
                 var domain: [RecordIssue] = []
                 if errors.isEmpty {
-                    if schema.hasPrefix("urn:xgate:schema:record:") {
-                        domain = contracts.issues(inRecord: instance)
-                    } else if schema == ContractSet.changeSchema, let change = try? Change(json: instance) {
-                        if let record = change.content?.record {
-                            domain = contracts.issues(inRecord: record).map {
-                                RecordIssue(field: JSONPointer(tokens: ["content", "record"]).appending($0.field), rule: $0.rule, message: $0.message, severity: $0.severity)
-                            }
-                        }
-                        let policy = MergePolicy(cityNodes: ["sh-city"], listKinds: contracts.catalogue.listKinds)
-                        if let rejection = Merge.authorise(change, policy: policy), rejection.code == "key.mismatch" {
-                            domain.append(RecordIssue(field: rejection.field ?? .root, rule: rejection.code, message: rejection.message))
-                        }
-                    }
+                    domain = domainIssues(schema: schema, instance: instance, contracts: contracts)
                 }
                 results.append([
                     "file": .string(file), "schema": .string(schema), "schemaValid": .bool(errors.isEmpty),
@@ -73,6 +61,36 @@ struct ExamplesCheck: ParsableCommand {
             } else if disagreements > 0 {
                 throw ExitCode(Exit.invalid)
             }
+        }
+    }
+
+    /// Identifier and authorship rules, checked once the instance is schema-valid: records directly, changes and
+    /// batches as a receiver reads them (a change is judged inside a one-change batch).
+    func domainIssues(schema: String, instance: JSONValue, contracts: ContractSet) -> [RecordIssue] {
+        if schema.hasPrefix("urn:xgate:schema:record:") { return contracts.issues(inRecord: instance) }
+        let batch: JSONValue
+        let prefix: (Int) -> JSONPointer
+        switch schema {
+        case ContractSet.batchSchema:
+            batch = instance
+            prefix = { JSONPointer(tokens: ["changes", String($0)]) }
+        case ContractSet.changeSchema:
+            batch = [
+                "protocol": "xgate/1", "batchId": "00000000-0000-7000-8000-000000000000", "from": "sh-xuhui", "to": "sh-city",
+                "sequence": 1, "createdAt": "2026-11-20T10:00:00+08:00", "changes": [instance],
+            ]
+            prefix = { _ in .root }
+        default:
+            return []
+        }
+        let policy = MergePolicy(cityNodes: ["sh-city"], listKinds: contracts.catalogue.listKinds)
+        guard let inspection = try? contracts.inspect(batchPayload: batch, federation: nil, policy: policy) else { return [] }
+        return inspection.entries.flatMap { entry -> [RecordIssue] in
+            var issues = entry.reviews.map { RecordIssue(field: prefix(entry.index).appending(JSONPointer(tokens: ["content", "record"])).appending($0.field), rule: $0.rule, message: $0.message, severity: .review) }
+            if let r = entry.rejection, !r.code.hasPrefix("schema.") {
+                issues.append(RecordIssue(field: prefix(entry.index).appending(r.field ?? .root), rule: r.code, message: r.message))
+            }
+            return issues
         }
     }
 }

@@ -10,7 +10,7 @@ extension SchemaCompiler {
 
     /// Keywords of draft 2020-12 that this validator does not implement: refused rather than ignored,
     /// because ignoring them would let invalid instances through.
-    static let unsupportedKeywords: Set<String> = ["$dynamicRef", "unevaluatedProperties", "unevaluatedItems"]
+    static let unsupportedKeywords: Set<String> = ["$dynamicRef"]
 
     /// Compiles the (sub)schema of node `id`.
     mutating func compileNode(_ id: Int) throws(SchemaError) -> SchemaNode {
@@ -122,8 +122,11 @@ extension SchemaCompiler {
             let then = try object["then"].map { (v) throws(SchemaError) in try schema("then", v, info, path: ["then"]) }
             let else_ = try object["else"].map { (v) throws(SchemaError) in try schema("else", v, info, path: ["else"]) }
             sameInstance[node] += [condition] + [then, else_].compactMap { $0 }
-            guard then != nil || else_ != nil else { return nil }
             return .conditional(if: condition, then: then, else: else_)
+        case "unevaluatedProperties":
+            return .unevaluatedProperties(try schema(key, value, info, path: [key]))
+        case "unevaluatedItems":
+            return .unevaluatedItems(try schema(key, value, info, path: [key]))
         case "then", "else":
             // Checked (and compiled) even without "if"; they take effect through "if".
             _ = try schema(key, value, info, path: [key])

@@ -58,7 +58,11 @@ struct SchemaCompiler {
         }
         try scan(key)
         let root = nodeID(at: SchemaLocation(document: key, pointer: []), value: value, resource: key)
-        while let id = pending.popLast() {
+        // First in, first out: errors are found in (breadth-first) document order.
+        var next = 0
+        while next < pending.count {
+            let id = pending[next]
+            next += 1
             nodes[id] = try compileNode(id)
         }
         try checkForInfiniteRecursion()

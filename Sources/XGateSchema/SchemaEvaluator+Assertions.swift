@@ -79,7 +79,7 @@ extension SchemaEvaluator {
             guard a.count > prefix else { return true }
             guard let node else {
                 let extra = a.count - prefix
-                report("items", "\(instance.excerpt) has \(extra) \(SchemaEvaluator.plural(extra, "item")) more than the \(prefix) allowed")
+                report("items", "\(instance.excerpt) has \(a.count) items, \(extra) more than the \(prefix) allowed")
                 return false
             }
             var valid = true
@@ -137,14 +137,15 @@ extension SchemaEvaluator {
     static func firstDuplicate(_ a: [JSONValue]) -> (Int, Int)? {
         if a.count <= 16 {
             for i in a.indices {
-                for j in (i + 1)..<a.count where a[i] == a[j] { return (i, j) }
+                for j in (i + 1)..<a.count where a[i].schemaEquals(a[j]) { return (i, j) }
             }
             return nil
         }
-        var seen: [JSONValue: Int] = [:]
+        var seen: [SchemaHashKey: Int] = [:]
         for (j, element) in a.enumerated() {
-            if let i = seen[element] { return (i, j) }
-            seen[element] = j
+            let key = SchemaHashKey(value: element)
+            if let i = seen[key] { return (i, j) }
+            seen[key] = j
         }
         return nil
     }

@@ -9,7 +9,7 @@ extension SchemaEvaluator {
         switch kind {
         case .maxProperties(let limit):
             if o.count <= limit { return true }
-            report("maxProperties", "\(instance.excerpt) has \(o.count) properties, more than the maximum of \(limit)")
+            report("maxProperties", "\(instance.excerpt) has \(o.count) \(SchemaEvaluator.plural(o.count, "property")), more than the maximum of \(limit)")
         case .minProperties(let limit):
             if o.count >= limit { return true }
             report("minProperties", "\(instance.excerpt) has \(o.count) \(SchemaEvaluator.plural(o.count, "property")), fewer than the minimum of \(limit)")

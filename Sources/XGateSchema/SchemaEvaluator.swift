@@ -40,7 +40,7 @@ struct SchemaEvaluator {
             var valid = true
             for rule in rules {
                 if collecting { keywordPath.append(rule.keyword) }
-                let passed = apply(rule.kind, to: instance)
+                let passed = apply(rule.kind, to: instance, node: id)
                 if collecting { keywordPath.removeLast() }
                 if !passed {
                     guard collecting else { return false }
@@ -102,8 +102,8 @@ struct SchemaEvaluator {
         keywordPath.removeLast()
     }
 
-    /// Applies one compiled keyword.
-    mutating func apply(_ kind: RuleKind, to instance: JSONValue) -> Bool {
+    /// Applies one compiled keyword of node `id`.
+    mutating func apply(_ kind: RuleKind, to instance: JSONValue, node id: Int) -> Bool {
         switch kind {
         case .type(let mask, let names):
             if mask.admits(instance) { return true }
@@ -115,7 +115,7 @@ struct SchemaEvaluator {
             report("enum", "\(instance.excerpt) is not one of \(JSONValue.array(set.values).excerpt)")
             return false
         case .const(let expected):
-            if instance == expected { return true }
+            if instance.schemaEquals(expected) { return true }
             report("const", "\(instance.excerpt) is not the expected value \(expected.excerpt)")
             return false
         case .ref(let target):
@@ -138,6 +138,7 @@ struct SchemaEvaluator {
             report("not", "\(instance.excerpt) must not be valid under the 'not' schema")
             return false
         case .conditional(let condition, let then, let else_):
+            guard then != nil || else_ != nil else { return true }
             let branch = check(condition, instance) ? then : else_
             guard let branch else { return true }
             guard collecting else { return evaluate(branch, instance) }
@@ -145,6 +146,10 @@ struct SchemaEvaluator {
             let passed = evaluate(branch, instance)
             keywordPath[keywordPath.count - 1] = "if"
             return passed
+        case .unevaluatedProperties(let child):
+            return unevaluatedProperties(child, owner: id, instance)
+        case .unevaluatedItems(let child):
+            return unevaluatedItems(child, owner: id, instance)
         default:
             return applyAssertion(kind, to: instance)
         }

@@ -67,6 +67,10 @@ enum RuleKind: Sendable {
     case not(Int)
     case conditional(if: Int, then: Int?, else: Int?)
     case ref(Int)
+    /// `unevaluatedProperties` (its subschema).
+    case unevaluatedProperties(Int)
+    /// `unevaluatedItems` (its subschema).
+    case unevaluatedItems(Int)
 }
 
 /// `dependentRequired`: when `property` is present, so must `required` be.
@@ -151,15 +155,15 @@ struct TypeMask: OptionSet, Sendable {
 /// The values of `enum`, hashed when there are many.
 struct ValueSet: Sendable {
     var values: [JSONValue]
-    var hashed: Set<JSONValue>?
+    var hashed: Set<SchemaHashKey>?
 
     init(_ values: [JSONValue]) {
         self.values = values
-        self.hashed = values.count > 8 ? Set(values) : nil
+        self.hashed = values.count > 8 ? Set(values.map(SchemaHashKey.init)) : nil
     }
 
     func contains(_ value: JSONValue) -> Bool {
-        if let hashed { return hashed.contains(value) }
-        return values.contains(value)
+        if let hashed { return hashed.contains(SchemaHashKey(value: value)) }
+        return values.contains { $0.schemaEquals(value) }
     }
 }

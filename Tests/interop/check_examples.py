@@ -114,12 +114,12 @@ def uscc_problems(code: str) -> list[str]:
 
 
 def id_problems(number: str) -> list[str]:
-    """Rule codes violated by a resident identity number of valid shape (full or masked)."""
+    """Rule codes violated by a full resident identity number of valid shape."""
+    if "*" in number:
+        return []  # a masked number (110105********002X) is not checked beyond its shape
     problems = []
     if number[:6] not in DIVISIONS:
         problems.append("id.division")
-    if "*" in number:
-        return problems
     try:
         birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
         if birth.year < 1900 or birth > datetime.date.today():
@@ -150,13 +150,12 @@ def domain_errors(instance) -> set[tuple[str, str]]:
                     if node.get("idType", "resident-id") == "resident-id":
                         found.update((pointer(here), rule) for rule in id_problems(value))
                 walk(value, here)
-            # a change: content.record must match the key
+            # a change: content.record's kind and sourceId must equal the key's (reported at the record)
             key_, content = node.get("key"), node.get("content")
             if isinstance(key_, dict) and isinstance(content, dict) and isinstance(content.get("record"), dict):
                 record = content["record"]
-                for field in ("kind", "sourceId"):
-                    if field in record and field in key_ and record[field] != key_[field]:
-                        found.add((pointer(path + ["content", "record", field]), "key.mismatch"))
+                if any(field in record and field in key_ and record[field] != key_[field] for field in ("kind", "sourceId")):
+                    found.add((pointer(path + ["content", "record"]), "key.mismatch"))
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 walk(value, path + [index])

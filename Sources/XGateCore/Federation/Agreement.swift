@@ -47,8 +47,11 @@ public struct Agreement: Sendable {
         public var kinds: Set<String>
         /// Subject types (`legal-person`, `natural-person`, `individual-business`); nil means all.
         public var subjects: Set<String>?
-        /// Record fields (JSON pointers) sent masked.
+        /// Record fields (JSON pointers) sent masked. A grant that names no `mask` masks ``defaultMask``: natural
+        /// persons' identity numbers travel in full only where an agreement says so (`"mask": []`).
         public var mask: Set<String>
+        /// The fields masked when a grant does not say: every natural person's identity number in the subject block.
+        public static let defaultMask: Set<String> = ["/subject/idNumber", "/subject/legalRepresentative/idNumber", "/subject/operator/idNumber"]
         /// Record fields (JSON pointers) removed before sending.
         public var withhold: Set<String>
     }
@@ -85,7 +88,7 @@ public struct Agreement: Sendable {
             func strings(_ name: String) -> [String] { (g[name]?.arrayValue ?? []).compactMap(\.stringValue) }
             grants.append(Grant(
                 kinds: Set(strings("kinds")), subjects: g["subjects"] == nil ? nil : Set(strings("subjects")),
-                mask: Set(strings("mask")), withhold: Set(strings("withhold"))))
+                mask: g["mask"] == nil ? Grant.defaultMask : Set(strings("mask")), withhold: Set(strings("withhold"))))
         }
         self.grants = grants
         guard let validFrom = json["validFrom"]?.stringValue.flatMap({ CivilDate($0) }) else {

@@ -47,7 +47,10 @@ extension ContractSet {
     /// Reads a batch payload: refuses the whole batch only for an envelope that cannot be trusted, and judges
     /// every change on its own (schema, record contract, identifiers, authorship, and — with a registry — the
     /// sharing agreement from the batch's sender to its receiver, including masking).
-    public func inspect(batchPayload json: JSONValue, federation: Federation?, today: CivilDate? = nil) throws(BatchError) -> BatchInspection {
+    /// Without a registry, `policy` says which nodes are the city (default: none).
+    public func inspect(
+        batchPayload json: JSONValue, federation: Federation?, today: CivilDate? = nil, policy: MergePolicy? = nil
+    ) throws(BatchError) -> BatchInspection {
         guard let batchValidator = validator(for: ContractSet.batchSchema) else {
             throw BatchError(code: "contracts.missing", message: "schema \(ContractSet.batchSchema) is not loaded")
         }
@@ -68,7 +71,7 @@ extension ContractSet {
                 message: "\(first.instanceLocation.description.isEmpty ? "/" : first.instanceLocation.description): \(first.keyword): \(first.message)\(more)")
         }
         let batch = try BatchDocument(json: json)
-        let policy = federation?.mergePolicy(catalogue: catalogue) ?? MergePolicy(cityNodes: [], listKinds: catalogue.listKinds)
+        let policy = federation?.mergePolicy(catalogue: catalogue) ?? policy ?? MergePolicy(cityNodes: [], listKinds: catalogue.listKinds)
         var entries: [BatchInspection.Entry] = []
         for (index, raw) in batch.changes.enumerated() {
             if let errors = changeErrors[index], let first = errors.first {

@@ -37,7 +37,7 @@ extension ContractSet {
         return identifierIssues(in: record, at: .root, today: today)
     }
 
-    /// Checks every `uscc` and unmasked `idNumber` field anywhere in the record.
+    /// Checks every `uscc` and every unmasked resident `idNumber` (no `idType`, or `resident-id`) anywhere in the record.
     func identifierIssues(in value: JSONValue, at pointer: JSONPointer, today: CivilDate?) -> [RecordIssue] {
         var issues: [RecordIssue] = []
         switch value {
@@ -46,7 +46,9 @@ extension ContractSet {
                 let here = pointer.appending(key)
                 if key == "uscc", let code = child.stringValue {
                     issues += usccIssues(code, at: here)
-                } else if key == "idNumber", let number = child.stringValue, !ResidentID.isMasked(number) {
+                } else if key == "idNumber", let number = child.stringValue, !ResidentID.isMasked(number),
+                    (object["idType"]?.stringValue ?? "resident-id") == "resident-id"
+                {
                     issues += ResidentID.validate(number, today: today).issues.map {
                         RecordIssue(field: here, rule: $0.rule, message: $0.message)
                     }

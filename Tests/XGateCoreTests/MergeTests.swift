@@ -1,0 +1,112 @@
+import Testing
+import XGateJSON
+import XGateTestSupport
+@testable import XGateCore
+
+@Suite struct MergeTests {
+    static let owner = "sh-xuhui"
+    static let city = "sh-city"
+    static let policy = MergePolicy(cityNodes: [city], listKinds: ["dishonest-judgment-debtor"])
+    static let key = RecordKey(owner: owner, kind: "administrative-penalty", sourceId: "XH-SCJG-2026-0001")
+
+    static func content(_ version: Int, fine: String, author: String = owner) -> ContentVersion {
+        ContentVersion(version: version, author: author, at: "2026-11-0\(min(version, 9))T10:00:00+08:00",
+                       record: SampleRecords.penalty(sourceId: key.sourceId, fine: fine))
+    }
+
+    static func status(_ version: Int, _ value: RecordStatus, from: RecordStatus?, by author: String = owner) -> StatusChange {
+        StatusChange(version: version, value: value, from: from, author: author, at: "2026-11-20T09:00:00+08:00",
+                     reason: from == nil ? nil : "经审核", basis: from == nil ? nil : "《信用修复管理办法》")
+    }
+
+    static var created: Change { Change(key: key, content: content(1, fine: "2.5"), status: status(1, .active, from: nil)) }
+
+    func apply(_ changes: [Change], to start: RecordState? = nil) -> (RecordState?, [ChangeOutcome]) {
+        var state = start
+        var outcomes: [ChangeOutcome] = []
+        for change in changes {
+            let (next, outcome) = Merge.apply(change, to: state, policy: Self.policy)
+            state = next
+            outcomes.append(outcome)
+        }
+        return (state, outcomes)
+    }
+
+    @Test func appliesThenDetectsDuplicateAndStale() {
+        let update = Change(key: Self.key, content: Self.content(2, fine: "3"), status: Self.status(1, .active, from: nil))
+        let (state, outcomes) = apply([Self.created, Self.created, update, Self.created])
+        #expect(outcomes == [.applied, .duplicate, .applied, .stale])
+        #expect(state?.content?.version == 2)
+    }
+
+    @Test func aRepairIsNeverUndoneByAnOlderOrNewerContentUpdate() {
+        let repair = Change(key: Self.key, content: nil, status: Self.status(2, .repaired, from: .active, by: Self.city))
+        let oldContent = Self.created
+        let newContent = Change(key: Self.key, content: Self.content(3, fine: "4"), status: Self.status(1, .active, from: nil))
+        let (state, outcomes) = apply([Self.created, repair, oldContent, newContent])
+        #expect(outcomes == [.applied, .applied, .stale, .applied])
+        #expect(state?.status.value == .repaired)
+        #expect(state?.content?.version == 3)
+    }
+
+    @Test func aRepairThatOvertakesItsRecordStillHolds() {
+        let repair = Change(key: Self.key, content: nil, status: Self.status(2, .repaired, from: .active, by: Self.city))
+        let (state, outcomes) = apply([repair, Self.created])
+        #expect(outcomes == [.applied, .applied])
+        #expect(state?.status.value == .repaired)
+        #expect(state?.content?.version == 1)
+    }
+
+    @Test func concurrentContentIsAConflictWithTheSameWinnerInEitherOrder() throws {
+        let a = Change(key: Self.key, content: Self.content(2, fine: "3"), status: Self.status(1, .active, from: nil))
+        let b = Change(key: Self.key, content: Self.content(2, fine: "30"), status: Self.status(1, .active, from: nil))
+        let (first, firstOutcomes) = apply([Self.created, a, b])
+        let (second, secondOutcomes) = apply([Self.created, b, a])
+        #expect(firstOutcomes.last == .conflict)
+        #expect(secondOutcomes.last == .conflict)
+        let one = try #require(first)
+        let two = try #require(second)
+        #expect(one.digest == two.digest)
+        #expect(one.content?.digest == max(a.content!.digest, b.content!.digest))
+        #expect(one.conflicts == two.conflicts)
+        #expect(one.conflicts.count == 1)
+        #expect(one.conflicts[0].loser == min(a.content!.digest, b.content!.digest))
+        // Receiving the loser again is a duplicate, not a second conflict.
+        #expect(apply([a], to: one).1 == [.duplicate])
+    }
+
+    @Test func anOperatorOverrideFromTheCityResolvesTheConflict() {
+        var resolved = Self.content(3, fine: "3", author: Self.city)
+        resolved.override = .init(version: 2, digest: Self.content(2, fine: "3").digest)
+        let override = Change(key: Self.key, content: resolved, status: Self.status(1, .active, from: nil))
+        #expect(apply([Self.created, override]).1 == [.applied, .applied])
+        // Without the override marker the city may not write another node's content.
+        let plain = Change(key: Self.key, content: Self.content(3, fine: "3", author: Self.city), status: Self.status(1, .active, from: nil))
+        guard case .rejected(let rejection) = apply([plain]).1[0] else { Issue.record("expected a rejection"); return }
+        #expect(rejection.code == "content.unauthorised")
+    }
+
+    @Test func refusesUnauthorisedAndImpossibleStatusChangesWithAReason() {
+        let cases: [(Change, String)] = [
+            (Change(key: Self.key, content: nil, status: Self.status(2, .repaired, from: .active, by: "zj-jiaxing")), "status.unauthorised"),
+            (Change(key: Self.key, content: nil, status: Self.status(2, .active, from: .revoked)), "status.transition"),
+            (Change(key: Self.key, content: nil, status: Self.status(2, .exited, from: .active)), "status.transition"),
+            (Change(key: Self.key, content: nil, status: Self.status(3, .repaired, from: nil)), "status.transition"),
+            (Change(key: Self.key, content: nil, status: StatusChange(version: 2, value: .repaired, from: .active, author: Self.city, at: "2026-11-20T09:00:00+08:00")), "status.reason-required"),
+        ]
+        for (change, code) in cases {
+            let (state, outcomes) = apply([change], to: apply([Self.created]).0)
+            guard case .rejected(let rejection) = outcomes[0] else { Issue.record("expected \(code)"); continue }
+            #expect(rejection.code == code)
+            #expect(state?.status.value == .active)  // nothing was taken
+        }
+    }
+
+    @Test func aMismatchedRecordKeyIsRefused() {
+        var content = Self.content(1, fine: "2")
+        content.record = SampleRecords.penalty(sourceId: "OTHER-ID")
+        let change = Change(key: Self.key, content: content, status: Self.status(1, .active, from: nil))
+        guard case .rejected(let rejection) = apply([change]).1[0] else { Issue.record("expected key.mismatch"); return }
+        #expect(rejection.code == "key.mismatch")
+    }
+}
