@@ -5,7 +5,12 @@ enum DateTimeFormat: String, Sendable {
 
     /// Whether `string` is valid in this format.
     func isValid(_ string: String) -> Bool {
-        var scanner = Scanner(bytes: Array(string.utf8))
+        if let valid = string.utf8.withContiguousStorageIfAvailable({ isValid(bytes: $0) }) { return valid }
+        return Array(string.utf8).withUnsafeBufferPointer { isValid(bytes: $0) }
+    }
+
+    private func isValid(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var scanner = Scanner(bytes: bytes)
         switch self {
         case .date:
             return scanner.fullDate() && scanner.atEnd()
@@ -37,10 +42,10 @@ enum DateTimeFormat: String, Sendable {
 
 /// A byte reader for the RFC 3339 grammar (ASCII only: any other byte is a mismatch).
 private struct Scanner {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 

@@ -46,7 +46,7 @@ extension SchemaCompiler {
         case "multipleOf":
             let divisor = try number(key, value, info)
             guard divisor > 0 else { throw error(info, key, "'multipleOf' must be greater than 0") }
-            return .multipleOf(divisor)
+            return .multipleOf(MultipleOf(divisor))
         case "maximum": return .maximum(try number(key, value, info))
         case "exclusiveMaximum": return .exclusiveMaximum(try number(key, value, info))
         case "minimum": return .minimum(try number(key, value, info))

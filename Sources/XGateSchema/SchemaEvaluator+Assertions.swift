@@ -17,9 +17,9 @@ extension SchemaEvaluator {
 
     private mutating func applyNumeric(_ kind: RuleKind, _ n: Double) -> Bool {
         switch kind {
-        case .multipleOf(let divisor):
-            if MultipleOf.isMultiple(n, of: divisor) { return true }
-            report("multipleOf", "\(SchemaEvaluator.text(n)) is not a multiple of \(SchemaEvaluator.text(divisor))")
+        case .multipleOf(let rule):
+            if rule.admits(n) { return true }
+            report("multipleOf", "\(SchemaEvaluator.text(n)) is not a multiple of \(SchemaEvaluator.text(rule.divisor))")
         case .maximum(let limit):
             if n <= limit { return true }
             report("maximum", "\(SchemaEvaluator.text(n)) is greater than the maximum of \(SchemaEvaluator.text(limit))")

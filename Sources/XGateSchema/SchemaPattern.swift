@@ -6,7 +6,8 @@ import Foundation
 /// `NSRegularExpression` so that the ECMA-262 meanings hold where ICU differs: `$` is the end of input (ICU
 /// also matches before a final newline), `\d`, `\w`, `\b` are ASCII-only, `\s` is ECMA white space, `.`
 /// excludes only ECMA line terminators, and `[` inside a class is a literal. Patterns that are plain
-/// literals (optionally anchored with `^`) skip the regex engine.
+/// literals (optionally anchored with `^`) or sequences of simple ASCII classes (``SimplePattern``)
+/// skip the regex engine.
 struct SchemaPattern: Sendable {
     /// The pattern as written in the schema.
     let source: String
@@ -15,6 +16,7 @@ struct SchemaPattern: Sendable {
     private enum Matcher: Sendable {
         case contains([UInt8])
         case prefix([UInt8])
+        case simple(SimplePattern)
         case regex(RegexBox)
     }
 
@@ -23,6 +25,10 @@ struct SchemaPattern: Sendable {
         self.source = source
         if let literal = SchemaPattern.plainLiteral(source) {
             matcher = literal.anchored ? .prefix(Array(literal.text.utf8)) : .contains(Array(literal.text.utf8))
+            return
+        }
+        if let simple = SimplePattern(source) {
+            matcher = .simple(simple)
             return
         }
         do {
@@ -40,6 +46,8 @@ struct SchemaPattern: Sendable {
             return string.utf8.starts(with: bytes)
         case .contains(let bytes):
             return SchemaPattern.utf8(string, contains: bytes)
+        case .simple(let simple):
+            return simple.matches(string)
         case .regex(let box):
             let range = NSRange(location: 0, length: string.utf16.count)
             return box.regex.rangeOfFirstMatch(in: string, options: [], range: range).location != NSNotFound

@@ -36,7 +36,7 @@ enum RuleKind: Sendable {
     case type(TypeMask, names: [String])
     case enumeration(ValueSet)
     case const(JSONValue)
-    case multipleOf(Double)
+    case multipleOf(MultipleOf)
     case maximum(Double)
     case exclusiveMaximum(Double)
     case minimum(Double)

@@ -19,8 +19,9 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
         public var normalised: String
         /// Every rule the code broke; empty when valid.
         public var issues: [IdentifierIssue]
-        /// True when the only failures are check characters of a shape-valid code: possibly an early trial code
-        /// (e.g. Fujian `91350100M0001TGQXM`) that was legally issued. Such a record is flagged for review.
+        /// True when the only failures are check characters of a shape-valid code from a province that issued trial
+        /// codes: possibly an early trial code (e.g. Fujian `91350100M0001TGQXM`) that was legally issued. Such a
+        /// record is flagged for review, not refused.
         public var mayBeTrialCode: Bool
         /// The division the code's digits 3–8 name, when known.
         public var division: DivisionCodes.Standing
@@ -35,8 +36,14 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
         self.code = result.normalised
     }
 
-    /// Validates a code, reporting every rule it breaks.
-    public static func validate(_ raw: String, divisions: DivisionCodes = .standard) -> Validation {
+    /// Province prefixes where early trial codes that fail the check were legally issued (Fujian).
+    public static let defaultTrialCodeProvinces: Set<String> = ["35"]
+
+    /// Validates a code, reporting every rule it breaks. A code from `trialCodeProvinces` that fails only its check
+    /// characters is marked ``Validation/mayBeTrialCode``.
+    public static func validate(
+        _ raw: String, divisions: DivisionCodes = .standard, trialCodeProvinces: Set<String> = defaultTrialCodeProvinces
+    ) -> Validation {
         let code = IdentifierText.normalise(raw)
         var issues: [IdentifierIssue] = []
         let chars = Array(code)
@@ -87,7 +94,7 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
                 message: "check character (position 18) should be '\(expected)', found '\(chars[17])'"))
             checkFailures += 1
         }
-        let mayBeTrial = checkFailures > 0 && checkFailures == issues.count
+        let mayBeTrial = checkFailures > 0 && checkFailures == issues.count && trialCodeProvinces.contains(String(divisionDigits.prefix(2)))
         return Validation(normalised: code, issues: issues, mayBeTrialCode: mayBeTrial, division: division)
     }
 

@@ -65,9 +65,9 @@ extension ContractSet {
     }
 
     func usccIssues(_ code: String, at field: JSONPointer) -> [RecordIssue] {
-        let result = USCC.validate(code)
+        let result = USCC.validate(code, trialCodeProvinces: trialCodeProvinces)
         guard !result.isValid else { return [] }
-        if result.mayBeTrialCode, trialCodeProvinces.contains(String(result.normalised.dropFirst(2).prefix(2))) {
+        if result.mayBeTrialCode {
             return [RecordIssue(
                 field: field, rule: "uscc.trial-code",
                 message: "fails its check characters but has the shape of an early trial code; kept and flagged for review ("

@@ -13,7 +13,7 @@ public struct ContractSet: Sendable {
     /// Compiled validators by schema id.
     var validators: [String: SchemaValidator]
     /// Province prefixes where early trial USCCs were issued that fail the check (flagged for review, not refused).
-    public var trialCodeProvinces: Set<String> = ["35"]
+    public var trialCodeProvinces: Set<String> = USCC.defaultTrialCodeProvinces
 
     /// Compiles the given schemas (every record kind of the catalogue must have one).
     public init(

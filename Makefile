@@ -1,0 +1,39 @@
+# xgate — the two commands a newcomer needs are `make run` and `make test`.
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT ?= swift
+XGATE := .build/debug/xgate
+
+.PHONY: run test deps build build-tests bench registry clean
+
+## run: build, then the offline walkthrough (keys, validation, signed batch, verification, signed receipt)
+run: build
+	XGATE=$(XGATE) deploy/walkthrough.sh
+
+## test: every proof — Swift tests (incl. the official JSON Schema suite), Python cross-checks and interoperability
+test: build-tests
+	$(SWIFT) test --skip-build
+	python3 Tests/interop/check_examples.py --xgate $(XGATE)
+	python3 Tests/interop/test_interop.py --xgate $(XGATE)
+	XGATE=$(XGATE) OUT=.build/walkthrough-check deploy/walkthrough.sh > /dev/null
+	@echo "make test: all checks passed"
+
+deps:
+	@deploy/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+build-tests: deps
+	$(SWIFT) build --build-tests
+
+## bench: schema validation + merge throughput, batch sign/verify times (release build)
+bench: deps
+	$(SWIFT) build -c release --product xgate-bench
+	.build/release/xgate-bench
+
+## registry: regenerate the sample federation's development keys and agreements in Peers/
+registry: build
+	python3 deploy/make-sample-registry.py --xgate $(XGATE) --out Peers
+
+clean:
+	rm -rf out
