@@ -6,6 +6,8 @@ import XGateJSON
 public enum JWS {
     /// The `typ` of a batch.
     public static let batchType = "xgate-batch+json"
+    /// The `alg` values accepted: EdDSA (RFC 8037, written by xgate) and Ed25519 (RFC 9864).
+    public static let acceptedAlgorithms: Set<String> = ["EdDSA", "Ed25519"]
     /// The `typ` of a receipt.
     public static let receiptType = "xgate-receipt+json"
 
@@ -49,8 +51,10 @@ public enum JWS {
         guard let headerBytes = Base64URL.decode(protected), let header = (try? JSONParser().parse(headerBytes))?.objectValue else {
             throw BatchError(code: "jws.header", message: "the protected header is not base64url-encoded JSON")
         }
-        guard header["alg"]?.stringValue == "EdDSA" else {
-            throw BatchError(code: "jws.algorithm", message: "alg must be EdDSA, found \(header["alg"]?.serializedString() ?? "none")")
+        // EdDSA (RFC 8037) is what xgate writes; Ed25519 is its fully-specified name (RFC 9864). Keys are Ed25519 only,
+        // so both name the same algorithm. Everything else, "none" included, is refused.
+        guard let alg = header["alg"]?.stringValue, JWS.acceptedAlgorithms.contains(alg) else {
+            throw BatchError(code: "jws.algorithm", message: "alg must be EdDSA or Ed25519, found \(header["alg"]?.serializedString() ?? "none")")
         }
         guard header["typ"]?.stringValue == expectedType else {
             throw BatchError(code: "jws.type", message: "typ must be \(expectedType), found \(header["typ"]?.serializedString() ?? "none")")

@@ -171,7 +171,7 @@ struct SimplePattern: Sendable {
     /// Tracks the set of byte positions reachable after each element, in O(elements × length).
     private func matches(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = bytes.count
-        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 3 * (n + 2)) { buffer -> Bool in
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * (n + 2)) { buffer -> Bool in
             let reach = UnsafeMutableBufferPointer(rebasing: buffer[0..<(n + 2)])
             let run = UnsafeMutableBufferPointer(rebasing: buffer[(n + 2)..<(2 * n + 4)])
             let delta = UnsafeMutableBufferPointer(rebasing: buffer[(2 * n + 4)..<(3 * n + 6)])
@@ -187,14 +187,14 @@ struct SimplePattern: Sendable {
                 for q in 0...(n + 1) { delta[q] = 0 }
                 var any = false
                 for p in 0...n where reach[p] != 0 {
-                    let longest = min(element.maximum, Int(run[p]))
+                    let longest = min(element.maximum, run[p])
                     guard longest >= element.minimum else { continue }
                     delta[p + element.minimum] += 1
                     delta[p + longest + 1] -= 1
                     any = true
                 }
                 guard any else { return false }
-                var open: Int32 = 0
+                var open = 0
                 for q in 0...n {
                     open += delta[q]
                     reach[q] = open > 0 ? 1 : 0

@@ -82,6 +82,8 @@ import XGateTestSupport
         }
         #expect(code { _ = try verifier().verifyBatch(withHeader(["alg": "none", "kid": .string(district.kid), "typ": "xgate-batch+json"]), now: now) } == "jws.algorithm")
         #expect(code { _ = try verifier().verifyBatch(withHeader(["alg": "EdDSA", "kid": .string(district.kid), "typ": "JWT"]), now: now) } == "jws.type")
+        // RFC 9864's fully-specified name parses (the signature then fails only because the header bytes changed).
+        #expect(code { _ = try verifier().verifyBatch(withHeader(["alg": "Ed25519", "kid": .string(district.kid), "typ": "xgate-batch+json"]), now: now) } == "signature.invalid")
         #expect(code { _ = try verifier().verifyBatch(withHeader(["alg": "EdDSA", "kid": .string(district.kid), "typ": "xgate-batch+json", "crit": ["exp"]]), now: now) } == "jws.header")
         #expect(code { _ = try verifier().verifyReceipt(good, now: now) } == "jws.type")
         #expect(code { _ = try verifier().verifyBatch(["payload": "e30"], now: now) } == "jws.format")
