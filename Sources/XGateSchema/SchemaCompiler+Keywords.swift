@@ -120,9 +120,11 @@ extension SchemaCompiler {
         case "if":
             let condition = try schema(key, value, info, path: [key])
             let then = try object["then"].map { (v) throws(SchemaError) in try schema("then", v, info, path: ["then"]) }
-            let else_ = try object["else"].map { (v) throws(SchemaError) in try schema("else", v, info, path: ["else"]) }
-            sameInstance[node] += [condition] + [then, else_].compactMap { $0 }
-            return .conditional(if: condition, then: then, else: else_)
+            let otherwise = try object["else"].map { (v) throws(SchemaError) in
+                try schema("else", v, info, path: ["else"])
+            }
+            sameInstance[node] += [condition] + [then, otherwise].compactMap { $0 }
+            return .conditional(if: condition, then: then, else: otherwise)
         case "unevaluatedProperties":
             return .unevaluatedProperties(try schema(key, value, info, path: [key]))
         case "unevaluatedItems":
@@ -175,7 +177,9 @@ extension SchemaCompiler {
         }
         var mask = TypeMask()
         for name in names {
-            guard let type = TypeMask.named(name) else { throw error(info, "type", "'type' has unknown type '\(name)'") }
+            guard let type = TypeMask.named(name) else {
+                throw error(info, "type", "'type' has unknown type '\(name)'")
+            }
             guard !mask.contains(type) else { throw error(info, "type", "'type' lists '\(name)' twice") }
             mask.insert(type)
         }

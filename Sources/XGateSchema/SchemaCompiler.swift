@@ -88,7 +88,8 @@ struct SchemaCompiler {
         if case .string(let id)? = value["$id"] {
             resource = SchemaCompiler.resourceKey(forID: id, document: parent.location.document, pointer: pointer)
         }
-        return nodeID(at: SchemaLocation(document: parent.location.document, pointer: pointer), value: value, resource: resource)
+        return nodeID(
+            at: SchemaLocation(document: parent.location.document, pointer: pointer), value: value, resource: resource)
     }
 
     /// A compile error located at the schema being compiled.

@@ -24,7 +24,7 @@ public struct SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// `<schema id> at <location>: <message>`.
     public var description: String {
-        let where_ = location.tokens.isEmpty ? "(root)" : location.description
-        return "\(schemaID ?? "schema") at \(where_): \(message)"
+        let place = location.tokens.isEmpty ? "(root)" : location.description
+        return "\(schemaID ?? "schema") at \(place): \(message)"
     }
 }

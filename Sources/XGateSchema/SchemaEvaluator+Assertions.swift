@@ -19,19 +19,26 @@ extension SchemaEvaluator {
         switch kind {
         case .multipleOf(let rule):
             if rule.admits(n) { return true }
-            report("multipleOf", "\(SchemaEvaluator.text(n)) is not a multiple of \(SchemaEvaluator.text(rule.divisor))")
+            report(
+                "multipleOf", "\(Self.text(n)) is not a multiple of \(Self.text(rule.divisor))")
         case .maximum(let limit):
             if n <= limit { return true }
-            report("maximum", "\(SchemaEvaluator.text(n)) is greater than the maximum of \(SchemaEvaluator.text(limit))")
+            report(
+                "maximum", "\(Self.text(n)) is greater than the maximum of \(Self.text(limit))")
         case .exclusiveMaximum(let limit):
             if n < limit { return true }
-            report("exclusiveMaximum", "\(SchemaEvaluator.text(n)) is not less than the exclusive maximum of \(SchemaEvaluator.text(limit))")
+            report(
+                "exclusiveMaximum",
+                "\(Self.text(n)) is not less than the exclusive maximum of \(Self.text(limit))")
         case .minimum(let limit):
             if n >= limit { return true }
-            report("minimum", "\(SchemaEvaluator.text(n)) is less than the minimum of \(SchemaEvaluator.text(limit))")
+            report("minimum", "\(Self.text(n)) is less than the minimum of \(Self.text(limit))")
         case .exclusiveMinimum(let limit):
             if n > limit { return true }
-            report("exclusiveMinimum", "\(SchemaEvaluator.text(n)) is not greater than the exclusive minimum of \(SchemaEvaluator.text(limit))")
+            report(
+                "exclusiveMinimum",
+                "\(Self.text(n)) is not greater than the exclusive minimum of \(Self.text(limit))"
+            )
         default:
             return true
         }
@@ -45,13 +52,19 @@ extension SchemaEvaluator {
             if s.utf8.count <= limit { return true }
             let length = s.unicodeScalars.count
             if length <= limit { return true }
-            report("maxLength", "\(JSONValue.quoted(s)) is longer than \(limit) \(SchemaEvaluator.plural(limit, "character")) (\(length))")
+            report(
+                "maxLength",
+                "\(JSONValue.quoted(s)) is longer than \(Self.counted(limit, "character")) (\(length))"
+            )
         case .minLength(let limit):
             // A code point takes at most four UTF-8 bytes.
             if limit <= s.utf8.count / 4 { return true }
             let length = s.unicodeScalars.count
             if length >= limit { return true }
-            report("minLength", "\(JSONValue.quoted(s)) is shorter than \(limit) \(SchemaEvaluator.plural(limit, "character")) (\(length))")
+            report(
+                "minLength",
+                "\(JSONValue.quoted(s)) is shorter than \(Self.counted(limit, "character")) (\(length))"
+            )
         case .pattern(let pattern):
             if pattern.matches(s) { return true }
             report("pattern", "\(JSONValue.quoted(s)) does not match pattern \(pattern.source)")
@@ -71,10 +84,14 @@ extension SchemaEvaluator {
             report("maxItems", "\(instance.excerpt) has \(a.count) items, more than the maximum of \(limit)")
         case .minItems(let limit):
             if a.count >= limit { return true }
-            report("minItems", "\(instance.excerpt) has \(a.count) \(SchemaEvaluator.plural(a.count, "item")), fewer than the minimum of \(limit)")
+            report(
+                "minItems",
+                "\(instance.excerpt) has \(Self.counted(a.count, "item")), fewer than the minimum of \(limit)"
+            )
         case .uniqueItems:
             guard let (first, second) = SchemaEvaluator.firstDuplicate(a) else { return true }
-            report("uniqueItems", "\(instance.excerpt) has non-unique elements (items \(first) and \(second) are equal)")
+            report(
+                "uniqueItems", "\(instance.excerpt) has non-unique elements (items \(first) and \(second) are equal)")
         case .items(let prefix, let node):
             guard a.count > prefix else { return true }
             guard let node else {
@@ -114,12 +131,17 @@ extension SchemaEvaluator {
 
     /// `contains` with `minContains` / `maxContains`, reported as Python `jsonschema` does: keyword
     /// `contains` when nothing matches, `minContains` / `maxContains` when the count is wrong.
-    private mutating func contains(_ node: Int, _ minimum: Int, _ maximum: Int?, _ a: [JSONValue], _ instance: JSONValue) -> Bool {
+    private mutating func contains(
+        _ node: Int, _ minimum: Int, _ maximum: Int?, _ a: [JSONValue], _ instance: JSONValue
+    ) -> Bool {
         var matches = 0
         for element in a where check(node, element) {
             matches += 1
             if let maximum, matches > maximum {
-                report(sibling: "maxContains", "\(instance.excerpt) has more than \(maximum) \(SchemaEvaluator.plural(maximum, "item")) matching 'contains'")
+                report(
+                    sibling: "maxContains",
+                    "\(instance.excerpt) has more than \(Self.counted(maximum, "item")) matching 'contains'"
+                )
                 return false
             }
             if maximum == nil, matches >= minimum { return true }
@@ -128,7 +150,11 @@ extension SchemaEvaluator {
         if matches == 0 {
             report("contains", "\(instance.excerpt) does not contain an item matching 'contains'")
         } else {
-            report(sibling: "minContains", "\(instance.excerpt) has only \(matches) \(SchemaEvaluator.plural(matches, "item")) matching 'contains', fewer than \(minimum)")
+            report(
+                sibling: "minContains",
+                "\(instance.excerpt) has only \(Self.counted(matches, "item")) matching 'contains', "
+                    + "fewer than \(minimum)"
+            )
         }
         return false
     }
@@ -149,6 +175,9 @@ extension SchemaEvaluator {
         }
         return nil
     }
+
+    /// "3 items", "1 item", "2 properties".
+    static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(plural(count, noun))" }
 
     static func plural(_ count: Int, _ noun: String) -> String {
         count == 1 ? noun : noun.hasSuffix("y") ? noun.dropLast() + "ies" : noun + "s"

@@ -9,10 +9,16 @@ extension SchemaEvaluator {
         switch kind {
         case .maxProperties(let limit):
             if o.count <= limit { return true }
-            report("maxProperties", "\(instance.excerpt) has \(o.count) \(SchemaEvaluator.plural(o.count, "property")), more than the maximum of \(limit)")
+            report(
+                "maxProperties",
+                "\(instance.excerpt) has \(Self.counted(o.count, "property")), more than the maximum of \(limit)"
+            )
         case .minProperties(let limit):
             if o.count >= limit { return true }
-            report("minProperties", "\(instance.excerpt) has \(o.count) \(SchemaEvaluator.plural(o.count, "property")), fewer than the minimum of \(limit)")
+            report(
+                "minProperties",
+                "\(instance.excerpt) has \(Self.counted(o.count, "property")), fewer than the minimum of \(limit)"
+            )
         case .required(let names):
             var valid = true
             for name in names where o[name] == nil {
@@ -26,14 +32,19 @@ extension SchemaEvaluator {
             for dependency in dependencies where o[dependency.property] != nil {
                 for name in dependency.required where o[name] == nil {
                     guard collecting else { return false }
-                    report("dependentRequired", "property \(JSONValue.quoted(name)) is required when \(JSONValue.quoted(dependency.property)) is present")
+                    report(
+                        "dependentRequired",
+                        "property \(JSONValue.quoted(name)) is required when "
+                            + "\(JSONValue.quoted(dependency.property)) is present"
+                    )
                     valid = false
                 }
             }
             return valid
         case .dependentSchemas(let list):
             var valid = true
-            for entry in list where o[entry.name] != nil && !descend(entry.node, instance, instance: nil, schema: entry.name) {
+            for entry in list
+            where o[entry.name] != nil && !descend(entry.node, instance, instance: nil, schema: entry.name) {
                 guard collecting else { return false }
                 valid = false
             }
@@ -90,7 +101,8 @@ extension SchemaEvaluator {
             for member in o.members where entry.pattern.matches(member.key) {
                 let passed: Bool
                 if nodes[entry.node].isNever {
-                    reportFalseChild(schema: entry.pattern.source, "property \(JSONValue.quoted(member.key)) is not allowed")
+                    reportFalseChild(
+                        schema: entry.pattern.source, "property \(JSONValue.quoted(member.key)) is not allowed")
                     passed = false
                 } else {
                     passed = descend(entry.node, member.value, instance: member.key, schema: entry.pattern.source)

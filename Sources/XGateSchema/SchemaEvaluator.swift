@@ -8,7 +8,7 @@ import XGateJSON
 /// non-collecting walk for the subschema.
 struct SchemaEvaluator {
     /// Deeper nesting of schema evaluations than this fails instead of exhausting the stack.
-    static let maximumDepth = 384
+    static let maximumDepth = 500
 
     let nodes: [SchemaNode]
     let collecting: Bool
@@ -16,6 +16,9 @@ struct SchemaEvaluator {
     var instancePath: [String] = []
     var keywordPath: [String] = []
     var depth = 0
+    /// Set when evaluation went deeper than ``maximumDepth``: the instance is then invalid whatever any
+    /// `not`, `anyOf` or `if` made of the failure, and nothing more is evaluated.
+    var exhausted = false
 
     init(nodes: [SchemaNode], collecting: Bool) {
         self.nodes = nodes
@@ -24,6 +27,7 @@ struct SchemaEvaluator {
 
     /// Whether `instance` satisfies node `id`; in collecting mode, records why not.
     mutating func evaluate(_ id: Int, _ instance: JSONValue) -> Bool {
+        if exhausted { return false }
         switch nodes[id] {
         case .always:
             return true
@@ -32,7 +36,8 @@ struct SchemaEvaluator {
             return false
         case .rules(let rules):
             guard depth < SchemaEvaluator.maximumDepth else {
-                report("$ref", "schema evaluation is nested more than \(SchemaEvaluator.maximumDepth) levels deep")
+                exhausted = true
+                reportExhausted()
                 return false
             }
             depth += 1
@@ -51,11 +56,23 @@ struct SchemaEvaluator {
         }
     }
 
-    /// Whether `instance` satisfies node `id`, without recording anything.
-    func check(_ id: Int, _ instance: JSONValue) -> Bool {
+    /// Whether `instance` satisfies node `id`, without recording anything (except running too deep).
+    mutating func check(_ id: Int, _ instance: JSONValue) -> Bool {
+        if exhausted { return false }
         var walker = SchemaEvaluator(nodes: nodes, collecting: false)
         walker.depth = depth
-        return walker.evaluate(id, instance)
+        let passed = walker.evaluate(id, instance)
+        if walker.exhausted {
+            exhausted = true
+            reportExhausted()
+            return false
+        }
+        return passed
+    }
+
+    /// Records that evaluation went too deep (collecting mode only).
+    mutating func reportExhausted() {
+        report("$ref", "schema evaluation is nested more than \(SchemaEvaluator.maximumDepth) levels deep")
     }
 
     /// Evaluates node `id` one level deeper: `instanceToken` is appended to the instance location and
@@ -137,9 +154,9 @@ struct SchemaEvaluator {
             guard check(node, instance) else { return true }
             report("not", "\(instance.excerpt) must not be valid under the 'not' schema")
             return false
-        case .conditional(let condition, let then, let else_):
-            guard then != nil || else_ != nil else { return true }
-            let branch = check(condition, instance) ? then : else_
+        case .conditional(let condition, let then, let otherwise):
+            guard then != nil || otherwise != nil else { return true }
+            let branch = check(condition, instance) ? then : otherwise
             guard let branch else { return true }
             guard collecting else { return evaluate(branch, instance) }
             keywordPath[keywordPath.count - 1] = branch == then ? "then" : "else"

@@ -80,7 +80,8 @@ struct SchemaPattern: Sendable {
     }
 
     private static let ecmaWhiteSpace =
-        "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
+        "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}"
+        + "\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
     private static let wordClass = "a-zA-Z0-9_"
     private static let wordBoundary =
         "(?:(?<=[a-zA-Z0-9_])(?![a-zA-Z0-9_])|(?<![a-zA-Z0-9_])(?=[a-zA-Z0-9_]))"
@@ -124,7 +125,9 @@ struct SchemaPattern: Sendable {
             i += 1
             if inClass {
                 switch c {
-                case "]": inClass = false; out += "]"
+                case "]":
+                    inClass = false
+                    out += "]"
                 case "[": out += "\\["
                 case "&": out += "\\&"
                 default: out.unicodeScalars.append(c)

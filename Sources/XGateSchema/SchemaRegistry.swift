@@ -23,7 +23,9 @@ public struct SchemaRegistry: Sendable {
     /// - Throws: ``SchemaError`` when `$id` is missing, already registered, or the schema does not compile.
     public mutating func add(_ schema: JSONValue) throws(SchemaError) {
         guard case .string(let id)? = schema["$id"], !id.isEmpty else {
-            throw SchemaError(schemaID: nil, location: .root, keyword: "$id", message: "a registered schema needs a top-level '$id' string")
+            throw SchemaError(
+                schemaID: nil, location: .root, keyword: "$id",
+                message: "a registered schema needs a top-level '$id' string")
         }
         try add(schema, id: id)
     }
@@ -34,11 +36,14 @@ public struct SchemaRegistry: Sendable {
     public mutating func add(_ schema: JSONValue, id: String) throws(SchemaError) {
         let key = SchemaCompiler.trimmingEmptyFragment(id)
         guard !key.isEmpty, !key.contains("#") else {
-            throw SchemaError(schemaID: id, location: .root, keyword: "$id", message: "'\(id)' is not a usable schema id")
+            throw SchemaError(
+                schemaID: id, location: .root, keyword: "$id", message: "'\(id)' is not a usable schema id")
         }
         if let existing = documents[key] {
             guard existing == schema else {
-                throw SchemaError(schemaID: key, location: .root, keyword: "$id", message: "a different schema with id '\(key)' is already registered")
+                throw SchemaError(
+                    schemaID: key, location: .root, keyword: "$id",
+                    message: "a different schema with id '\(key)' is already registered")
             }
             return
         }

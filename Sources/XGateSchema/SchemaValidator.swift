@@ -33,6 +33,6 @@ public struct SchemaValidator: Sendable {
     /// Whether `instance` is valid. Stops at the first failure and builds no messages.
     public func isValid(_ instance: JSONValue) -> Bool {
         var evaluator = SchemaEvaluator(nodes: program.nodes, collecting: false)
-        return evaluator.evaluate(program.root, instance)
+        return evaluator.evaluate(program.root, instance) && !evaluator.exhausted
     }
 }

@@ -122,9 +122,15 @@ struct SimplePattern: Sendable {
         var i = start
         guard i < chars.count else { return i }
         switch chars[i] {
-        case UInt8(ascii: "?"): (element.minimum, element.maximum) = (0, 1); i += 1
-        case UInt8(ascii: "*"): (element.minimum, element.maximum) = (0, Int.max); i += 1
-        case UInt8(ascii: "+"): (element.minimum, element.maximum) = (1, Int.max); i += 1
+        case UInt8(ascii: "?"):
+            (element.minimum, element.maximum) = (0, 1)
+            i += 1
+        case UInt8(ascii: "*"):
+            (element.minimum, element.maximum) = (0, Int.max)
+            i += 1
+        case UInt8(ascii: "+"):
+            (element.minimum, element.maximum) = (1, Int.max)
+            i += 1
         case UInt8(ascii: "{"):
             i += 1
             guard let (low, afterLow) = number(chars, from: i) else { return nil }
@@ -146,7 +152,9 @@ struct SimplePattern: Sendable {
             return i
         }
         if i < chars.count, chars[i] == UInt8(ascii: "?") { i += 1 }
-        if i < chars.count, [UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{")].contains(chars[i]) {
+        if i < chars.count,
+            [UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{")].contains(chars[i])
+        {
             return nil
         }
         return i

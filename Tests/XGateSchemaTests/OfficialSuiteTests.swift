@@ -18,7 +18,8 @@ struct OfficialSuiteTests {
         var directory = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
         while directory.path != "/" && !directory.path.isEmpty {
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-                return directory.deletingLastPathComponent().appendingPathComponent("shared/testdata", isDirectory: true)
+                return directory.deletingLastPathComponent().appendingPathComponent(
+                    "shared/testdata", isDirectory: true)
             }
             directory = directory.deletingLastPathComponent()
         }
@@ -50,7 +51,8 @@ struct OfficialSuiteTests {
         for file in files {
             let bytes = try Data(contentsOf: file)
             let document = try JSONParser().parse(Array(bytes))
-            let relative = file.deletingLastPathComponent().lastPathComponent == "optional-format"
+            let relative =
+                file.deletingLastPathComponent().lastPathComponent == "optional-format"
                 ? "optional-format/" + file.lastPathComponent : file.lastPathComponent
             guard case .array(let groups) = document else {
                 Issue.record("\(relative): not an array of test groups")
@@ -61,7 +63,8 @@ struct OfficialSuiteTests {
                 let tests = group["tests"]?.arrayValue ?? []
                 let validator: SchemaValidator
                 do {
-                    validator = try SchemaValidator(schema: group["schema"] ?? .bool(true), options: .init(assertFormats: true))
+                    validator = try SchemaValidator(
+                        schema: group["schema"] ?? .bool(true), options: .init(assertFormats: true))
                 } catch {
                     failed += tests.count
                     Issue.record("\(relative) / \(groupDescription): schema does not compile: \(error)")
@@ -80,7 +83,8 @@ struct OfficialSuiteTests {
                         passed += 1
                     } else {
                         failed += 1
-                        Issue.record("""
+                        Issue.record(
+                            """
                             \(relative) / \(groupDescription) / \(testDescription): expected \
                             \(expected ? "valid" : "invalid"), isValid said \(fast), validate found \(errors)
                             """)

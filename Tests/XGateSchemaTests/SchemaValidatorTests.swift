@@ -51,12 +51,14 @@ struct ErrorReportingTests {
              "dependentSchemas": {"flag": {"required": ["reason"]}},
              "if": {"required": ["kind"]}, "then": {"properties": {"kind": {"const": "x"}}}}
             """#
-        let instance = #"{"subject": {"name": "long"}, "items": [1, "two"], "tags": {"Bad": 1}, "flag": true, "kind": "y"}"#
+        let instance =
+            #"{"subject": {"name": "long"}, "items": [1, "two"], "tags": {"Bad": 1}, "flag": true, "kind": "y"}"#
         let found = try errors(schema, instance)
-        #expect(summary(found) == [
-            "/subject required", "/subject/name maxLength", "/items/1 type", "/tags pattern",
-            " required", "/kind const",
-        ])
+        #expect(
+            summary(found) == [
+                "/subject required", "/subject/name maxLength", "/items/1 type", "/tags pattern",
+                " required", "/kind const",
+            ])
         #expect(found[0].keywordLocation.description == "/properties/subject/$ref/required")
         #expect(found[1].keywordLocation.description == "/properties/subject/$ref/properties/name/maxLength")
         #expect(found[4].keywordLocation.description == "/dependentSchemas/flag/required")
@@ -94,7 +96,8 @@ struct ErrorReportingTests {
 
     @Test func errorsFollowSchemaKeywordOrder() throws {
         let found = try errors(
-            #"{"required": ["z"], "properties": {"b": {"type": "string"}, "a": {"type": "string"}}, "minProperties": 9}"#,
+            #"{"required": ["z"], "properties": {"b": {"type": "string"}, "a": {"type": "string"}}, "#
+                + #""minProperties": 9}"#,
             #"{"a": 1, "b": 2}"#)
         #expect(summary(found) == [" required", "/b type", "/a type", " minProperties"])
     }
@@ -126,7 +129,8 @@ struct ErrorReportingTests {
     }
 
     @Test func isValidAgreesWithValidate() throws {
-        let schema = try SchemaValidator(schema: try json(#"{"type": "object", "required": ["a"], "properties": {"a": {"enum": [1, 2]}}}"#))
+        let schema = try SchemaValidator(
+            schema: try json(#"{"type": "object", "required": ["a"], "properties": {"a": {"enum": [1, 2]}}}"#))
         for text in [#"{"a": 1}"#, #"{"a": 3}"#, "{}", "[]", #"{"a": 2.0}"#] {
             let value = try json(text)
             #expect(schema.isValid(value) == schema.validate(value).isEmpty, "\(text)")
@@ -156,13 +160,15 @@ struct SchemaRegistryTests {
         try registry.add(try json(Self.common))
         #expect(registry.ids == ["urn:xgate:schema:batch:1", "urn:xgate:schema:common:1"])
         let validator = try registry.validator(for: "urn:xgate:schema:batch:1")
-        #expect(validator.isValid(try json(#"{"subject": {"uscc": "91110000MA01ABCDE1", "name": "X"}, "sequence": 1}"#)))
+        #expect(
+            validator.isValid(try json(#"{"subject": {"uscc": "91110000MA01ABCDE1", "name": "X"}, "sequence": 1}"#)))
         let found = validator.validate(
             try json(#"{"subject": {"uscc": "abc", "extra": 1}, "decided": "2021-02-29", "sequence": 0}"#))
-        #expect(summary(found) == [
-            "/subject required", "/subject additionalProperties", "/subject/uscc pattern", "/decided format",
-            "/sequence minimum",
-        ])
+        #expect(
+            summary(found) == [
+                "/subject required", "/subject additionalProperties", "/subject/uscc pattern", "/decided format",
+                "/sequence minimum",
+            ])
         #expect(found[0].message == "required property 'name' is missing")
         #expect(found[0].keywordLocation.description == "/properties/subject/$ref/required")
         #expect(found[3].message == "'2021-02-29' is not a valid date")
@@ -224,8 +230,9 @@ struct SchemaRegistryTests {
             #expect(error.keyword == "minLenght")
             #expect(error.description == "urn:t at /properties/name: unknown keyword 'minLenght'")
         }
-        let extended = try json(#"{"x-catalogue": {"owner": "ops"}, "title": "T", "description": "d", "default": 1,"#
-            + #" "examples": [1], "deprecated": false, "$comment": "c", "type": "integer"}"#)
+        let extended = try json(
+            #"{"x-catalogue": {"owner": "ops"}, "title": "T", "description": "d", "default": 1,"#
+                + #" "examples": [1], "deprecated": false, "$comment": "c", "type": "integer"}"#)
         _ = try SchemaValidator(schema: extended, options: strict)
         var registry = SchemaRegistry(options: strict)
         #expect(throws: SchemaError.self) { try registry.add(typo) }
@@ -241,14 +248,19 @@ struct SchemaReferenceTests {
             """#
         let found = try errors(schema, #"{"value": 1, "next": {"value": 2, "next": {"value": "three"}}}"#)
         #expect(summary(found) == ["/next/next/value type"])
-        #expect(found.first?.keywordLocation.description
-            == "/$ref/properties/next/$ref/properties/next/$ref/properties/value/type")
-        #expect(try errors(##"{"properties": {"child": {"$ref": "#"}}, "required": ["v"]}"##, ##"{"v": 1, "child": {"v": 2}}"##).isEmpty)
+        #expect(
+            found.first?.keywordLocation.description
+                == "/$ref/properties/next/$ref/properties/next/$ref/properties/value/type")
+        #expect(
+            try errors(
+                ##"{"properties": {"child": {"$ref": "#"}}, "required": ["v"]}"##, ##"{"v": 1, "child": {"v": 2}}"##
+            ).isEmpty)
     }
 
     @Test func refsThatNeverDescendAreRefused() throws {
         #expect(throws: SchemaError.self) { try SchemaValidator(schema: try json(##"{"$ref": "#"}"##)) }
-        let mutual = ##"{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"}"##
+        let mutual =
+            ##"{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"}"##
         #expect(throws: SchemaError.self) { try SchemaValidator(schema: try json(mutual)) }
     }
 
@@ -258,14 +270,34 @@ struct SchemaReferenceTests {
         for _ in 0..<100 { value = .array([value]) }
         #expect(validator.isValid(value))
         for _ in 0..<5000 { value = .array([value]) }
-        #expect(!validator.isValid(value))
-        #expect(!validator.validate(value).isEmpty)
+        let valid = validator.isValid(value)
+        let found = validator.validate(value)
+        #expect(!valid)
+        #expect(found.count == 1 && found[0].message.contains("levels deep"))
+        // Heavier recursion shapes (alternatives, unevaluated keywords) stop at the same limit.
+        let shapes = [
+            ##"{"anyOf": [{"type": "integer"}, {"items": {"$ref": "#"}}]}"##,
+            ##"{"allOf": [{"$ref": "#/$defs/a"}], "$defs": {"a": {"prefixItems": [{"$ref": "#"}], "##
+                + ##""unevaluatedItems": false}}}"##,
+            ##"{"oneOf": [{"not": {"type": "array"}}, {"contains": {"$ref": "#"}, "minContains": 1}]}"##,
+        ]
+        var deep = JSONValue.array([1])
+        for _ in 0..<3000 { deep = .array([deep]) }
+        for shape in shapes {
+            // A failure from running too deep is never turned into a success by `not` (no bypass by nesting).
+            let heavy = try SchemaValidator(schema: try json(shape))
+            let valid = heavy.isValid(deep)
+            let found = heavy.validate(deep)
+            #expect(!valid, "\(shape)")
+            #expect(found.contains { $0.message.contains("levels deep") }, "\(shape)")
+        }
     }
 
     @Test func pointerEscapesAnchorsAndEmbeddedIDs() throws {
         let escapes = #"""
             {"$defs": {"a/b": {"type": "integer"}, "c%d": {"type": "string"}, "t~e": {"minimum": 3}},
-             "properties": {"x": {"$ref": "#/$defs/a~1b"}, "y": {"$ref": "#/$defs/c%25d"}, "z": {"$ref": "#/$defs/t~0e"}}}
+             "properties": {"x": {"$ref": "#/$defs/a~1b"}, "y": {"$ref": "#/$defs/c%25d"},
+                            "z": {"$ref": "#/$defs/t~0e"}}}
             """#
         #expect(summary(try errors(escapes, #"{"x": "s", "y": 1, "z": 1}"#)) == ["/x type", "/y type", "/z minimum"])
         let anchored = ##"{"$defs": {"n": {"$anchor": "name", "type": "string"}}, "$ref": "#name"}"##
@@ -276,7 +308,10 @@ struct SchemaReferenceTests {
              "properties": {"i": {"$ref": "#/$defs/inner"}, "o": {"$ref": "#/$defs/b"},
                             "d": {"$ref": "urn:inner#/$defs/b"}, "s": {"$ref": "urn:outer#/$defs/b"}}}
             """#
-        #expect(summary(try errors(embedded, #"{"i": 1, "o": "x", "d": 2, "s": "y"}"#)) == ["/i type", "/o type", "/d type", "/s type"])
+        #expect(
+            summary(try errors(embedded, #"{"i": 1, "o": "x", "d": 2, "s": "y"}"#)) == [
+                "/i type", "/o type", "/d type", "/s type",
+            ])
     }
 }
 
@@ -304,6 +339,13 @@ struct KeywordDetailTests {
         #expect(try errors(#"{"pattern": "b"}"#, #""abc""#).isEmpty)
         #expect(try errors(#"{"pattern": "^x-"}"#, #""y-x-""#).count == 1)
         #expect(try errors(#"{"pattern": "^[^\\s]+$"}"#, "\"a\u{FEFF}b\"").count == 1)
+        // The same rules hold for patterns that go to the regular expression engine.
+        #expect(try errors(#"{"pattern": "^(?:[0-9]{6})$"}"#, #""123456\n""#).count == 1)
+        #expect(try errors(#"{"pattern": "^(\\d)+$"}"#, "\"\u{0663}\"").count == 1)
+        #expect(try errors(#"{"pattern": "^(\\d)+$"}"#, #""42""#).isEmpty)
+        #expect(try errors(#"{"pattern": "^a.c$"}"#, #""a\nc""#).count == 1)
+        #expect(try errors(#"{"pattern": "\\bword\\b"}"#, "\"\u{E9}word\"").isEmpty)
+        #expect(try errors(#"{"pattern": "^[[]$"}"#, #""[""#).isEmpty)
     }
 
     @Test func lengthsCountCodePoints() throws {
@@ -328,12 +370,15 @@ struct KeywordDetailTests {
     }
 
     @Test func validatorsAreSharedAcrossTasks() async throws {
-        let validator = try SchemaValidator(schema: try json(#"{"properties": {"n": {"pattern": "^[0-9]+$"}}}"#))
-        let good = try json(#"{"n": "123"}"#)
-        let bad = try json(#"{"n": "12a"}"#)
+        let validator = try SchemaValidator(
+            schema: try json(#"{"properties": {"n": {"pattern": "^([0-9]+|x)$"}, "m": {"pattern": "^[0-9]+$"}}}"#))
+        let good = try json(#"{"n": "123", "m": "4"}"#)
+        let bad = try json(#"{"n": "12a", "m": "4"}"#)
         let results = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<16 {
-                group.addTask { (0..<200).allSatisfy { _ in validator.isValid(i % 2 == 0 ? good : bad) == (i % 2 == 0) } }
+                group.addTask {
+                    (0..<200).allSatisfy { _ in validator.isValid(i % 2 == 0 ? good : bad) == (i % 2 == 0) }
+                }
             }
             return await group.reduce(true) { $0 && $1 }
         }
