@@ -31,6 +31,7 @@ struct BatchCommand: ParsableCommand {
         @Option(help: "The batch's position in the channel from → to (1, 2, 3 …).") var sequence: Int
         @Option(help: "The batch id (default: a new UUIDv7).") var batchId: String?
         @Option(help: "The signing time, RFC 3339 (default: now).") var createdAt: String?
+        @Option(help: "The Peers directory: when present, changes are also checked against the sharing agreements and the registry's roles, as the receiver will.") var peers: String?
         @Flag(help: "Sign even if changes break the contracts (to test a receiver).") var allowInvalid = false
         @Argument(help: "The changes file.") var changesFile: String
 
@@ -51,13 +52,16 @@ struct BatchCommand: ParsableCommand {
                 guard entries.count <= BatchDocument.maximumChanges else {
                     throw BatchError(code: "batch.too-large", message: "\(changesFile) holds \(entries.count) changes; a batch carries at most \(BatchDocument.maximumChanges): split the file")
                 }
-                let now = createdAt.flatMap(Timestamp.init) ?? Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+                let now = createdAt.flatMap(Timestamp.init) ?? currentTime()
                 let changes = entries.map { entry in
                     entry["key"] == nil && entry["kind"] != nil ? newRecordChange(contracts.normalisingIdentifiers(entry), owner: from, at: now) : entry
                 }
                 let batch = BatchDocument(
                     batchId: batchId ?? UUIDv7.make(at: now), from: from, to: to, sequence: sequence, createdAt: now, changes: changes)
-                let inspection = try contracts.inspect(batchPayload: batch.json, federation: nil)
+                let peersDirectory = PeersDirectory.locate(peers)
+                let federation = FileManager.default.fileExists(atPath: peersDirectory + "/nodes")
+                    ? try PeersDirectory.load(peersDirectory, contracts: contracts) : nil
+                let inspection = try contracts.inspect(batchPayload: batch.json, federation: federation, today: now.chinaDate)
                 let rejected = inspection.entries.filter { $0.rejection != nil }
                 for entry in rejected {
                     report("\(changesFile): change \(entry.index): \(entry.rejection!.description)")
@@ -105,7 +109,7 @@ struct BatchCommand: ParsableCommand {
                 let contracts = try location.loadContracts()
                 let federation = try PeersDirectory.load(PeersDirectory.locate(peers), contracts: contracts)
                 let jws = try Files.readJSON(batchFile)
-                let clock = now.flatMap(Timestamp.init) ?? Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+                let clock = now.flatMap(Timestamp.init) ?? currentTime()
                 let verified = try SignatureVerifier(federation: federation).verifyBatch(jws, now: clock)
                 let inspection = try contracts.inspect(batchPayload: verified.payload, federation: federation, today: clock.chinaDate)
                 let batch = inspection.batch

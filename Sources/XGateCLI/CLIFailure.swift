@@ -36,6 +36,7 @@ enum Exit {
         case .tooLarge: return tooLarge
         case .malformed: return malformed
         case .exists: return exists
+        case .configuration: return contracts
         case .unreadable, .invalid: return malformed
         }
     }
@@ -86,4 +87,9 @@ extension LocationOptions {
             throw ContractsUnavailable(description: "contracts unusable: \(error)")
         }
     }
+}
+
+/// The wall clock, read only here at the boundary; the library takes times as arguments.
+func currentTime() -> Timestamp {
+    Timestamp(seconds: Int64(Date().timeIntervalSince1970))
 }

@@ -51,7 +51,7 @@ struct CheckCommand: ParsableCommand {
 
         func run() throws {
             var allValid = true
-            let today = Timestamp(seconds: Int64(Date().timeIntervalSince1970)).chinaDate
+            let today = currentTime().chinaDate
             for number in numbers {
                 let result = ResidentID.validate(number, today: today)
                 let shown = ResidentID.mask(result.normalised)
@@ -84,7 +84,7 @@ struct CheckCommand: ParsableCommand {
         func run() throws {
             try guarded {
                 let contracts = try location.loadContracts()
-                let today = Timestamp(seconds: Int64(Date().timeIntervalSince1970)).chinaDate
+                let today = currentTime().chinaDate
                 var bad = 0
                 var total = 0
                 var reviews = 0
@@ -109,7 +109,7 @@ struct CheckCommand: ParsableCommand {
     }
 }
 
-/// Reads a file of records: a JSON array, a single JSON object, or NDJSON.
+/// Reads a file of records or changes: a JSON array, a single JSON document, or NDJSON.
 enum RecordFiles {
     static func read(_ path: String) throws -> [JSONValue] {
         let bytes = try Files.read(path)
@@ -117,6 +117,9 @@ enum RecordFiles {
         do {
             if first == UInt8(ascii: "[") {
                 return try JSONParser().parse(bytes).arrayValue ?? []
+            }
+            if first == UInt8(ascii: "{"), let single = try? JSONParser().parse(bytes) {
+                return [single]  // one (possibly pretty-printed) document
             }
             let lines = try JSONParser().parseLines(bytes)
             return lines

@@ -76,7 +76,7 @@ struct ExamplesCheck: ParsableCommand {
             prefix = { JSONPointer(tokens: ["changes", String($0)]) }
         case ContractSet.changeSchema:
             batch = [
-                "protocol": "xgate/1", "batchId": "00000000-0000-7000-8000-000000000000", "from": "sh-xuhui", "to": "sh-city",
+                "protocol": "xgate/1", "batchId": "00000000-0000-7000-8000-000000000000", "from": "sh-city", "to": "sh-xuhui",
                 "sequence": 1, "createdAt": "2026-11-20T10:00:00+08:00", "changes": [instance],
             ]
             prefix = { _ in .root }

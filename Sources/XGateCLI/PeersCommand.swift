@@ -82,7 +82,7 @@ struct PeersCommand: ParsableCommand {
                 guard let kid = key["kid"]?.stringValue, kid.hasPrefix(node + ":") else {
                     throw FileError(.invalid, path: jwk, "its kid must start with \(node): (made by 'xgate keys generate --node \(node)')")
                 }
-                let start = notBefore.flatMap(Timestamp.init) ?? Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+                let start = notBefore.flatMap(Timestamp.init) ?? currentTime()
                 let end = notAfter.flatMap(Timestamp.init) ?? Timestamp(seconds: start.seconds + 2 * 365 * 86_400)
                 guard start < end else { throw ValidationError("--not-before must be before --not-after") }
                 var keys = replace ? [] : (peerJSON["keys"]?.arrayValue ?? [])

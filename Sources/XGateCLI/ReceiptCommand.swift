@@ -31,7 +31,7 @@ struct ReceiptCommand: ParsableCommand {
             try guarded {
                 let contracts = try location.loadContracts()
                 let federation = try PeersDirectory.load(PeersDirectory.locate(peers), contracts: contracts)
-                let now = receivedAt.flatMap(Timestamp.init) ?? Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+                let now = receivedAt.flatMap(Timestamp.init) ?? currentTime()
                 let verified = try SignatureVerifier(federation: federation).verifyBatch(Files.readJSON(batchFile), now: now)
                 let inspection = try contracts.inspect(batchPayload: verified.payload, federation: federation, today: now.chinaDate)
                 let batch = inspection.batch
@@ -80,7 +80,7 @@ struct ReceiptCommand: ParsableCommand {
             try guarded {
                 let contracts = try location.loadContracts()
                 let federation = try PeersDirectory.load(PeersDirectory.locate(peers), contracts: contracts)
-                let clock = now.flatMap(Timestamp.init) ?? Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+                let clock = now.flatMap(Timestamp.init) ?? currentTime()
                 let verifier = SignatureVerifier(federation: federation)
                 let verified = try verifier.verifyReceipt(Files.readJSON(receiptFile), now: clock)
                 if let error = contracts.validator(for: ContractSet.receiptSchema)?.validate(verified.payload).first {

@@ -11,40 +11,44 @@ public enum ContractsDirectory {
         for path in try Files.jsonFiles(in: directory + "/schemas", recursive: true, suffix: ".schema.json") {
             schemas.append(try Files.readJSON(path))
         }
-        let catalogue: Catalogue
         let cataloguePath = directory + "/catalogue.json"
+        let catalogue = try reading(cataloguePath) { try Catalogue(json: $0) }
+        var contracts: ContractSet
         do {
-            catalogue = try Catalogue(json: Files.readJSON(cataloguePath))
-        } catch let error as FileError {
-            throw error
+            contracts = try ContractSet(schemas: schemas, catalogue: catalogue)
         } catch {
-            throw FileError(.invalid, path: cataloguePath, "\(error)")
+            throw FileError(.configuration, path: directory + "/schemas", "\(error)")
         }
-        var calendar = WorkingDayCalendar()
+        // The data files are checked against their own schemas before they are believed.
+        try conform(cataloguePath, to: "urn:xgate:schema:catalogue:1", contracts)
         for path in (try? Files.jsonFiles(in: directory + "/calendar")) ?? [] {
-            do {
-                try calendar.add(yearFile: Files.readJSON(path))
-            } catch let error as FileError {
-                throw error
-            } catch {
-                throw FileError(.invalid, path: path, "\(error)")
-            }
+            try conform(path, to: "urn:xgate:schema:calendar:1", contracts)
+            try reading(path) { try contracts.calendar.add(yearFile: $0) }
         }
-        var publicity: PublicityRules?
         let rulesPath = directory + "/publicity-rules.json"
         if FileManager.default.fileExists(atPath: rulesPath) {
-            do {
-                publicity = try PublicityRules(json: Files.readJSON(rulesPath))
-            } catch let error as FileError {
-                throw error
-            } catch {
-                throw FileError(.invalid, path: rulesPath, "\(error)")
-            }
+            try conform(rulesPath, to: "urn:xgate:schema:publicity-rules:1", contracts)
+            contracts.publicity = try reading(rulesPath) { try PublicityRules(json: $0) }
         }
+        return contracts
+    }
+
+    /// Refuses a data file that its schema (when loaded) does not accept, naming the field.
+    static func conform(_ path: String, to schema: String, _ contracts: ContractSet) throws(FileError) {
+        guard let validator = contracts.validator(for: schema) else { return }
+        if let error = validator.validate(try Files.readJSON(path)).first {
+            let location = error.instanceLocation.description.isEmpty ? "/" : error.instanceLocation.description
+            throw FileError(.configuration, path: path, "\(location): \(error.keyword): \(error.message)")
+        }
+    }
+
+    /// Reads a JSON file and interprets it; a failure to interpret names the file.
+    static func reading<T>(_ path: String, _ interpret: (JSONValue) throws -> T) throws(FileError) -> T {
+        let json = try Files.readJSON(path)
         do {
-            return try ContractSet(schemas: schemas, catalogue: catalogue, calendar: calendar, publicity: publicity)
+            return try interpret(json)
         } catch {
-            throw FileError(.invalid, path: directory + "/schemas", "\(error)")
+            throw FileError(.configuration, path: path, "\(error)")
         }
     }
 

@@ -3,6 +3,8 @@ public struct FileError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure (each maps to its own exit code at the CLI boundary).
     public enum Kind: String, Sendable {
         case notFound, permission, tooLarge, unreadable, malformed, invalid, exists
+        /// A file of `Contracts/` or `Peers/` that does not hold together (exit 69).
+        case configuration
     }
 
     public var kind: Kind

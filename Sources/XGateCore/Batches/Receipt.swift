@@ -18,7 +18,7 @@ public struct Receipt: Sendable {
             switch result {
             case .rejected(let r):
                 code = r.code
-                field = r.field?.description
+                field = r.field.flatMap { $0.tokens.isEmpty ? nil : $0.description }
                 message = r.message
             case .conflict:
                 code = conflictCode

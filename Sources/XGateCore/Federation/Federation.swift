@@ -63,10 +63,14 @@ public struct Federation: Sendable {
         return (result, touched.sorted())
     }
 
-    /// Identity numbers keep their first 6 and last 4 characters (`110105********002X`); other text keeps its first
-    /// character only.
+    /// Resident identity numbers keep their first 6 and last 4 characters (`110105********002X`); other document
+    /// numbers their first and last two (`E*****78`); other text its first character only.
     static func maskedText(_ value: String, field: String) -> String {
-        if field.lowercased().hasSuffix("idnumber") { return ResidentID.mask(value) }
+        if field.lowercased().hasSuffix("idnumber") {
+            if value.count == 18 { return ResidentID.mask(value) }
+            guard value.count > 3 else { return String(repeating: "*", count: value.count) }
+            return String(value.prefix(1)) + String(repeating: "*", count: value.count - 3) + String(value.suffix(2))
+        }
         guard let first = value.first else { return value }
         return String(first) + String(repeating: "*", count: max(0, value.count - 1))
     }

@@ -19,7 +19,9 @@ public struct IdentifierIssue: Sendable, Hashable, CustomStringConvertible {
 /// Normalisation shared by identifiers: NFKC (full-width to ASCII), trimmed, upper-cased.
 enum IdentifierText {
     static func normalise(_ raw: String) -> String {
-        raw.precomposedStringWithCompatibilityMapping
+        // Fast path: already canonical (ASCII upper-case letters and digits only), as nearly every stored code is.
+        if raw.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) }) { return raw }
+        return raw.precomposedStringWithCompatibilityMapping
             .trimmingCharacters(in: .whitespacesAndNewlines)
             .uppercased()
     }

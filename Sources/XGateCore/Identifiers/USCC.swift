@@ -6,6 +6,12 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
     /// The 31-character alphabet; a character's value is its index. I, O, S, V, Z never appear.
     static let alphabet = Array("0123456789ABCDEFGHJKLMNPQRTUWXY")
     static let values: [Character: Int] = Dictionary(uniqueKeysWithValues: alphabet.enumerated().map { ($1, $0) })
+    /// The same values indexed by ASCII byte (-1 outside the alphabet), for the hot path.
+    static let byteValues: [Int] = {
+        var table = [Int](repeating: -1, count: 256)
+        for (i, c) in alphabet.enumerated() { table[Int(c.asciiValue!)] = i }
+        return table
+    }()
     /// Weights 3^(i-1) mod 31 for positions 1–17.
     static let weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
     /// GB 11714 weights for the organisation code body's first eight characters.
@@ -45,6 +51,9 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
         _ raw: String, divisions: DivisionCodes = .standard, trialCodeProvinces: Set<String> = defaultTrialCodeProvinces
     ) -> Validation {
         let code = IdentifierText.normalise(raw)
+        if let division = quickCheck(code, divisions: divisions) {
+            return Validation(normalised: code, issues: [], mayBeTrialCode: false, division: division)
+        }
         var issues: [IdentifierIssue] = []
         let chars = Array(code)
         if chars.contains(where: { $0 == "-" || $0 == " " || $0 == "_" || $0 == "." }) {
@@ -59,7 +68,7 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
                 issues: [IdentifierIssue(rule: "uscc.length", message: "a code has 18 characters, '\(code)' has \(chars.count)")],
                 mayBeTrialCode: false, division: .unknown)
         }
-        if let bad = chars.firstIndex(where: { values[$0] == nil }) {
+        if let bad = chars.firstIndex(where: { !$0.isASCII || byteValues[Int($0.asciiValue ?? 0)] < 0 }) {
             return Validation(
                 normalised: code,
                 issues: [IdentifierIssue(
@@ -87,7 +96,7 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
             issues.append(IdentifierIssue(rule: "uscc.organisation-code-check", message: "positions 9–16 '\(String(chars[8..<16]))' contain characters not allowed in a GB 11714 organisation code"))
             checkFailures += 1
         }
-        let expected = checkCharacter(chars[0..<17])
+        let expected = checkCharacter(bytes: Array(code.utf8))
         if chars[17] != expected {
             issues.append(IdentifierIssue(
                 rule: "uscc.check-character",
@@ -102,6 +111,33 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
     static func checkCharacter(_ first17: ArraySlice<Character>) -> Character {
         var sum = 0
         for (i, c) in first17.enumerated() { sum += (values[c] ?? 0) * weights[i] }
+        return alphabet[(31 - sum % 31) % 31]
+    }
+
+    /// The hot path for a code that is valid: every check on the UTF-8 bytes, no messages. Returns the division's
+    /// standing when every rule holds, nil when anything fails (the caller then finds out what, with messages).
+    static func quickCheck(_ code: String, divisions: DivisionCodes) -> DivisionCodes.Standing? {
+        let bytes = Array(code.utf8)
+        guard bytes.count == 18 else { return nil }
+        for b in bytes where byteValues[Int(b)] < 0 { return nil }
+        for i in 2..<8 where bytes[i] < 0x30 || bytes[i] > 0x39 { return nil }
+        var sum = 0
+        for i in 0..<8 {
+            let b = bytes[8 + i]
+            let value = b <= 0x39 ? Int(b) - 0x30 : Int(b) - 55
+            sum += value * organisationWeights[i]
+        }
+        let organisationCheck = 11 - sum % 11
+        let expectedByte: UInt8 = organisationCheck == 10 ? 0x58 : organisationCheck == 11 ? 0x30 : UInt8(0x30 + organisationCheck)
+        guard bytes[16] == expectedByte, Character(Unicode.Scalar(bytes[17])) == checkCharacter(bytes: bytes) else { return nil }
+        let standing = divisions.standing(of: String(decoding: bytes[2..<8], as: UTF8.self))
+        return standing == .unknown ? nil : standing
+    }
+
+    /// The GB 32100 check character computed on ASCII bytes (the code is already known to be in the alphabet).
+    static func checkCharacter(bytes: [UInt8]) -> Character {
+        var sum = 0
+        for i in 0..<17 { sum += byteValues[Int(bytes[i])] * weights[i] }
         return alphabet[(31 - sum % 31) % 31]
     }
 

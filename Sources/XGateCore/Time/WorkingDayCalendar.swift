@@ -31,6 +31,10 @@ public struct WorkingDayCalendar: Sendable {
 
     /// The covered years.
     public private(set) var years: [Int: Year] = [:]
+    /// Every rest day and makeup working day of every file, so a holiday range that crosses into the neighbouring
+    /// year counts on both sides.
+    private var allRestDays = Set<CivilDate>()
+    private var allMakeupWorkdays = Set<CivilDate>()
 
     /// An empty calendar.
     public init() {}
@@ -38,11 +42,15 @@ public struct WorkingDayCalendar: Sendable {
     /// Adds one year file (the JSON of `Contracts/calendar/<year>.json`).
     public mutating func add(yearFile json: JSONValue) throws(CalendarError) {
         guard let year = json["year"]?.intValue else { throw .malformed("missing 'year'") }
+        guard years[year] == nil else { throw .malformed("\(year) is defined twice") }
         var rest = Set<CivilDate>()
         for (i, holiday) in (json["holidays"]?.arrayValue ?? []).enumerated() {
             guard let from = holiday["from"]?.stringValue.flatMap({ CivilDate($0) }),
                 let to = holiday["to"]?.stringValue.flatMap({ CivilDate($0) }), from <= to
             else { throw .malformed("\(year): holidays[\(i)] needs 'from' ≤ 'to' as YYYY-MM-DD") }
+            guard from.year == year || to.year == year, to.daysSinceEpoch - from.daysSinceEpoch < 31 else {
+                throw .malformed("\(year): holidays[\(i)] (\(from)–\(to)) must touch \(year) and last less than a month")
+            }
             var day = from
             while day <= to {
                 rest.insert(day)
@@ -54,16 +62,22 @@ public struct WorkingDayCalendar: Sendable {
             guard let date = entry["date"]?.stringValue.flatMap({ CivilDate($0) }) else {
                 throw .malformed("\(year): makeupWorkdays[\(i)] needs 'date' as YYYY-MM-DD")
             }
+            guard date.year == year, date.isWeekend else {
+                throw .malformed("\(year): makeupWorkdays[\(i)] \(date) must be a Saturday or Sunday of \(year)")
+            }
+            guard !rest.contains(date) else { throw .malformed("\(year): \(date) is both a holiday and a makeup working day") }
             makeup.insert(date)
         }
         years[year] = Year(year: year, status: json["status"]?.stringValue ?? "provisional", restDays: rest, makeupWorkdays: makeup)
+        allRestDays.formUnion(rest)
+        allMakeupWorkdays.formUnion(makeup)
     }
 
     /// Whether `date` is a working day.
     public func isWorkingDay(_ date: CivilDate) throws(CalendarError) -> Bool {
-        guard let year = years[date.year] else { throw .yearNotCovered(date.year) }
-        if year.makeupWorkdays.contains(date) { return true }
-        return !date.isWeekend && !year.restDays.contains(date)
+        guard years[date.year] != nil else { throw .yearNotCovered(date.year) }
+        if allMakeupWorkdays.contains(date) { return true }
+        return !date.isWeekend && !allRestDays.contains(date)
     }
 
     /// The `n`th working day after `date` (not counting `date` itself): the deadline of an n-working-day rule.

@@ -64,6 +64,11 @@ extension ContractSet {
                 envelopeErrors.append(error)
             }
         }
+        if envelopeErrors.contains(where: { $0.keyword == "maxItems" && $0.instanceLocation.tokens == ["changes"] }) {
+            throw BatchError(
+                code: "batch.too-large",
+                message: "the batch carries \(json["changes"]?.arrayValue?.count ?? 0) changes; at most \(BatchDocument.maximumChanges) are accepted")
+        }
         if let first = envelopeErrors.first {
             let more = envelopeErrors.count > 1 ? " (and \(envelopeErrors.count - 1) more)" : ""
             throw BatchError(
@@ -101,6 +106,20 @@ extension ContractSet {
             reviews = issues.filter { $0.severity == .review }
         }
         if let rejection = Merge.authorise(change, policy: policy) { return (rejection, reviews) }
+        // Only the city relays others' changes; any other node sends only what it wrote itself. (Authors are claims
+        // until origin proofs exist; this keeps a district or partner from speaking for another node.)
+        if !policy.cityNodes.contains(batch.from) {
+            if let author = change.content?.author, author != batch.from {
+                return (Rejection(
+                    code: "change.author-not-sender", field: JSONPointer(tokens: ["content", "author"]),
+                    message: "\(batch.from) may only send changes it wrote; the content is authored by \(author)"), reviews)
+            }
+            if change.status.author != batch.from {
+                return (Rejection(
+                    code: "change.author-not-sender", field: JSONPointer(tokens: ["status", "author"]),
+                    message: "\(batch.from) may only send changes it wrote; the status is authored by \(change.status.author)"), reviews)
+            }
+        }
         guard let federation, let content = change.content else { return (nil, reviews) }
         let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
         guard let permission = federation.permission(

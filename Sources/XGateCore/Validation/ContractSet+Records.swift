@@ -32,41 +32,58 @@ extension ContractSet {
         guard let validator = validator(for: id) else {
             return [RecordIssue(field: .root, rule: "catalogue.no-schema", message: "no schema \(id) is loaded")]
         }
-        let schemaErrors = validator.validate(record)
-        if !schemaErrors.isEmpty { return schemaErrors.map(RecordIssue.init) }
+        // isValid stops at the first error and builds no messages: the common case (a valid record) pays least.
+        guard validator.isValid(record) else { return validator.validate(record).map(RecordIssue.init) }
         return identifierIssues(in: record, at: .root, today: today)
     }
 
     /// Checks every `uscc` and every unmasked resident `idNumber` (no `idType`, or `resident-id`) anywhere in the record.
-    func identifierIssues(in value: JSONValue, at pointer: JSONPointer, today: CivilDate?) -> [RecordIssue] {
+    /// The path is kept as a stack of tokens and turned into a pointer only when there is something to report.
+    public func identifierIssues(in value: JSONValue, at pointer: JSONPointer, today: CivilDate?) -> [RecordIssue] {
         var issues: [RecordIssue] = []
-        switch value {
-        case .object(let object):
-            for (key, child) in object {
-                let here = pointer.appending(key)
-                if key == "uscc", let code = child.stringValue {
-                    issues += usccIssues(code, at: here)
-                } else if key == "idNumber", let number = child.stringValue, !ResidentID.isMasked(number),
-                    (object["idType"]?.stringValue ?? "resident-id") == "resident-id"
-                {
-                    issues += ResidentID.validate(number, today: today).issues.map {
-                        RecordIssue(field: here, rule: $0.rule, message: $0.message)
-                    }
-                } else {
-                    issues += identifierIssues(in: child, at: here, today: today)
-                }
-            }
-        case .array(let elements):
-            for (i, child) in elements.enumerated() { issues += identifierIssues(in: child, at: pointer.appending(i), today: today) }
-        default:
-            break
-        }
+        var path = pointer.tokens
+        collectIdentifierIssues(in: value, path: &path, today: today, into: &issues)
         return issues
     }
 
-    func usccIssues(_ code: String, at field: JSONPointer) -> [RecordIssue] {
+    private func collectIdentifierIssues(in value: JSONValue, path: inout [String], today: CivilDate?, into issues: inout [RecordIssue]) {
+        switch value {
+        case .object(let object):
+            for (key, child) in object {
+                switch child {
+                case .string(let text) where key == "uscc":
+                    let found = usccIssues(text, at: JSONPointer(tokens: path + [key]))
+                    issues += found
+                case .string(let number) where key == "idNumber":
+                    guard !ResidentID.isMasked(number), (object["idType"]?.stringValue ?? "resident-id") == "resident-id" else { continue }
+                    let result = ResidentID.validate(number, today: today)
+                    if !result.isValid {
+                        let field = JSONPointer(tokens: path + [key])
+                        issues += result.issues.map { RecordIssue(field: field, rule: $0.rule, message: $0.message) }
+                    }
+                case .object, .array:
+                    path.append(key)
+                    collectIdentifierIssues(in: child, path: &path, today: today, into: &issues)
+                    path.removeLast()
+                default:
+                    continue
+                }
+            }
+        case .array(let elements):
+            for (i, child) in elements.enumerated() {
+                path.append(String(i))
+                collectIdentifierIssues(in: child, path: &path, today: today, into: &issues)
+                path.removeLast()
+            }
+        default:
+            break
+        }
+    }
+
+    func usccIssues(_ code: String, at field: @autoclosure () -> JSONPointer) -> [RecordIssue] {
         let result = USCC.validate(code, trialCodeProvinces: trialCodeProvinces)
         guard !result.isValid else { return [] }
+        let field = field()
         if result.mayBeTrialCode {
             return [RecordIssue(
                 field: field, rule: "uscc.trial-code",
