@@ -24,13 +24,21 @@ extension ContractSet {
     /// Every issue with a record document: its contract (schema), then the identifiers in it.
     /// `today` bounds birth dates.
     public func issues(inRecord record: JSONValue, today: CivilDate? = nil) -> [RecordIssue] {
-        let id: String
-        switch schemaID(forRecord: record) {
-        case .failure(let issue): return [issue]
-        case .success(let found): id = found
-        }
-        guard let validator = validator(for: id) else {
-            return [RecordIssue(field: .root, rule: "catalogue.no-schema", message: "no schema \(id) is loaded")]
+        let validator: SchemaValidator
+        if let kind = record["kind"]?.stringValue, let version = record["schemaVersion"]?.intValue,
+            let found = recordValidators[kind]?[version]
+        {
+            validator = found
+        } else {
+            // The slow path says exactly what is wrong with kind or schemaVersion.
+            switch schemaID(forRecord: record) {
+            case .failure(let issue): return [issue]
+            case .success(let id):
+                guard let found = self.validator(for: id) else {
+                    return [RecordIssue(field: .root, rule: "catalogue.no-schema", message: "no schema \(id) is loaded")]
+                }
+                validator = found
+            }
         }
         // isValid stops at the first error and builds no messages: the common case (a valid record) pays least.
         guard validator.isValid(record) else { return validator.validate(record).map(RecordIssue.init) }

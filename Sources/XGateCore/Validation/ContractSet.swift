@@ -12,6 +12,8 @@ public struct ContractSet: Sendable {
     public var schemaDocuments: [String: JSONValue]
     /// Compiled validators by schema id.
     var validators: [String: SchemaValidator]
+    /// Record validators by kind and schema version: the per-record lookup builds no strings.
+    var recordValidators: [String: [Int: SchemaValidator]]
     /// Province prefixes where early trial USCCs were issued that fail the check (flagged for review, not refused).
     public var trialCodeProvinces: Set<String> = USCC.defaultTrialCodeProvinces
 
@@ -40,6 +42,13 @@ public struct ContractSet: Sendable {
         self.publicity = publicity
         self.schemaDocuments = documents
         self.validators = validators
+        var recordValidators: [String: [Int: SchemaValidator]] = [:]
+        for kind in catalogue.kinds.values {
+            for version in kind.schemaVersions {
+                recordValidators[kind.kind, default: [:]][version] = validators[Catalogue.schemaID(kind: kind.kind, version: version)]
+            }
+        }
+        self.recordValidators = recordValidators
     }
 
     /// The validator for a schema id.
