@@ -44,7 +44,7 @@ import XGateTestSupport
         let oldContent = Self.created
         let newContent = Change(key: Self.key, content: Self.content(3, fine: "4"), status: Self.status(1, .active, from: nil))
         let (state, outcomes) = apply([Self.created, repair, oldContent, newContent])
-        #expect(outcomes == [.applied, .applied, .stale, .applied])
+        #expect(outcomes == [.applied, .applied, .duplicate, .applied])  // the old change is one already held
         #expect(state?.status.value == .repaired)
         #expect(state?.content?.version == 3)
     }
@@ -55,6 +55,29 @@ import XGateTestSupport
         #expect(outcomes == [.applied, .applied])
         #expect(state?.status.value == .repaired)
         #expect(state?.content?.version == 1)
+    }
+
+    @Test func theSameDecisionStampedAtAnotherTimeIsADuplicateAndTheEarliestTimeIsKept() {
+        var late = Self.created
+        late.status.at = "2026-11-21T09:00:00+08:00"
+        let (one, outcomes) = apply([late, Self.created])
+        let (two, _) = apply([Self.created, late])
+        #expect(outcomes == [.applied, .duplicate])
+        #expect(one?.status.at == "2026-11-20T09:00:00+08:00")
+        #expect(one == two)
+    }
+
+    @Test func aDecisionMadeFromAStatusThatDidNotStandIsAConflictAndChangesNothing() throws {
+        let repair = Change(key: Self.key, content: nil, status: Self.status(2, .repaired, from: .active, by: Self.city))
+        let objection = Change(key: Self.key, content: nil, status: Self.status(2, .disputed, from: .active))
+        let upheld = Change(key: Self.key, content: nil, status: Self.status(3, .active, from: .disputed))
+        let (state, outcomes) = apply([Self.created, repair, objection, upheld])
+        #expect(outcomes == [.applied, .applied, .conflict, .conflict])
+        #expect(state?.status.value == .repaired)
+        #expect(state?.conflicts.filter { $0.part == .status }.map(\.version) == [2, 3])
+        // Revoking the repair, made from it, stands.
+        let revokeRepair = Change(key: Self.key, content: nil, status: Self.status(3, .repairRevoked, from: .repaired, by: Self.city))
+        #expect(apply([revokeRepair], to: state).0?.status.value == .repairRevoked)
     }
 
     @Test func concurrentContentIsAConflictWithTheSameWinnerInEitherOrder() throws {

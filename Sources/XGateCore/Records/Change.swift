@@ -120,8 +120,13 @@ public struct StatusChange: Sendable, Equatable {
         return .object(o)
     }
 
-    /// Identity of the change, for telling concurrent changes of the same version apart.
-    public var digest: Digest { Digest(canonical: json) }
+    /// Identity of the decision: the canonical JSON of the status change without `at`. The same decision stamped at
+    /// two different times (a re-signed export) is one decision, not a conflict.
+    public var digest: Digest {
+        guard case .object(var o) = json else { return Digest(canonical: json) }
+        o["at"] = nil
+        return Digest(canonical: .object(o))
+    }
 }
 
 /// A change to one record, as carried in a batch: optionally new content, always the status as the sender knows it.

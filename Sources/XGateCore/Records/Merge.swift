@@ -63,13 +63,17 @@ public struct Rejection: Sendable, Equatable, CustomStringConvertible {
 
 /// The merge: a pure function from (held state, incoming change) to (new state, outcome).
 ///
-/// Content and status are two registers merged independently, each by a total order, so the result is
-/// commutative, associative and idempotent (DESIGN.md §3):
+/// Content and status are two registers merged independently, so the result does not depend on the order or
+/// number of deliveries (DESIGN.md §3):
 /// 1. content: higher version wins; equal version and equal digest is a duplicate; equal version and different
 ///    digest is a conflict won by the greater digest, the loser recorded;
-/// 2. status: higher status version wins; at equal versions the greater (precedence, author, digest) wins and
-///    the loser is recorded. A content change never touches the status, so a repair, revocation or expiry can
-///    only be changed by a newer explicit status change;
+/// 2. status: every decision seen is kept (a grow-only set), and the standing status is the head of the *status
+///    chain* computed from it: walk the versions upwards; at each version the candidates are the decisions made
+///    *from* the status that stood at the version before (when that version is known), and the greatest by
+///    (precedence, author, digest) stands. A decision made from a status that did not stand — an objection outcome
+///    issued without knowing of a concurrent repair — is off the chain: it is recorded as a conflict and changes
+///    nothing. So a repair, revocation or expiry is only ever replaced by a newer decision made from it, and a content
+///    change never touches the status at all;
 /// 3. a change not authorised for its author is rejected whole before it touches anything.
 public enum Merge {
     /// Checks what can be checked from the change alone: authorship and the status transition.
@@ -162,23 +166,60 @@ public enum Merge {
     }
 
     static func mergeStatus(_ incoming: StatusChange, into state: inout RecordState) -> ChangeOutcome {
-        let held = state.status
-        if incoming.version > held.version {
-            state.status = incoming
-            return .applied
-        }
-        if incoming.version < held.version { return .stale }
-        let incomingDigest = incoming.digest
-        let heldDigest = held.digest
-        if incomingDigest == heldDigest { return .duplicate }
-        if state.conflicts.contains(where: { $0.part == .status && $0.version == incoming.version && $0.loser == incomingDigest }) {
+        let digest = incoming.digest
+        if let index = state.statusHistory.firstIndex(where: { $0.digest == digest }) {
+            // The same decision again. Keep its earliest time so every node holds the same bytes.
+            if Self.isEarlier(incoming.at, than: state.statusHistory[index].at) {
+                state.statusHistory[index] = incoming
+                resolveStatus(&state)
+            }
             return .duplicate
         }
-        let incomingWins =
-            (incoming.value.precedence, incoming.author, incomingDigest) > (held.value.precedence, held.author, heldDigest)
-        let (winner, loser, loserDigest) = incomingWins ? (incoming, held, heldDigest) : (held, incoming, incomingDigest)
-        state.status = winner
-        state.conflicts.append(Conflict(part: .status, version: loser.version, loser: loserDigest, loserValue: loser.json))
-        return .conflict
+        state.statusHistory.append(incoming)
+        state.statusHistory.sort { ($0.version, $0.digest) < ($1.version, $1.digest) }
+        let chain = resolveStatus(&state)
+        guard chain.contains(digest) else { return .conflict }
+        return state.status.digest == digest ? .applied : .stale
+    }
+
+    /// Recomputes the standing status and the status conflicts from the history; returns the chain's digests.
+    @discardableResult
+    static func resolveStatus(_ state: inout RecordState) -> Set<Digest> {
+        let (head, chain) = statusChain(state.statusHistory)
+        state.status = head
+        state.conflicts.removeAll { $0.part == .status }
+        for change in state.statusHistory where !chain.contains(change.digest) {
+            state.conflicts.append(Conflict(part: .status, version: change.version, loser: change.digest, loserValue: change.json))
+        }
+        state.conflicts.sort()
+        return chain
+    }
+
+    /// The status chain of a set of decisions: its head (the status that stands) and its members.
+    public static func statusChain(_ history: [StatusChange]) -> (head: StatusChange, chain: Set<Digest>) {
+        let byVersion = Dictionary(grouping: history, by: \.version)
+        var head: StatusChange?
+        var chain = Set<Digest>()
+        for version in byVersion.keys.sorted() {
+            var candidates = byVersion[version] ?? []
+            if let standing = head, standing.version == version - 1 {
+                candidates = candidates.filter { $0.from == standing.value }
+            }
+            guard let winner = candidates.max(by: { precedes($0, $1) }) else { break }
+            head = winner
+            chain.insert(winner.digest)
+        }
+        return (head ?? history[0], chain)
+    }
+
+    /// The tie-break between decisions of the same version: the more protective status for the subject, then the
+    /// author's id, then the digest.
+    static func precedes(_ a: StatusChange, _ b: StatusChange) -> Bool {
+        (a.value.precedence, a.author, a.digest) < (b.value.precedence, b.author, b.digest)
+    }
+
+    static func isEarlier(_ a: String, than b: String) -> Bool {
+        guard let ta = Timestamp(a), let tb = Timestamp(b) else { return a < b }
+        return ta == tb ? a < b : ta < tb
     }
 }

@@ -1,12 +1,18 @@
 import XGateJSON
 
-/// What a node holds for one record: the winning content, the winning status, and every concurrent loser.
+/// What a node holds for one record: the winning content, every status decision it has seen and the one that
+/// stands, and every concurrent loser.
 public struct RecordState: Sendable, Equatable {
     public var key: RecordKey
     /// The current content; nil while only a status has arrived (a repair can overtake the record it repairs).
     public var content: ContentVersion?
+    /// The status that stands: the head of the status chain (see ``Merge``).
     public var status: StatusChange
-    /// Concurrent versions that lost the deterministic tie-break, kept for operators.
+    /// Every status decision seen, one per identity, ordered by version then digest. A grow-only set: the standing
+    /// status is a function of it, so nodes that saw the same decisions agree whatever the order.
+    public var statusHistory: [StatusChange]
+    /// Versions that lost: concurrent content at the same version, and status decisions off the chain (a concurrent
+    /// loser, or a decision made from a status that did not stand). Kept for operators.
     public var conflicts: [Conflict]
 
     /// Creates a state.
@@ -14,12 +20,13 @@ public struct RecordState: Sendable, Equatable {
         self.key = key
         self.content = content
         self.status = status
+        self.statusHistory = [status]
         self.conflicts = conflicts
     }
 
-    /// A digest of what must converge (content and status): equal on every node that received the same
-    /// changes, in any order, any number of times. Conflicts are not part of it: a conflict is recorded where
-    /// both versions meet, and a node that received the newer version first never sees the older pair meet.
+    /// A digest of what must converge (content and the standing status): equal on every node that received the
+    /// same changes, in any order, any number of times. Conflicts are not part of it: a content conflict is recorded
+    /// where both versions meet, and a node that received the newer version first never sees the older pair meet.
     public var digest: Digest {
         var o = JSONObject()
         o["key"] = key.json
