@@ -16,7 +16,7 @@ struct BatchCommand: ParsableCommand {
             discussion: """
                 CHANGES_FILE holds changes (urn:xgate:schema:change:1) as a JSON array or NDJSON. An entry that is a plain record
                 document (kind, sourceId, schemaVersion, subject, data) is wrapped as a new record owned by --from: content
-                version 1, status active version 1. Every change is checked against the contracts first and the batch is not
+                version 1, status active version 1, its fields masked or withheld as the sharing agreements to --to require. Every change is checked against the contracts first and the batch is not
                 signed if one fails (--allow-invalid signs anyway, for testing a receiver). At most 1000 changes per batch.
 
                 Example:
@@ -53,14 +53,15 @@ struct BatchCommand: ParsableCommand {
                     throw BatchError(code: "batch.too-large", message: "\(changesFile) holds \(entries.count) changes; a batch carries at most \(BatchDocument.maximumChanges): split the file")
                 }
                 let now = createdAt.flatMap(Timestamp.init) ?? currentTime()
-                let changes = entries.map { entry in
-                    entry["key"] == nil && entry["kind"] != nil ? newRecordChange(contracts.normalisingIdentifiers(entry), owner: from, at: now) : entry
-                }
-                let batch = BatchDocument(
-                    batchId: batchId ?? UUIDv7.make(at: now), from: from, to: to, sequence: sequence, createdAt: now, changes: changes)
                 let peersDirectory = PeersDirectory.locate(peers)
                 let federation = FileManager.default.fileExists(atPath: peersDirectory + "/nodes")
                     ? try PeersDirectory.load(peersDirectory, contracts: contracts) : nil
+                let changes = entries.map { entry in
+                    guard entry["key"] == nil, entry["kind"] != nil else { return entry }
+                    return newRecordChange(contracts.normalisingIdentifiers(entry), owner: from, at: now, federation: federation)
+                }
+                let batch = BatchDocument(
+                    batchId: batchId ?? UUIDv7.make(at: now), from: from, to: to, sequence: sequence, createdAt: now, changes: changes)
                 let inspection = try contracts.inspect(batchPayload: batch.json, federation: federation, today: now.chinaDate)
                 let rejected = inspection.entries.filter { $0.rejection != nil }
                 for entry in rejected {
@@ -76,11 +77,20 @@ struct BatchCommand: ParsableCommand {
             }
         }
 
-        func newRecordChange(_ record: JSONValue, owner: String, at: Timestamp) -> JSONValue {
+        /// A plain record becomes a new record owned by the sender, masked and withheld as the agreements to the
+        /// receiver require (when the registry is known).
+        func newRecordChange(_ record: JSONValue, owner: String, at: Timestamp, federation: Federation?) -> JSONValue {
             let key = RecordKey(owner: owner, kind: record["kind"]?.stringValue ?? "", sourceId: record["sourceId"]?.stringValue ?? "")
+            var sent = record
+            var masked: [String] = []
+            if let permission = federation?.permission(
+                from: owner, to: to, kind: key.kind, subjectType: record["subject"]?["type"]?.stringValue ?? "", on: at.chinaDate)
+            {
+                (sent, masked) = Federation.redact(record, permission: permission)
+            }
             return Change(
-                key: key, content: ContentVersion(version: 1, author: owner, at: at.text, record: record),
-                status: StatusChange(version: 1, value: .active, from: nil, author: owner, at: at.text)
+                key: key, content: ContentVersion(version: 1, author: owner, at: at.text, record: sent),
+                status: StatusChange(version: 1, value: .active, from: nil, author: owner, at: at.text), masked: masked
             ).json
         }
     }
@@ -130,8 +140,8 @@ struct BatchCommand: ParsableCommand {
                     print("batch \(batch.batchId): \(batch.from) → \(batch.to), sequence \(batch.sequence), created \(batch.createdAt)")
                     print("signature valid (key \(verified.kid), \(verified.signer.name)); payload \(Digest(of: verified.payloadBytes))")
                     print("changes: \(batch.changes.count), acceptable \(batch.changes.count - rejected.count), rejected \(rejected.count)")
-                    for entry in rejected { print("  change \(entry.index): \(entry.rejection!.description)") }
-                    for entry in inspection.entries { for review in entry.reviews { print("  change \(entry.index): review: \(review)") } }
+                    for entry in rejected { print(printable("  change \(entry.index): \(entry.rejection!.description)")) }
+                    for entry in inspection.entries { for review in entry.reviews { print(printable("  change \(entry.index): review: \(review)")) } }
                 }
                 if !rejected.isEmpty { throw ExitCode(Exit.invalid) }
             }

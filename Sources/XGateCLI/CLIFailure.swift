@@ -42,9 +42,23 @@ enum Exit {
     }
 }
 
-/// Writes one line to standard error.
+/// Writes one line to standard error, control characters escaped.
 func report(_ line: String) {
-    FileHandle.standardError.write(Data(("xgate: " + line + "\n").utf8))
+    FileHandle.standardError.write(Data(("xgate: " + printable(line) + "\n").utf8))
+}
+
+/// Text safe for a terminal or a log line: control characters (a forged newline, an ANSI escape) become `\u{…}`.
+func printable(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+    var out = ""
+    for scalar in text.unicodeScalars {
+        if scalar.properties.generalCategory == .control && scalar != "\t" {
+            out += "\\u{" + String(scalar.value, radix: 16) + "}"
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
 }
 
 /// Runs a command body, turning every error into one line on standard error and its exit code: never a stack trace.

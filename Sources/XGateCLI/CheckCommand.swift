@@ -98,7 +98,7 @@ struct CheckCommand: ParsableCommand {
                         if issues.contains(where: { $0.severity == .review }) { reviews += 1 }
                         for issue in issues {
                             let field = issue.field.description.isEmpty ? "/" : issue.field.description
-                            print("\(file):\(index)\t\(field)\t\(issue.rule)\t\(issue.message)")
+                            print(printable("\(file):\(index)\t\(field)\t\(issue.rule)\t\(issue.message)"))
                         }
                     }
                 }

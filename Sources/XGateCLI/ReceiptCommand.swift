@@ -107,7 +107,7 @@ struct ReceiptCommand: ParsableCommand {
                 let summary = receipt.summary
                 print(["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
                 for outcome in receipt.outcomes where outcome.outcome == "rejected" || outcome.outcome == "conflict" {
-                    print("  change \(outcome.index): \(outcome.outcome) \(outcome.code ?? "") \(outcome.field ?? "") \(outcome.message ?? "")")
+                    print(printable("  change \(outcome.index): \(outcome.outcome) \(outcome.code ?? "") \(outcome.field ?? "") \(outcome.message ?? "")"))
                 }
                 if batch != nil { print("matches the batch (id, channel, sequence, payload digest, one outcome per change)") }
             }

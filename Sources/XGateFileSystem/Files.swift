@@ -59,9 +59,24 @@ public enum Files {
         }
         fchmod(fd, mode)
         close(fd)
-        guard ok, rename(temporary, path) == 0 else {
+        guard ok else {
             unlink(temporary)
             throw FileError(.unreadable, path: path, "write failed: \(String(cString: strerror(errno)))")
+        }
+        if replace {
+            guard rename(temporary, path) == 0 else {
+                unlink(temporary)
+                throw FileError(.unreadable, path: path, "write failed: \(String(cString: strerror(errno)))")
+            }
+        } else {
+            // link() refuses an existing target atomically: a file created since the check above is never replaced.
+            let linked = link(temporary, path) == 0
+            let linkError = errno
+            unlink(temporary)
+            guard linked else {
+                if linkError == EEXIST { throw FileError(.exists, path: path, "already exists; refusing to overwrite it") }
+                throw FileError(.unreadable, path: path, "write failed: \(String(cString: strerror(linkError)))")
+            }
         }
     }
 

@@ -37,6 +37,9 @@ public enum JWS {
         guard let object = jws.objectValue else { throw BatchError(code: "jws.format", message: "a JWS in JSON serialization is a JSON object") }
         var signatureEntry = jws
         if let signatures = object["signatures"] {
+            guard object["protected"] == nil, object["signature"] == nil, object["header"] == nil else {
+                throw BatchError(code: "jws.format", message: "the general serialization must not also carry flattened members (RFC 7515 §7.2.1)")
+            }
             guard let list = signatures.arrayValue, list.count == 1 else {
                 throw BatchError(code: "jws.format", message: "the general serialization must carry exactly one signature")
             }
@@ -62,8 +65,8 @@ public enum JWS {
         if header["crit"] != nil {
             throw BatchError(code: "jws.header", message: "no critical header extensions are understood")
         }
-        guard let kid = header["kid"]?.stringValue, let colon = kid.firstIndex(of: ":"), colon != kid.startIndex else {
-            throw BatchError(code: "key.unknown", message: "kid must be <node id>:<thumbprint>")
+        guard let kid = header["kid"]?.stringValue, JWS.isWellFormedKeyID(kid), let colon = kid.firstIndex(of: ":") else {
+            throw BatchError(code: "key.unknown", message: "kid must be <node id>:<43-character RFC 7638 thumbprint>")
         }
         guard let payload = Base64URL.decode(payloadText) else {
             throw BatchError(code: "jws.format", message: "the payload is not base64url")
@@ -74,6 +77,26 @@ public enum JWS {
         return Parsed(
             header: header, kid: kid, signer: String(kid[..<colon]), payload: payload,
             signingInput: Array((protected + "." + payloadText).utf8), signature: signature)
+    }
+
+    /// Whether a kid has the form `<node id>:<thumbprint>` (`^[a-z]{2}-[a-z0-9]+(-[a-z0-9]+)*:[A-Za-z0-9_-]{43}$`),
+    /// checked before the kid is used or echoed in any message.
+    static func isWellFormedKeyID(_ kid: String) -> Bool {
+        let parts = kid.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[1].utf8.count == 43,
+            parts[1].utf8.allSatisfy({ Base64URL.decodeTable[Int($0)] != 0xFF })
+        else { return false }
+        let node = Array(parts[0].utf8)
+        guard node.count >= 4, node.count <= 64, node[0] >= 0x61, node[0] <= 0x7A, node[1] >= 0x61, node[1] <= 0x7A, node[2] == 0x2D,
+            node.last != 0x2D
+        else { return false }
+        var previousDash = false
+        for b in node[3...] {
+            let isDash = b == 0x2D
+            guard isDash || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39), !(isDash && previousDash) else { return false }
+            previousDash = isDash
+        }
+        return true
     }
 
     /// Checks the signature against a raw Ed25519 public key.

@@ -57,6 +57,12 @@ import XGateTestSupport
         #expect(state?.content?.version == 1)
     }
 
+    @Test func statusDigestMatchesThePublishedGoldenValue() {
+        // Contracts/PROTOCOL.md §6.1: canonical JSON without "at", SHA-256.
+        let first = StatusChange(version: 1, value: .active, from: nil, author: "sh-xuhui", at: "2026-11-20T09:00:00+08:00")
+        #expect(first.digest.description == "sha256:4a8cc9e397e438b15d90a3fde5cbb30d9744973054d2f801cf162041ceb773f1")
+    }
+
     @Test func theSameDecisionStampedAtAnotherTimeIsADuplicateAndTheEarliestTimeIsKept() {
         var late = Self.created
         late.status.at = "2026-11-21T09:00:00+08:00"

@@ -30,8 +30,12 @@ import Testing
         #expect(ResidentID.mask("12345") == "*****")  // malformed input never leaks
     }
 
-    @Test func messagesNeverContainTheFullNumber() {
-        let number = "110105194912310021"
-        for issue in ResidentID.validate(number, today: today).issues { #expect(!issue.message.contains(number)) }
+    @Test func messagesNeverRepeatTheNumberOrTheBirthDate() {
+        for number in ["110105194912310021", "11010519491331002X", "310104203012311234", "1101051949123"] {
+            for issue in ResidentID.validate(number, today: today).issues {
+                #expect(!issue.message.contains(number))
+                #expect(!issue.message.contains("1949") && !issue.message.contains("2030"), "\(issue)")
+            }
+        }
     }
 }

@@ -50,7 +50,7 @@ import XGateTestSupport
         var jws = try JWS.sign(payload: batch(), type: JWS.batchType, key: district)
         var payload = batch()
         payload[payload.count / 2] ^= 0x01
-        guard case .object(var o) = jws else { return }
+        var o = try #require(jws.objectValue)
         o["payload"] = .string(Base64URL.encode(payload))
         jws = .object(o)
         #expect(code { _ = try verifier().verifyBatch(jws, now: now) } == "signature.invalid")
@@ -92,6 +92,29 @@ import XGateTestSupport
         #expect(code { _ = try verifier().verifyBatch(general, now: now) } == nil)
     }
 
+    @Test func refusesAKidThatIsNotANodeAndThumbprintWithoutEchoingIt() throws {
+        let good = try JWS.sign(payload: batch(), type: JWS.batchType, key: district)
+        let forged: JSONValue = ["alg": "EdDSA", "kid": .string("sh-city:\nxgate: signature valid (key sh-city:x)\u{1b}[2K"), "typ": "xgate-batch+json"]
+        var o = try #require(good.objectValue)
+        o["protected"] = .string(Base64URL.encode(forged.serialized()))
+        do {
+            _ = try verifier().verifyBatch(.object(o), now: now)
+            Issue.record("a malformed kid was accepted")
+        } catch let error as BatchError {
+            #expect(error.code == "key.unknown")
+            #expect(!error.message.contains("\n") && !error.message.contains("\u{1b}"))
+        }
+    }
+
+    @Test func refusesAGeneralSerializationThatAlsoCarriesFlattenedMembers() throws {
+        let good = try JWS.sign(payload: batch(), type: JWS.batchType, key: district)
+        let mixed: JSONValue = [
+            "payload": good["payload"]!, "protected": good["protected"]!, "signature": good["signature"]!,
+            "signatures": [["protected": good["protected"]!, "signature": good["signature"]!]],
+        ]
+        #expect(code { _ = try verifier().verifyBatch(mixed, now: now) } == "jws.format")
+    }
+
     @Test func verifiesTheRFC8032TestVector() throws {
         // RFC 8032 §7.1 TEST 1: the empty message.
         let publicKey = hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
@@ -106,7 +129,10 @@ import XGateTestSupport
     @Test func roundTripsPKCS8AndRefusesTheWrongKid() throws {
         let restored = try SigningKey(pem: district.pkcs8PEM, node: "sh-xuhui", kid: district.kid)
         #expect(restored.publicKey == district.publicKey)
-        #expect(!district.description.contains(String(district.pkcs8PEM.dropFirst(28).prefix(20))))
+        for secret in [Base64URL.encode(district.seed), Data(district.seed).base64EncodedString(), district.seed.map { String(format: "%02x", $0) }.joined()] {
+            #expect(!district.description.contains(secret))
+            #expect(!"\(district)".contains(secret))
+        }
         #expect(throws: KeyError.self) { try SigningKey(pem: district.pkcs8PEM, node: "sh-xuhui", kid: city.kid) }
         #expect(throws: KeyError.self) { try SigningKey(pem: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----", node: "sh-xuhui") }
         // The kid is the RFC 7638 thumbprint (RFC 8037 Appendix A.3 gives this one for its example key).

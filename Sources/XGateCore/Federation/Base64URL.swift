@@ -1,7 +1,8 @@
 /// Base64url without padding (RFC 4648 §5), as JOSE uses it.
 public enum Base64URL {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-    static let decodeTable: [UInt8] = {
+    /// The value of each byte in the alphabet, 0xFF outside it.
+    public static let decodeTable: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
         for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
         return table

@@ -41,6 +41,16 @@ public struct Federation: Sendable {
         return Permission(agreements: ids, mask: mask ?? [], withhold: withhold ?? [])
     }
 
+    /// Whether some agreement (for any kind, in force or not) connects the two nodes in either direction: the test
+    /// for status-only changes, which must reach every former holder of a record.
+    public func arePartners(_ a: String, _ b: String) -> Bool {
+        guard let first = peers[a], let second = peers[b] else { return false }
+        return agreements.contains { agreement in
+            (agreement.from.contains { $0.matches(first) } && agreement.to.contains { $0.matches(second) })
+                || (agreement.from.contains { $0.matches(second) } && agreement.to.contains { $0.matches(first) })
+        }
+    }
+
     /// The record as the receiver may see it: withheld fields removed, masked fields masked. Returns the
     /// record and the pointers actually masked or withheld (those present in this record).
     public static func redact(_ record: JSONValue, permission: Permission) -> (record: JSONValue, masked: [String]) {

@@ -19,23 +19,23 @@ public enum ResidentID {
         let number = IdentifierText.normalise(raw)
         let chars = Array(number)
         guard chars.count == 18 else {
-            return Validation(normalised: number, issues: [IdentifierIssue(rule: "id.length", message: "an identity number has 18 characters, '\(mask(number))' has \(chars.count)")])
+            return Validation(normalised: number, issues: [IdentifierIssue(rule: "id.length", message: "an identity number has 18 characters, this one has \(chars.count)")])
         }
         guard chars[0..<17].allSatisfy(\.isASCIIDigit), chars[17].isASCIIDigit || chars[17] == "X" else {
             return Validation(normalised: number, issues: [IdentifierIssue(rule: "id.characters", message: "the first 17 characters must be digits and the last a digit or X")])
         }
         var issues: [IdentifierIssue] = []
         let division = String(chars[0..<6])
-        if divisions.standing(of: division) == .unknown {
+        if divisions.standing(of: division) == .unknown || division.hasPrefix("10") {
             issues.append(IdentifierIssue(rule: "id.division", message: "positions 1–6 '\(division)' are not a current or retired GB/T 2260 division code"))
         }
         let birth = String(chars[6..<14])
         if let date = CivilDate(compact: birth), date.year >= 1900 {
             if let today, date > today {
-                issues.append(IdentifierIssue(rule: "id.birth-date", message: "birth date \(date) is in the future"))
+                issues.append(IdentifierIssue(rule: "id.birth-date", message: "the birth date (positions 7–14) is in the future"))
             }
         } else {
-            issues.append(IdentifierIssue(rule: "id.birth-date", message: "positions 7–14 '\(birth)' are not a valid birth date (YYYYMMDD)"))
+            issues.append(IdentifierIssue(rule: "id.birth-date", message: "positions 7–14 are not a valid birth date (YYYYMMDD)"))
         }
         let expected = checkCharacter(chars[0..<17])
         if chars[17] != expected {

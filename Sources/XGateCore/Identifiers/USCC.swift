@@ -59,13 +59,13 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
         if chars.contains(where: { $0 == "-" || $0 == " " || $0 == "_" || $0 == "." }) {
             return Validation(
                 normalised: code,
-                issues: [IdentifierIssue(rule: "uscc.separator", message: "separators are not allowed inside a code: '\(code)'")],
+                issues: [IdentifierIssue(rule: "uscc.separator", message: "separators (-, space, _, .) are not allowed inside a code")],
                 mayBeTrialCode: false, division: .unknown)
         }
         guard chars.count == 18 else {
             return Validation(
                 normalised: code,
-                issues: [IdentifierIssue(rule: "uscc.length", message: "a code has 18 characters, '\(code)' has \(chars.count)")],
+                issues: [IdentifierIssue(rule: "uscc.length", message: "a code has 18 characters, this one has \(chars.count)")],
                 mayBeTrialCode: false, division: .unknown)
         }
         if let bad = chars.firstIndex(where: { !$0.isASCII || byteValues[Int($0.asciiValue ?? 0)] < 0 }) {
@@ -90,10 +90,10 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
         if let expected = organisationCheckCharacter(Array(chars[8..<16])), chars[16] != expected {
             issues.append(IdentifierIssue(
                 rule: "uscc.organisation-code-check",
-                message: "position 17 is the GB 11714 check character of the organisation code '\(String(chars[8..<17]))': expected '\(expected)', found '\(chars[16])'"))
+                message: "position 17 is the GB 11714 check character of the organisation code (positions 9–17): expected '\(expected)', found '\(chars[16])'"))
             checkFailures += 1
         } else if organisationCheckCharacter(Array(chars[8..<16])) == nil {
-            issues.append(IdentifierIssue(rule: "uscc.organisation-code-check", message: "positions 9–16 '\(String(chars[8..<16]))' contain characters not allowed in a GB 11714 organisation code"))
+            issues.append(IdentifierIssue(rule: "uscc.organisation-code-check", message: "positions 9–16 contain characters not allowed in a GB 11714 organisation code"))
             checkFailures += 1
         }
         let expected = checkCharacter(bytes: Array(code.utf8))

@@ -62,8 +62,9 @@ public struct WorkingDayCalendar: Sendable {
             guard let date = entry["date"]?.stringValue.flatMap({ CivilDate($0) }) else {
                 throw .malformed("\(year): makeupWorkdays[\(i)] needs 'date' as YYYY-MM-DD")
             }
-            guard date.year == year, date.isWeekend else {
-                throw .malformed("\(year): makeupWorkdays[\(i)] \(date) must be a Saturday or Sunday of \(year)")
+            let nearYear = date.year == year || (date.year == year - 1 && date.month == 12) || (date.year == year + 1 && date.month == 1)
+            guard nearYear, date.isWeekend else {
+                throw .malformed("\(year): makeupWorkdays[\(i)] \(date) must be a Saturday or Sunday of \(year) (or of the adjoining December/January)")
             }
             guard !rest.contains(date) else { throw .malformed("\(year): \(date) is both a holiday and a makeup working day") }
             makeup.insert(date)

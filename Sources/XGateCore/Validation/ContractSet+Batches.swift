@@ -81,7 +81,7 @@ extension ContractSet {
         for (index, raw) in batch.changes.enumerated() {
             if let errors = changeErrors[index], let first = errors.first {
                 let relative = JSONPointer(tokens: Array(first.instanceLocation.tokens.dropFirst(2)))
-                entries.append(.init(index: index, change: nil, rejection: Rejection(code: "schema." + first.keyword, field: relative, message: first.message), reviews: []))
+                entries.append(.init(index: index, change: nil, rejection: Rejection(code: "schema." + first.keyword, field: relative, message: RecordIssue.message(for: first)), reviews: []))
                 continue
             }
             let change: Change
@@ -120,7 +120,17 @@ extension ContractSet {
                     message: "\(batch.from) may only send changes it wrote; the status is authored by \(change.status.author)"), reviews)
             }
         }
-        guard let federation, let content = change.content else { return (nil, reviews) }
+        guard let federation else { return (nil, reviews) }
+        guard let content = change.content else {
+            // A status-only change carries no record content and is not routed by kind (a correction must reach every
+            // node that ever held the record), but the two nodes must be partners under some agreement.
+            guard federation.arePartners(batch.from, batch.to) else {
+                return (Rejection(
+                    code: "agreement.not-permitted", field: JSONPointer(tokens: ["status"]),
+                    message: "no sharing agreement connects \(batch.from) and \(batch.to) in either direction"), reviews)
+            }
+            return (nil, reviews)
+        }
         let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
         guard let permission = federation.permission(
             from: batch.from, to: batch.to, kind: change.key.kind, subjectType: subjectType, on: batch.createdAt.chinaDate)

@@ -22,7 +22,14 @@ public struct RecordIssue: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     init(_ error: ValidationError) {
-        self.init(field: error.instanceLocation, rule: "schema." + error.keyword, message: error.message)
+        self.init(field: error.instanceLocation, rule: "schema." + error.keyword, message: RecordIssue.message(for: error))
+    }
+
+    /// The message of a schema error; for an identity-number field a fixed sentence, because the validator's message
+    /// quotes the value and a natural person's number must not travel in receipts or logs.
+    static func message(for error: ValidationError) -> String {
+        guard let last = error.instanceLocation.tokens.last, last.lowercased().hasSuffix("idnumber") else { return error.message }
+        return "does not satisfy '\(error.keyword)' for an identity document number (the value is not repeated: personal information)"
     }
 
     public var description: String {
