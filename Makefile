@@ -14,7 +14,9 @@ test: build-tests
 	$(SWIFT) test --skip-build
 	python3 Tests/interop/check_examples.py --xgate $(XGATE)
 	python3 Tests/interop/test_interop.py --xgate $(XGATE)
-	XGATE=$(XGATE) OUT=.build/walkthrough-check deploy/walkthrough.sh > /dev/null
+	XGATE=$(XGATE) OUT=.build/walkthrough-check deploy/walkthrough.sh > .build/walkthrough.log 2>&1 \
+		|| { cat .build/walkthrough.log; echo "make test: the walkthrough (make run) failed"; exit 1; }
+	swift format lint -r Sources Tests
 	@echo "make test: all checks passed"
 
 deps:

@@ -31,14 +31,19 @@ struct BatchCommand: ParsableCommand {
         @Option(help: "The batch's position in the channel from → to (1, 2, 3 …).") var sequence: Int
         @Option(help: "The batch id (default: a new UUIDv7).") var batchId: String?
         @Option(help: "The signing time, RFC 3339 (default: now).") var createdAt: String?
-        @Option(help: "The Peers directory: when present, changes are also checked against the sharing agreements and the registry's roles, as the receiver will.") var peers: String?
+        @Option(
+            help:
+                "The Peers directory: when present, changes are also checked against the sharing agreements and the registry's roles, as the receiver will."
+        ) var peers: String?
         @Flag(help: "Sign even if changes break the contracts (to test a receiver).") var allowInvalid = false
         @Argument(help: "The changes file.") var changesFile: String
 
         func validate() throws {
             guard sequence >= 1 else { throw ValidationError("--sequence starts at 1") }
             if let createdAt, Timestamp(createdAt) == nil { throw ValidationError("--created-at must be an RFC 3339 date-time") }
-            if let batchId, batchId.range(of: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", options: .regularExpression) == nil {
+            if let batchId,
+                batchId.range(of: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", options: .regularExpression) == nil
+            {
                 throw ValidationError("--batch-id must be a lowercase UUID")
             }
         }
@@ -50,11 +55,16 @@ struct BatchCommand: ParsableCommand {
                 let entries = try RecordFiles.read(changesFile)
                 guard !entries.isEmpty else { throw FileError(.invalid, path: changesFile, "holds no changes") }
                 guard entries.count <= BatchDocument.maximumChanges else {
-                    throw BatchError(code: "batch.too-large", message: "\(changesFile) holds \(entries.count) changes; a batch carries at most \(BatchDocument.maximumChanges): split the file")
+                    throw BatchError(
+                        code: "batch.too-large",
+                        message:
+                            "\(changesFile) holds \(entries.count) changes; a batch carries at most \(BatchDocument.maximumChanges): split the file"
+                    )
                 }
                 let now = createdAt.flatMap(Timestamp.init) ?? currentTime()
                 let peersDirectory = PeersDirectory.locate(peers)
-                let federation = FileManager.default.fileExists(atPath: peersDirectory + "/nodes")
+                let federation =
+                    FileManager.default.fileExists(atPath: peersDirectory + "/nodes")
                     ? try PeersDirectory.load(peersDirectory, contracts: contracts) : nil
                 let changes = entries.map { entry in
                     guard entry["key"] == nil, entry["kind"] != nil else { return entry }
@@ -73,7 +83,8 @@ struct BatchCommand: ParsableCommand {
                 }
                 let jws = try JWS.sign(payload: batch.json.serialized(), type: JWS.batchType, key: signingKey)
                 print(jws.serializedString())
-                report("signed batch \(batch.batchId): \(from) → \(to), sequence \(sequence), \(changes.count) changes, key \(signingKey.kid)")
+                report(
+                    "signed batch \(batch.batchId): \(from) → \(to), sequence \(sequence), \(changes.count) changes, key \(signingKey.kid)")
             }
         }
 
@@ -125,23 +136,35 @@ struct BatchCommand: ParsableCommand {
                 let batch = inspection.batch
                 let rejected = inspection.entries.filter { $0.rejection != nil }
                 if json {
-                    print(JSONValue.object(JSONObject([
-                        (key: "batchId", value: .string(batch.batchId)), (key: "from", value: .string(batch.from)),
-                        (key: "to", value: .string(batch.to)), (key: "sequence", value: .number(Double(batch.sequence))),
-                        (key: "kid", value: .string(verified.kid)), (key: "signature", value: "valid"),
-                        (key: "payloadDigest", value: .string(Digest(of: verified.payloadBytes).description)),
-                        (key: "changes", value: .number(Double(batch.changes.count))),
-                        (key: "rejected", value: .array(rejected.map { entry in
-                            ["index": .number(Double(entry.index)), "code": .string(entry.rejection!.code),
-                             "field": .string(entry.rejection!.field?.description ?? ""), "message": .string(entry.rejection!.message)]
-                        })),
-                    ])).serializedString(.prettyPrinted))
+                    print(
+                        JSONValue.object(
+                            JSONObject([
+                                (key: "batchId", value: .string(batch.batchId)), (key: "from", value: .string(batch.from)),
+                                (key: "to", value: .string(batch.to)), (key: "sequence", value: .number(Double(batch.sequence))),
+                                (key: "kid", value: .string(verified.kid)), (key: "signature", value: "valid"),
+                                (key: "payloadDigest", value: .string(Digest(of: verified.payloadBytes).description)),
+                                (key: "changes", value: .number(Double(batch.changes.count))),
+                                (
+                                    key: "rejected",
+                                    value: .array(
+                                        rejected.map { entry in
+                                            [
+                                                "index": .number(Double(entry.index)), "code": .string(entry.rejection!.code),
+                                                "field": .string(entry.rejection!.field?.description ?? ""),
+                                                "message": .string(entry.rejection!.message),
+                                            ]
+                                        })
+                                ),
+                            ])
+                        ).serializedString(.prettyPrinted))
                 } else {
                     print("batch \(batch.batchId): \(batch.from) → \(batch.to), sequence \(batch.sequence), created \(batch.createdAt)")
                     print("signature valid (key \(verified.kid), \(verified.signer.name)); payload \(Digest(of: verified.payloadBytes))")
                     print("changes: \(batch.changes.count), acceptable \(batch.changes.count - rejected.count), rejected \(rejected.count)")
                     for entry in rejected { print(printable("  change \(entry.index): \(entry.rejection!.description)")) }
-                    for entry in inspection.entries { for review in entry.reviews { print(printable("  change \(entry.index): review: \(review)")) } }
+                    for entry in inspection.entries {
+                        for review in entry.reviews { print(printable("  change \(entry.index): review: \(review)")) }
+                    }
                 }
                 if !rejected.isEmpty { throw ExitCode(Exit.invalid) }
             }

@@ -95,7 +95,7 @@ extension LocationOptions {
         let directory = ContractsDirectory.locate(contracts)
         do {
             return try ContractsDirectory.load(directory)
-        } catch where error.kind == .notFound {
+        } catch  where error.kind == .notFound {
             throw error
         } catch {
             throw ContractsUnavailable(description: "contracts unusable: \(error)")

@@ -41,18 +41,24 @@ struct ExamplesCheck: ParsableCommand {
                 }
                 results.append([
                     "file": .string(file), "schema": .string(schema), "schemaValid": .bool(errors.isEmpty),
-                    "errors": .array(errors.map {
-                        ["instanceLocation": .string($0.instanceLocation.description), "keyword": .string($0.keyword), "message": .string($0.message)]
-                    }),
-                    "domainErrors": .array(domain.map {
-                        ["instanceLocation": .string($0.field.description), "rule": .string($0.rule), "message": .string($0.message)]
-                    }),
+                    "errors": .array(
+                        errors.map {
+                            [
+                                "instanceLocation": .string($0.instanceLocation.description), "keyword": .string($0.keyword),
+                                "message": .string($0.message),
+                            ]
+                        }),
+                    "domainErrors": .array(
+                        domain.map {
+                            ["instanceLocation": .string($0.field.description), "rule": .string($0.rule), "message": .string($0.message)]
+                        }),
                 ])
                 if !json {
                     let expected = example["schemaValid"]?.boolValue
                     let agrees = expected == errors.isEmpty
                     if !agrees { disagreements += 1 }
-                    let detail = (errors.map { "\($0.instanceLocation) \($0.keyword)" } + domain.map { "\($0.field) \($0.rule)" }).joined(separator: "; ")
+                    let detail = (errors.map { "\($0.instanceLocation) \($0.keyword)" } + domain.map { "\($0.field) \($0.rule)" }).joined(
+                        separator: "; ")
                     print("\(agrees ? "ok" : "DISAGREES")\t\(file)\t\(errors.isEmpty ? "schema-valid" : "schema-invalid")\t\(detail)")
                 }
             }
@@ -86,7 +92,11 @@ struct ExamplesCheck: ParsableCommand {
         let policy = MergePolicy(cityNodes: ["sh-city"], listKinds: contracts.catalogue.listKinds)
         guard let inspection = try? contracts.inspect(batchPayload: batch, federation: nil, policy: policy) else { return [] }
         return inspection.entries.flatMap { entry -> [RecordIssue] in
-            var issues = entry.reviews.map { RecordIssue(field: prefix(entry.index).appending(JSONPointer(tokens: ["content", "record"])).appending($0.field), rule: $0.rule, message: $0.message, severity: .review) }
+            var issues = entry.reviews.map {
+                RecordIssue(
+                    field: prefix(entry.index).appending(JSONPointer(tokens: ["content", "record"])).appending($0.field), rule: $0.rule,
+                    message: $0.message, severity: .review)
+            }
             if let r = entry.rejection, !r.code.hasPrefix("schema.") {
                 issues.append(RecordIssue(field: prefix(entry.index).appending(r.field ?? .root), rule: r.code, message: r.message))
             }

@@ -5,7 +5,8 @@ import XGateFileSystem
 import XGateJSON
 
 struct PeersCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "peers", abstract: "The federation registry.", subcommands: [Check.self, AddKey.self])
+    static let configuration = CommandConfiguration(
+        commandName: "peers", abstract: "The federation registry.", subcommands: [Check.self, AddKey.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -30,11 +31,14 @@ struct PeersCommand: ParsableCommand {
                     contracts.recordHasField(kind: kind, pointer: field)
                 }
                 for problem in problems { print(problem.description) }
-                let roles = Peer.Role.allCases.map { role in "\(federation.peers.values.filter { $0.roles.contains(role) }.count) \(role.rawValue)" }
+                let roles = Peer.Role.allCases.map { role in
+                    "\(federation.peers.values.filter { $0.roles.contains(role) }.count) \(role.rawValue)"
+                }
                 let development = federation.peers.values.filter(\.development).count
-                report("\(directory): \(federation.peers.count) nodes (\(roles.joined(separator: ", "))), \(federation.agreements.count) agreements, "
-                    + "\(federation.peers.values.map(\.keys.count).reduce(0, +)) keys\(development > 0 ? ", \(development) with development keys" : ""); "
-                    + (problems.isEmpty ? "no problems" : "\(problems.count) problems"))
+                report(
+                    "\(directory): \(federation.peers.count) nodes (\(roles.joined(separator: ", "))), \(federation.agreements.count) agreements, "
+                        + "\(federation.peers.values.map(\.keys.count).reduce(0, +)) keys\(development > 0 ? ", \(development) with development keys" : ""); "
+                        + (problems.isEmpty ? "no problems" : "\(problems.count) problems"))
                 if !problems.isEmpty { throw ExitCode(Exit.invalid) }
             }
         }
@@ -92,7 +96,9 @@ struct PeersCommand: ParsableCommand {
                 keys.append(["jwk": key, "notBefore": .string(start.text), "notAfter": .string(end.text)])
                 peerJSON.set(.array(keys), at: JSONPointer(tokens: ["keys"]))
                 if let error = contracts.validator(for: ContractSet.peerSchema)?.validate(peerJSON).first {
-                    throw FileError(.invalid, path: file, "would no longer be a valid peer file: \(error.instanceLocation) \(error.keyword): \(error.message)")
+                    throw FileError(
+                        .invalid, path: file,
+                        "would no longer be a valid peer file: \(error.instanceLocation) \(error.keyword): \(error.message)")
                 }
                 _ = try Peer(json: peerJSON)
                 try Files.write(peerJSON.serialized(.prettyPrinted) + [0x0A], to: file, mode: 0o644, replace: true)

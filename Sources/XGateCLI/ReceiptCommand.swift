@@ -37,7 +37,9 @@ struct ReceiptCommand: ParsableCommand {
                 let batch = inspection.batch
                 let node = String(kid.prefix { $0 != ":" })
                 guard node == batch.to else {
-                    throw BatchError(code: "key.sender-mismatch", message: "the batch is addressed to \(batch.to); a receipt must be signed by its receiver, not \(node)")
+                    throw BatchError(
+                        code: "key.sender-mismatch",
+                        message: "the batch is addressed to \(batch.to); a receipt must be signed by its receiver, not \(node)")
                 }
                 let signingKey = try KeyFiles.read(key, node: node, kid: kid)
                 let policy = federation.mergePolicy(catalogue: contracts.catalogue)
@@ -58,7 +60,10 @@ struct ReceiptCommand: ParsableCommand {
                 let jws = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: signingKey)
                 print(jws.serializedString())
                 let summary = receipt.summary
-                report("receipt for batch \(batch.batchId): " + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
+                report(
+                    "receipt for batch \(batch.batchId): "
+                        + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(
+                            separator: ", "))
             }
         }
     }
@@ -72,7 +77,8 @@ struct ReceiptCommand: ParsableCommand {
                 """)
         @OptionGroup var location: LocationOptions
         @Option(help: "The Peers directory.") var peers: String?
-        @Option(help: "The batch the receipt should answer: its id, sender, receiver, sequence and payload digest must match.") var batch: String?
+        @Option(help: "The batch the receipt should answer: its id, sender, receiver, sequence and payload digest must match.") var batch:
+            String?
         @Option(help: "Judge key validity against this time (RFC 3339) instead of now.") var now: String?
         @Argument(help: "The receipt file (JWS JSON serialization).") var receiptFile: String
 
@@ -94,20 +100,36 @@ struct ReceiptCommand: ParsableCommand {
                     guard receipt.batchId == document.batchId, receipt.to == document.from, receipt.from == document.to,
                         receipt.sequence == document.sequence
                     else {
-                        throw BatchError(code: "receipt.mismatch", message: "the receipt answers batch \(receipt.batchId) (\(receipt.to) → \(receipt.from), sequence \(receipt.sequence)), not \(document.batchId)")
+                        throw BatchError(
+                            code: "receipt.mismatch",
+                            message:
+                                "the receipt answers batch \(receipt.batchId) (\(receipt.to) → \(receipt.from), sequence \(receipt.sequence)), not \(document.batchId)"
+                        )
                     }
                     guard receipt.payloadDigest == digest else {
-                        throw BatchError(code: "receipt.mismatch", message: "the receipt's payloadDigest \(receipt.payloadDigest) is not the batch's \(digest): it answers a different payload")
+                        throw BatchError(
+                            code: "receipt.mismatch",
+                            message:
+                                "the receipt's payloadDigest \(receipt.payloadDigest) is not the batch's \(digest): it answers a different payload"
+                        )
                     }
                     guard receipt.outcomes.map(\.index).sorted() == Array(0..<document.changes.count) else {
-                        throw BatchError(code: "receipt.mismatch", message: "the receipt has \(receipt.outcomes.count) outcomes for \(document.changes.count) changes")
+                        throw BatchError(
+                            code: "receipt.mismatch",
+                            message: "the receipt has \(receipt.outcomes.count) outcomes for \(document.changes.count) changes")
                     }
                 }
-                print("receipt \(receipt.receiptId) for batch \(receipt.batchId): signed by \(receipt.from) (key \(verified.kid)), received \(receipt.receivedAt)")
+                print(
+                    "receipt \(receipt.receiptId) for batch \(receipt.batchId): signed by \(receipt.from) (key \(verified.kid)), received \(receipt.receivedAt)"
+                )
                 let summary = receipt.summary
-                print(["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
+                print(
+                    ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
                 for outcome in receipt.outcomes where outcome.outcome == "rejected" || outcome.outcome == "conflict" {
-                    print(printable("  change \(outcome.index): \(outcome.outcome) \(outcome.code ?? "") \(outcome.field ?? "") \(outcome.message ?? "")"))
+                    print(
+                        printable(
+                            "  change \(outcome.index): \(outcome.outcome) \(outcome.code ?? "") \(outcome.field ?? "") \(outcome.message ?? "")"
+                        ))
                 }
                 if batch != nil { print("matches the batch (id, channel, sequence, payload digest, one outcome per change)") }
             }

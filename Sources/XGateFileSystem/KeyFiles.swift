@@ -8,7 +8,8 @@ public enum KeyFiles {
     /// Writes a new key pair; refuses to overwrite an existing private key.
     public static func write(_ key: SigningKey, to directory: String) throws(FileError) -> (privatePath: String, publicPath: String) {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw FileError(.permission, path: directory, "cannot create the directory")
         }

@@ -17,7 +17,9 @@ public enum PeersDirectory {
             guard peer.id == expectedName else {
                 throw FileError(.configuration, path: path, "the file of node \(peer.id) must be named \(peer.id).json")
             }
-            if let other = seen[peer.id] { throw FileError(.configuration, path: path, "node id \(peer.id) is already defined in \(other)") }
+            if let other = seen[peer.id] {
+                throw FileError(.configuration, path: path, "node id \(peer.id) is already defined in \(other)")
+            }
             seen[peer.id] = path
             peers.append(peer)
         }

@@ -34,11 +34,14 @@ public enum JWS {
     /// Takes a JWS apart: flattened, or general with exactly one signature. Refuses anything but EdDSA,
     /// a `typ` other than `expectedType`, critical extensions, and a key id not of the form `<node>:<thumbprint>`.
     public static func parse(_ jws: JSONValue, expectedType: String) throws(BatchError) -> Parsed {
-        guard let object = jws.objectValue else { throw BatchError(code: "jws.format", message: "a JWS in JSON serialization is a JSON object") }
+        guard let object = jws.objectValue else {
+            throw BatchError(code: "jws.format", message: "a JWS in JSON serialization is a JSON object")
+        }
         var signatureEntry = jws
         if let signatures = object["signatures"] {
             guard object["protected"] == nil, object["signature"] == nil, object["header"] == nil else {
-                throw BatchError(code: "jws.format", message: "the general serialization must not also carry flattened members (RFC 7515 §7.2.1)")
+                throw BatchError(
+                    code: "jws.format", message: "the general serialization must not also carry flattened members (RFC 7515 §7.2.1)")
             }
             guard let list = signatures.arrayValue, list.count == 1 else {
                 throw BatchError(code: "jws.format", message: "the general serialization must carry exactly one signature")
@@ -48,7 +51,9 @@ public enum JWS {
         guard let protected = signatureEntry["protected"]?.stringValue, let payloadText = object["payload"]?.stringValue,
             let signatureText = signatureEntry["signature"]?.stringValue
         else { throw BatchError(code: "jws.format", message: "a JWS needs 'protected', 'payload' and 'signature' members") }
-        if let unprotected = signatureEntry["header"]?.objectValue, unprotected["alg"] != nil || unprotected["kid"] != nil || unprotected["typ"] != nil {
+        if let unprotected = signatureEntry["header"]?.objectValue,
+            unprotected["alg"] != nil || unprotected["kid"] != nil || unprotected["typ"] != nil
+        {
             throw BatchError(code: "jws.header", message: "alg, kid and typ must be in the protected header only")
         }
         guard let headerBytes = Base64URL.decode(protected), let header = (try? JSONParser().parse(headerBytes))?.objectValue else {
@@ -57,7 +62,8 @@ public enum JWS {
         // EdDSA (RFC 8037) is what xgate writes; Ed25519 is its fully-specified name (RFC 9864). Keys are Ed25519 only,
         // so both name the same algorithm. Everything else, "none" included, is refused.
         guard let alg = header["alg"]?.stringValue, JWS.acceptedAlgorithms.contains(alg) else {
-            throw BatchError(code: "jws.algorithm", message: "alg must be EdDSA or Ed25519, found \(header["alg"]?.serializedString() ?? "none")")
+            throw BatchError(
+                code: "jws.algorithm", message: "alg must be EdDSA or Ed25519, found \(header["alg"]?.serializedString() ?? "none")")
         }
         guard header["typ"]?.stringValue == expectedType else {
             throw BatchError(code: "jws.type", message: "typ must be \(expectedType), found \(header["typ"]?.serializedString() ?? "none")")

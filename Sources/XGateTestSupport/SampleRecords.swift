@@ -48,7 +48,10 @@ public enum SampleRecords {
     }
 
     /// An administrative penalty (行政处罚) on a company, valid against urn:xgate:schema:record:administrative-penalty:1.
-    public static func penalty(sourceId: String, company: Int = 0, authority: Int = 0, fine: String = "2.5", decisionDate: String = "2026-10-12", facts: String? = nil) -> JSONValue {
+    public static func penalty(
+        sourceId: String, company: Int = 0, authority: Int = 0, fine: String = "2.5", decisionDate: String = "2026-10-12",
+        facts: String? = nil
+    ) -> JSONValue {
         let c = companies[company % companies.count]
         let a = authorities[authority % authorities.count]
         return [

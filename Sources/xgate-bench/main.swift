@@ -79,7 +79,9 @@ for i in 0..<recordCount {
     encoded.append(bytes)
 }
 let averageRecordBytes = totalBytes / recordCount
-print("records: \(recordCount), average change size \(totalBytes / recordCount) bytes (the record inside it ~\(recordBytes / recordCount) bytes)")
+print(
+    "records: \(recordCount), average change size \(totalBytes / recordCount) bytes (the record inside it ~\(recordBytes / recordCount) bytes)"
+)
 
 // 1. Parse, validate (schema + identifiers), merge.
 var parseRates: [Double] = []
@@ -143,11 +145,13 @@ _ = validator
 // 2. Batches of 1,000: sign and verify.
 let district = SigningKey.generate(node: "sh-xuhui")
 let federation = Federation(
-    peers: [try! Peer(json: [
-        "id": "sh-xuhui", "name": "上海市徐汇区公共信用信息服务分平台", "roles": ["district"], "division": "310104",
-        "endpoint": "https://sh-xuhui.xgate.example:8443", "tls": ["pins": []],
-        "keys": [["jwk": district.publicJWK, "notBefore": "2026-01-01T00:00:00+08:00", "notAfter": "2027-12-31T23:59:59+08:00"]],
-    ])], agreements: [])
+    peers: [
+        try! Peer(json: [
+            "id": "sh-xuhui", "name": "上海市徐汇区公共信用信息服务分平台", "roles": ["district"], "division": "310104",
+            "endpoint": "https://sh-xuhui.xgate.example:8443", "tls": ["pins": []],
+            "keys": [["jwk": district.publicJWK, "notBefore": "2026-01-01T00:00:00+08:00", "notAfter": "2027-12-31T23:59:59+08:00"]],
+        ])
+    ], agreements: [])
 let verifier = SignatureVerifier(federation: federation)
 var signTimes: [Double] = []
 var verifyTimes: [Double] = []
@@ -191,4 +195,7 @@ print("verify signature (+ parse payload)     \(ms(verifyTimes))")
 print("inspect (schema + records + authority) \(ms(inspectTimes))")
 print("")
 print(String(format: "peak memory %.0f MB", peakMemoryMB()))
-print(String(format: "bench: validate+merge %.0f rec/s, batch of 1000 sign %.1f ms verify %.1f ms", median(pipelineRates), median(signTimes), median(verifyTimes) + median(inspectTimes)))
+print(
+    String(
+        format: "bench: validate+merge %.0f rec/s, batch of 1000 sign %.1f ms verify %.1f ms", median(pipelineRates), median(signTimes),
+        median(verifyTimes) + median(inspectTimes)))

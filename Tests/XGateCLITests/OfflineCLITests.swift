@@ -23,7 +23,9 @@ import XGateTestSupport
             let file = peers + "/nodes/\(node).json"
             var json = try JSONParser().parse(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
             let jwk = try JSONParser().parse(Array(try Data(contentsOf: URL(fileURLWithPath: work + "/keys/\(node).jwk.json"))))
-            json.set([["jwk": jwk, "notBefore": "2026-01-01T00:00:00+08:00", "notAfter": "2027-12-31T23:59:59+08:00"]], at: JSONPointer("/keys")!)
+            json.set(
+                [["jwk": jwk, "notBefore": "2026-01-01T00:00:00+08:00", "notAfter": "2027-12-31T23:59:59+08:00"]], at: JSONPointer("/keys")!
+            )
             try Data(json.serialized()).write(to: URL(fileURLWithPath: file))
         }
         return (peers, (work + "/keys/sh-xuhui.key", kids["sh-xuhui"]!), (work + "/keys/sh-city.key", kids["sh-city"]!))
@@ -85,7 +87,10 @@ import XGateTestSupport
     @Test func signsVerifiesAndReceiptsABatchAndRefusesTampering() throws {
         let f = try federation()
         let records = try write((1...3).map { SampleRecords.penalty(sourceId: "XH-2026-000\($0)", company: $0) }, to: "batch.ndjson")
-        let signed = try CLIRunner.run(["batch", "sign", "--key", f.district.key, "--kid", f.district.kid, "--from", "sh-xuhui", "--to", "sh-city", "--sequence", "1", records])
+        let signed = try CLIRunner.run([
+            "batch", "sign", "--key", f.district.key, "--kid", f.district.kid, "--from", "sh-xuhui", "--to", "sh-city", "--sequence", "1",
+            records,
+        ])
         #expect(signed.status == 0, "\(signed.stderr)")
         let batchFile = work + "/batch.jws.json"
         try signed.stdout.write(toFile: batchFile, atomically: true, encoding: .utf8)
@@ -118,7 +123,10 @@ import XGateTestSupport
         let f = try federation()
         chmod(f.district.key, 0o644)
         let records = try write([SampleRecords.penalty(sourceId: "XH-2026-0001")], to: "one.ndjson")
-        let result = try CLIRunner.run(["batch", "sign", "--key", f.district.key, "--kid", f.district.kid, "--from", "sh-xuhui", "--to", "sh-city", "--sequence", "1", records])
+        let result = try CLIRunner.run([
+            "batch", "sign", "--key", f.district.key, "--kid", f.district.kid, "--from", "sh-xuhui", "--to", "sh-city", "--sequence", "1",
+            records,
+        ])
         #expect(result.status == 77)
         #expect(result.stderr.contains("chmod 600"))
         #expect(result.stdout.isEmpty, "nothing is signed")
@@ -127,19 +135,24 @@ import XGateTestSupport
     @Test func masksWhatTheAgreementMasksWhenSigningForAPartner() throws {
         let f = try federation()
         let id = SampleRecords.residentID(division: "310107", birth: "19700101", sequence: "031")
-        let example = try Files.readJSON(try Files.jsonFiles(in: RepositoryPaths.contracts + "/examples/record-serious-dishonesty-list/valid")[0])
+        let example = try Files.readJSON(
+            try Files.jsonFiles(in: RepositoryPaths.contracts + "/examples/record-serious-dishonesty-list/valid")[0])
         let record: JSONValue = [
             "kind": "serious-dishonesty-list", "sourceId": "SH-SDL-2026-0001", "schemaVersion": 1,
             "subject": ["type": "natural-person", "name": "李强", "idNumber": .string(id)], "data": example["instance"]!["data"]!,
         ]
         let file = try write([record], to: "list.ndjson")
-        let signed = try CLIRunner.run(["batch", "sign", "--key", f.city.key, "--kid", f.city.kid, "--from", "sh-city", "--to", "zj-jiaxing", "--sequence", "1", "--peers", f.peers, file])
+        let signed = try CLIRunner.run([
+            "batch", "sign", "--key", f.city.key, "--kid", f.city.kid, "--from", "sh-city", "--to", "zj-jiaxing", "--sequence", "1",
+            "--peers", f.peers, file,
+        ])
         #expect(signed.status == 0, "\(signed.stderr)")
         #expect(!signed.stdout.isEmpty)
         let jws = try JSONParser().parse(signed.stdout)
         let payload = try JSONParser().parse(Base64URL.decode(jws["payload"]!.stringValue!)!)
         let change = try #require(payload["changes"]?.arrayValue?.first)
-        #expect(change["content"]?["record"]?["subject"]?["idNumber"]?.stringValue == String(id.prefix(6)) + "********" + String(id.suffix(4)))
+        #expect(
+            change["content"]?["record"]?["subject"]?["idNumber"]?.stringValue == String(id.prefix(6)) + "********" + String(id.suffix(4)))
         #expect(change["masked"] == ["/subject/idNumber"])
         #expect(!signed.stdout.contains(id))
         try signed.stdout.write(toFile: work + "/list.jws.json", atomically: true, encoding: .utf8)
@@ -150,13 +163,19 @@ import XGateTestSupport
     @Test func refusesAnOversizedBatchAndInvalidRecordsBeforeSigning() throws {
         let f = try federation()
         let many = try write((0...1000).map { SampleRecords.penalty(sourceId: "XH-BULK-\($0)") }, to: "many.ndjson")
-        let tooMany = try CLIRunner.run(["batch", "sign", "--key", f.district.key, "--kid", f.district.kid, "--from", "sh-xuhui", "--to", "sh-city", "--sequence", "1", many])
+        let tooMany = try CLIRunner.run([
+            "batch", "sign", "--key", f.district.key, "--kid", f.district.kid, "--from", "sh-xuhui", "--to", "sh-city", "--sequence", "1",
+            many,
+        ])
         #expect(tooMany.status == 67)
         #expect(tooMany.stderr.contains("at most 1000"))
         var bad = SampleRecords.penalty(sourceId: "XH-2026-0009")
         bad.set("91310104MA1FL3K2X0", at: JSONPointer("/subject/uscc")!)
         let invalid = try write([bad], to: "bad.ndjson")
-        let refused = try CLIRunner.run(["batch", "sign", "--key", f.district.key, "--kid", f.district.kid, "--from", "sh-xuhui", "--to", "sh-city", "--sequence", "1", invalid])
+        let refused = try CLIRunner.run([
+            "batch", "sign", "--key", f.district.key, "--kid", f.district.kid, "--from", "sh-xuhui", "--to", "sh-city", "--sequence", "1",
+            invalid,
+        ])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("/content/record/subject/uscc"))
     }

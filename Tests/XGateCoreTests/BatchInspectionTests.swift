@@ -2,6 +2,7 @@ import Testing
 import XGateFileSystem
 import XGateJSON
 import XGateTestSupport
+
 @testable import XGateCore
 
 /// How a receiver reads a batch: one bad change never blocks the others; some faults refuse the whole batch.
@@ -18,8 +19,10 @@ import XGateTestSupport
         let at = "2026-11-20T10:00:00+08:00"
         var status = StatusChange(version: 1, value: .active, from: nil, author: owner, at: at)
         if let statusAuthor {
-            status = StatusChange(version: 2, value: .repaired, from: .active, author: statusAuthor, at: at, reason: "已履行义务", basis: "《信用修复管理办法》第十二条")
-            return Change(key: RecordKey(owner: owner, kind: "administrative-penalty", sourceId: sourceId), content: nil, status: status).json
+            status = StatusChange(
+                version: 2, value: .repaired, from: .active, author: statusAuthor, at: at, reason: "已履行义务", basis: "《信用修复管理办法》第十二条")
+            return Change(key: RecordKey(owner: owner, kind: "administrative-penalty", sourceId: sourceId), content: nil, status: status)
+                .json
         }
         return Change(
             key: RecordKey(owner: owner, kind: "administrative-penalty", sourceId: sourceId),
@@ -29,8 +32,10 @@ import XGateTestSupport
     }
 
     func batch(from: String, to: String = "sh-city", _ changes: [JSONValue]) -> JSONValue {
-        BatchDocument(batchId: "0193a5c2-7e4d-7b21-9f3a-2c8d4e6f1a0b", from: from, to: to, sequence: 1,
-                      createdAt: Timestamp("2026-11-20T10:00:00+08:00")!, changes: changes).json
+        BatchDocument(
+            batchId: "0193a5c2-7e4d-7b21-9f3a-2c8d4e6f1a0b", from: from, to: to, sequence: 1,
+            createdAt: Timestamp("2026-11-20T10:00:00+08:00")!, changes: changes
+        ).json
     }
 
     @Test func oneBadChangeNeverBlocksTheOthers() throws {
@@ -39,7 +44,12 @@ import XGateTestSupport
         var wrongCheck = SampleRecords.penalty(sourceId: "XH-2026-0003")
         wrongCheck.set(.string(String(SampleRecords.companies[0].uscc.dropLast()) + "0"), at: JSONPointer("/subject/uscc")!)
         let inspection = try contracts.inspect(
-            batchPayload: batch(from: "sh-xuhui", [change("XH-2026-0001"), change("XH-2026-0002", record: bad), change("XH-2026-0003", record: wrongCheck), change("XH-2026-0004")]),
+            batchPayload: batch(
+                from: "sh-xuhui",
+                [
+                    change("XH-2026-0001"), change("XH-2026-0002", record: bad), change("XH-2026-0003", record: wrongCheck),
+                    change("XH-2026-0004"),
+                ]),
             federation: federation)
         #expect(inspection.entries.map { $0.rejection?.code } == [nil, "schema.format", "uscc.check-character", nil])
         #expect(inspection.entries[1].rejection?.field?.description == "/content/record/data/decisionDate")
@@ -50,9 +60,11 @@ import XGateTestSupport
         let relayed = change("XH-2026-0001", owner: "sh-xuhui")
         let fromDistrict = try contracts.inspect(batchPayload: batch(from: "sh-putuo", [relayed]), federation: federation)
         #expect(fromDistrict.entries[0].rejection?.code == "change.author-not-sender")
-        let fromCity = try contracts.inspect(batchPayload: batch(from: "sh-city", to: "sh-putuo", [change("XH-2026-0001", statusAuthor: "sh-city")]), federation: federation)
+        let fromCity = try contracts.inspect(
+            batchPayload: batch(from: "sh-city", to: "sh-putuo", [change("XH-2026-0001", statusAuthor: "sh-city")]), federation: federation)
         #expect(fromCity.entries[0].rejection == nil, "the city relays a repair it decided on a 徐汇 record")
-        let forged = try contracts.inspect(batchPayload: batch(from: "sh-xuhui", [change("XH-2026-0001", statusAuthor: "sh-city")]), federation: federation)
+        let forged = try contracts.inspect(
+            batchPayload: batch(from: "sh-xuhui", [change("XH-2026-0001", statusAuthor: "sh-city")]), federation: federation)
         #expect(forged.entries[0].rejection?.code == "change.author-not-sender", "a district cannot claim the city's repair")
     }
 
@@ -67,7 +79,8 @@ import XGateTestSupport
     }
 
     @Test func receiptsOmitAFieldForAFaultAtTheChangesRoot() {
-        let outcome = Receipt.Outcome(index: 3, .rejected(Rejection(code: "schema.required", field: .root, message: "required property 'status' is missing")))
+        let outcome = Receipt.Outcome(
+            index: 3, .rejected(Rejection(code: "schema.required", field: .root, message: "required property 'status' is missing")))
         #expect(outcome.field == nil)
         #expect(outcome.code == "schema.required")
     }
@@ -80,7 +93,9 @@ import XGateTestSupport
 
     @Test func theCalendarLoaderRefusesAWeekdayMakeupDay() {
         var calendar = WorkingDayCalendar()
-        let file: JSONValue = ["year": 2030, "status": "provisional", "holidays": [], "makeupWorkdays": [["date": "2030-01-02", "for": "元旦"]]]
+        let file: JSONValue = [
+            "year": 2030, "status": "provisional", "holidays": [], "makeupWorkdays": [["date": "2030-01-02", "for": "元旦"]],
+        ]
         #expect(throws: WorkingDayCalendar.CalendarError.self) { try calendar.add(yearFile: file) }
     }
 }

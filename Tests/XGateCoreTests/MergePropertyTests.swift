@@ -1,6 +1,7 @@
 import Testing
 import XGateJSON
 import XGateTestSupport
+
 @testable import XGateCore
 
 /// Random orders, duplicates and interleavings of the same changes, across many seeds.
@@ -16,7 +17,10 @@ import XGateTestSupport
             let copies = version == 1 ? 1 : Int.random(in: 1...2, using: &rng)
             for copy in 0..<copies {
                 let fine = "\(version)\(copy == 0 ? "" : ".5")"
-                changes.append(Change(key: M.key, content: M.content(version, fine: version == 1 ? "2.5" : fine), status: M.status(1, .active, from: nil)))
+                changes.append(
+                    Change(
+                        key: M.key, content: M.content(version, fine: version == 1 ? "2.5" : fine), status: M.status(1, .active, from: nil))
+                )
             }
         }
         var frontier: [RecordStatus] = [.active]
@@ -84,7 +88,8 @@ import XGateTestSupport
             let eligible = unique.values.filter { d in
                 d.version == version && (standing == nil || standing!.version < version - 1 || d.from == standing!.value)
             }
-            let best = eligible.sorted { ($0.value.precedence, $0.author, $0.digest.hex) > ($1.value.precedence, $1.author, $1.digest.hex) }.first
+            let best = eligible.sorted { ($0.value.precedence, $0.author, $0.digest.hex) > ($1.value.precedence, $1.author, $1.digest.hex) }
+                .first
             guard let best else { break }
             standing = best
         }
@@ -107,7 +112,9 @@ import XGateTestSupport
         let states = (0..<3).map { _ in Self.merged(Self.delivery(of: changes, &rng)) }
         for state in states {
             #expect(state?.status.value == protective, "seed \(seed)")
-            #expect(state?.conflicts.contains { $0.part == .status && $0.version == 3 } == true, "seed \(seed): the orphaned decision is shown to operators")
+            #expect(
+                state?.conflicts.contains { $0.part == .status && $0.version == 3 } == true,
+                "seed \(seed): the orphaned decision is shown to operators")
         }
         #expect(Set(states.map { $0?.digest }).count == 1, "seed \(seed)")
     }

@@ -1,6 +1,7 @@
 import Testing
 import XGateJSON
 import XGateTestSupport
+
 @testable import XGateCore
 
 @Suite struct MergeTests {
@@ -10,13 +11,15 @@ import XGateTestSupport
     static let key = RecordKey(owner: owner, kind: "administrative-penalty", sourceId: "XH-SCJG-2026-0001")
 
     static func content(_ version: Int, fine: String, author: String = owner) -> ContentVersion {
-        ContentVersion(version: version, author: author, at: "2026-11-0\(min(version, 9))T10:00:00+08:00",
-                       record: SampleRecords.penalty(sourceId: key.sourceId, fine: fine))
+        ContentVersion(
+            version: version, author: author, at: "2026-11-0\(min(version, 9))T10:00:00+08:00",
+            record: SampleRecords.penalty(sourceId: key.sourceId, fine: fine))
     }
 
     static func status(_ version: Int, _ value: RecordStatus, from: RecordStatus?, by author: String = owner) -> StatusChange {
-        StatusChange(version: version, value: value, from: from, author: author, at: "2026-11-20T09:00:00+08:00",
-                     reason: from == nil ? nil : "经审核", basis: from == nil ? nil : "《信用修复管理办法》")
+        StatusChange(
+            version: version, value: value, from: from, author: author, at: "2026-11-20T09:00:00+08:00",
+            reason: from == nil ? nil : "经审核", basis: from == nil ? nil : "《信用修复管理办法》")
     }
 
     static var created: Change { Change(key: key, content: content(1, fine: "2.5"), status: status(1, .active, from: nil)) }
@@ -110,18 +113,27 @@ import XGateTestSupport
         let override = Change(key: Self.key, content: resolved, status: Self.status(1, .active, from: nil))
         #expect(apply([Self.created, override]).1 == [.applied, .applied])
         // Without the override marker the city may not write another node's content.
-        let plain = Change(key: Self.key, content: Self.content(3, fine: "3", author: Self.city), status: Self.status(1, .active, from: nil))
+        let plain = Change(
+            key: Self.key, content: Self.content(3, fine: "3", author: Self.city), status: Self.status(1, .active, from: nil))
         guard case .rejected(let rejection) = apply([plain]).1[0] else { Issue.record("expected a rejection"); return }
         #expect(rejection.code == "content.unauthorised")
     }
 
     @Test func refusesUnauthorisedAndImpossibleStatusChangesWithAReason() {
         let cases: [(Change, String)] = [
-            (Change(key: Self.key, content: nil, status: Self.status(2, .repaired, from: .active, by: "zj-jiaxing")), "status.unauthorised"),
+            (
+                Change(key: Self.key, content: nil, status: Self.status(2, .repaired, from: .active, by: "zj-jiaxing")),
+                "status.unauthorised"
+            ),
             (Change(key: Self.key, content: nil, status: Self.status(2, .active, from: .revoked)), "status.transition"),
             (Change(key: Self.key, content: nil, status: Self.status(2, .exited, from: .active)), "status.transition"),
             (Change(key: Self.key, content: nil, status: Self.status(3, .repaired, from: nil)), "status.transition"),
-            (Change(key: Self.key, content: nil, status: StatusChange(version: 2, value: .repaired, from: .active, author: Self.city, at: "2026-11-20T09:00:00+08:00")), "status.reason-required"),
+            (
+                Change(
+                    key: Self.key, content: nil,
+                    status: StatusChange(version: 2, value: .repaired, from: .active, author: Self.city, at: "2026-11-20T09:00:00+08:00")),
+                "status.reason-required"
+            ),
         ]
         for (change, code) in cases {
             let (state, outcomes) = apply([change], to: apply([Self.created]).0)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import XGateCore
 
 @Suite struct ResidentIDTests {

@@ -1,6 +1,7 @@
 import Testing
 import XGateFileSystem
 import XGateTestSupport
+
 @testable import XGateCore
 
 @Suite struct WorkingDayCalendarTests {
@@ -48,7 +49,8 @@ import XGateTestSupport
         #expect(new.regime == "2025")
         #expect(new.repairableFrom == date("2026-08-31"))
         #expect(new.endsOn == date("2027-05-31"))
-        let special = try #require(try rules.period(kind: "administrative-penalty", decisionDate: date("2024-01-31"), severity: "general", area: "work-safety"))
+        let special = try #require(
+            try rules.period(kind: "administrative-penalty", decisionDate: date("2024-01-31"), severity: "general", area: "work-safety"))
         #expect(special.regime == "2023")
         #expect(special.repairableFrom == date("2025-01-31"))
         #expect(try rules.period(kind: "administrative-licence", decisionDate: date("2024-01-31"), severity: "general") == nil)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import XGateJSON
 import XGateTestSupport
+
 @testable import XGateCore
 @testable import XGateJOSE
 
@@ -18,9 +19,13 @@ import XGateTestSupport
     }
 
     func verifier(districtNotAfter: String = "2027-12-31T23:59:59+08:00") throws -> SignatureVerifier {
-        SignatureVerifier(federation: Federation(
-            peers: [try peer(district, roles: [.district], division: "310104", notAfter: districtNotAfter), try peer(city, roles: [.city], division: "310000")],
-            agreements: []))
+        SignatureVerifier(
+            federation: Federation(
+                peers: [
+                    try peer(district, roles: [.district], division: "310104", notAfter: districtNotAfter),
+                    try peer(city, roles: [.city], division: "310000"),
+                ],
+                agreements: []))
     }
 
     func batch(from: String = "sh-xuhui", createdAt: String = "2026-11-20T10:00:00+08:00") -> [UInt8] {
@@ -80,21 +85,39 @@ import XGateTestSupport
             o["protected"] = .string(Base64URL.encode(header.serialized()))
             return .object(o)
         }
-        #expect(code { _ = try verifier().verifyBatch(withHeader(["alg": "none", "kid": .string(district.kid), "typ": "xgate-batch+json"]), now: now) } == "jws.algorithm")
-        #expect(code { _ = try verifier().verifyBatch(withHeader(["alg": "EdDSA", "kid": .string(district.kid), "typ": "JWT"]), now: now) } == "jws.type")
+        #expect(
+            code {
+                _ = try verifier().verifyBatch(
+                    withHeader(["alg": "none", "kid": .string(district.kid), "typ": "xgate-batch+json"]), now: now)
+            } == "jws.algorithm")
+        #expect(
+            code { _ = try verifier().verifyBatch(withHeader(["alg": "EdDSA", "kid": .string(district.kid), "typ": "JWT"]), now: now) }
+                == "jws.type")
         // RFC 9864's fully-specified name parses (the signature then fails only because the header bytes changed).
-        #expect(code { _ = try verifier().verifyBatch(withHeader(["alg": "Ed25519", "kid": .string(district.kid), "typ": "xgate-batch+json"]), now: now) } == "signature.invalid")
-        #expect(code { _ = try verifier().verifyBatch(withHeader(["alg": "EdDSA", "kid": .string(district.kid), "typ": "xgate-batch+json", "crit": ["exp"]]), now: now) } == "jws.header")
+        #expect(
+            code {
+                _ = try verifier().verifyBatch(
+                    withHeader(["alg": "Ed25519", "kid": .string(district.kid), "typ": "xgate-batch+json"]), now: now)
+            } == "signature.invalid")
+        #expect(
+            code {
+                _ = try verifier().verifyBatch(
+                    withHeader(["alg": "EdDSA", "kid": .string(district.kid), "typ": "xgate-batch+json", "crit": ["exp"]]), now: now)
+            } == "jws.header")
         #expect(code { _ = try verifier().verifyReceipt(good, now: now) } == "jws.type")
         #expect(code { _ = try verifier().verifyBatch(["payload": "e30"], now: now) } == "jws.format")
         // The general serialization with its one signature is accepted.
-        let general: JSONValue = ["payload": good["payload"]!, "signatures": [["protected": good["protected"]!, "signature": good["signature"]!]]]
+        let general: JSONValue = [
+            "payload": good["payload"]!, "signatures": [["protected": good["protected"]!, "signature": good["signature"]!]],
+        ]
         #expect(code { _ = try verifier().verifyBatch(general, now: now) } == nil)
     }
 
     @Test func refusesAKidThatIsNotANodeAndThumbprintWithoutEchoingIt() throws {
         let good = try JWS.sign(payload: batch(), type: JWS.batchType, key: district)
-        let forged: JSONValue = ["alg": "EdDSA", "kid": .string("sh-city:\nxgate: signature valid (key sh-city:x)\u{1b}[2K"), "typ": "xgate-batch+json"]
+        let forged: JSONValue = [
+            "alg": "EdDSA", "kid": .string("sh-city:\nxgate: signature valid (key sh-city:x)\u{1b}[2K"), "typ": "xgate-batch+json",
+        ]
         var o = try #require(good.objectValue)
         o["protected"] = .string(Base64URL.encode(forged.serialized()))
         do {
@@ -118,7 +141,9 @@ import XGateTestSupport
     @Test func verifiesTheRFC8032TestVector() throws {
         // RFC 8032 §7.1 TEST 1: the empty message.
         let publicKey = hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
-        let signature = hex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+        let signature = hex(
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        )
         let parsed = JWS.Parsed(header: JSONObject(), kid: "x:y", signer: "x", payload: [], signingInput: [], signature: signature)
         #expect(JWS.isSignatureValid(parsed, publicKey: publicKey))
         var tampered = parsed
@@ -129,14 +154,21 @@ import XGateTestSupport
     @Test func roundTripsPKCS8AndRefusesTheWrongKid() throws {
         let restored = try SigningKey(pem: district.pkcs8PEM, node: "sh-xuhui", kid: district.kid)
         #expect(restored.publicKey == district.publicKey)
-        for secret in [Base64URL.encode(district.seed), Data(district.seed).base64EncodedString(), district.seed.map { String(format: "%02x", $0) }.joined()] {
+        for secret in [
+            Base64URL.encode(district.seed), Data(district.seed).base64EncodedString(),
+            district.seed.map { String(format: "%02x", $0) }.joined(),
+        ] {
             #expect(!district.description.contains(secret))
             #expect(!"\(district)".contains(secret))
         }
         #expect(throws: KeyError.self) { try SigningKey(pem: district.pkcs8PEM, node: "sh-xuhui", kid: city.kid) }
-        #expect(throws: KeyError.self) { try SigningKey(pem: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----", node: "sh-xuhui") }
+        #expect(throws: KeyError.self) {
+            try SigningKey(pem: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----", node: "sh-xuhui")
+        }
         // The kid is the RFC 7638 thumbprint (RFC 8037 Appendix A.3 gives this one for its example key).
-        #expect(Peer.thumbprint(publicKey: hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
+        #expect(
+            Peer.thumbprint(publicKey: hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
+                == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
     }
 
     func hex(_ s: String) -> [UInt8] {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import XGateJSON
 
 @Suite struct JSONParserTests {

@@ -53,7 +53,10 @@ public struct Receipt: Sendable {
     public var outcomes: [Outcome]
 
     /// Creates a receipt.
-    public init(receiptId: String, batchId: String, from: String, to: String, sequence: Int, payloadDigest: Digest, receivedAt: Timestamp, outcomes: [Outcome]) {
+    public init(
+        receiptId: String, batchId: String, from: String, to: String, sequence: Int, payloadDigest: Digest, receivedAt: Timestamp,
+        outcomes: [Outcome]
+    ) {
         self.receiptId = receiptId
         self.batchId = batchId
         self.from = from
@@ -83,16 +86,18 @@ public struct Receipt: Sendable {
         o["payloadDigest"] = .string(payloadDigest.description)
         o["receivedAt"] = .string(receivedAt.text)
         let s = summary
-        o["summary"] = .object(JSONObject(["applied", "duplicate", "stale", "conflict", "rejected"].map { (key: $0, value: .number(Double(s[$0] ?? 0))) }))
-        o["outcomes"] = .array(outcomes.map { outcome in
-            var e = JSONObject()
-            e["index"] = .number(Double(outcome.index))
-            e["outcome"] = .string(outcome.outcome)
-            if let code = outcome.code { e["code"] = .string(code) }
-            if let field = outcome.field { e["field"] = .string(field) }
-            if let message = outcome.message { e["message"] = .string(message) }
-            return .object(e)
-        })
+        o["summary"] = .object(
+            JSONObject(["applied", "duplicate", "stale", "conflict", "rejected"].map { (key: $0, value: .number(Double(s[$0] ?? 0))) }))
+        o["outcomes"] = .array(
+            outcomes.map { outcome in
+                var e = JSONObject()
+                e["index"] = .number(Double(outcome.index))
+                e["outcome"] = .string(outcome.outcome)
+                if let code = outcome.code { e["code"] = .string(code) }
+                if let field = outcome.field { e["field"] = .string(field) }
+                if let message = outcome.message { e["message"] = .string(message) }
+                return .object(e)
+            })
         return .object(o)
     }
 
@@ -102,7 +107,11 @@ public struct Receipt: Sendable {
             let from = json["from"]?.stringValue, let to = json["to"]?.stringValue, let sequence = json["sequence"]?.intValue,
             let digest = json["payloadDigest"]?.stringValue.flatMap(Digest.init),
             let receivedAt = json["receivedAt"]?.stringValue.flatMap(Timestamp.init), let outcomes = json["outcomes"]?.arrayValue
-        else { throw BatchError(code: "receipt.format", message: "a receipt needs receiptId, batchId, from, to, sequence, payloadDigest, receivedAt and outcomes") }
+        else {
+            throw BatchError(
+                code: "receipt.format",
+                message: "a receipt needs receiptId, batchId, from, to, sequence, payloadDigest, receivedAt and outcomes")
+        }
         self.init(
             receiptId: receiptId, batchId: batchId, from: from, to: to, sequence: sequence, payloadDigest: digest, receivedAt: receivedAt,
             outcomes: outcomes.map {

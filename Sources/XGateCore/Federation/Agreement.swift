@@ -51,7 +51,9 @@ public struct Agreement: Sendable {
         /// persons' identity numbers travel in full only where an agreement says so (`"mask": []`).
         public var mask: Set<String>
         /// The fields masked when a grant does not say: every natural person's identity number in the subject block.
-        public static let defaultMask: Set<String> = ["/subject/idNumber", "/subject/legalRepresentative/idNumber", "/subject/operator/idNumber"]
+        public static let defaultMask: Set<String> = [
+            "/subject/idNumber", "/subject/legalRepresentative/idNumber", "/subject/operator/idNumber",
+        ]
         /// Record fields (JSON pointers) removed before sending.
         public var withhold: Set<String>
     }
@@ -72,7 +74,8 @@ public struct Agreement: Sendable {
             var result: [Selector] = []
             for (i, value) in (json[name]?.arrayValue ?? []).enumerated() {
                 guard let text = value.stringValue, let selector = Selector(text) else {
-                    throw FederationError(subject: "agreement \(id)", message: "\(name)[\(i)] is not a node id, role:<role> or group:<group>")
+                    throw FederationError(
+                        subject: "agreement \(id)", message: "\(name)[\(i)] is not a node id, role:<role> or group:<group>")
                 }
                 result.append(selector)
             }
@@ -86,9 +89,10 @@ public struct Agreement: Sendable {
         var grants: [Grant] = []
         for g in json["grants"]?.arrayValue ?? [] {
             func strings(_ name: String) -> [String] { (g[name]?.arrayValue ?? []).compactMap(\.stringValue) }
-            grants.append(Grant(
-                kinds: Set(strings("kinds")), subjects: g["subjects"] == nil ? nil : Set(strings("subjects")),
-                mask: g["mask"] == nil ? Grant.defaultMask : Set(strings("mask")), withhold: Set(strings("withhold"))))
+            grants.append(
+                Grant(
+                    kinds: Set(strings("kinds")), subjects: g["subjects"] == nil ? nil : Set(strings("subjects")),
+                    mask: g["mask"] == nil ? Grant.defaultMask : Set(strings("mask")), withhold: Set(strings("withhold"))))
         }
         self.grants = grants
         guard let validFrom = json["validFrom"]?.stringValue.flatMap({ CivilDate($0) }) else {

@@ -18,8 +18,10 @@ extension Federation {
                 }
                 let expected = Peer.keyID(node: peer.id, publicKey: key.publicKey)
                 if key.kid != expected {
-                    problems.append(FederationError(
-                        subject: subject, message: "key id \(key.kid) should be \(expected) (node id, ':', RFC 7638 thumbprint of the key)"))
+                    problems.append(
+                        FederationError(
+                            subject: subject,
+                            message: "key id \(key.kid) should be \(expected) (node id, ':', RFC 7638 thumbprint of the key)"))
                 }
             }
             if DivisionCodes.standard.standing(of: peer.division) == .unknown {
@@ -47,15 +49,21 @@ extension Federation {
             for (i, grant) in agreement.grants.enumerated() {
                 for kind in grant.kinds.sorted() {
                     guard catalogue.kinds[kind] != nil else {
-                        problems.append(FederationError(subject: subject, message: "grants[\(i)] names kind \(kind), which is not in catalogue \(catalogue.version)"))
+                        problems.append(
+                            FederationError(
+                                subject: subject, message: "grants[\(i)] names kind \(kind), which is not in catalogue \(catalogue.version)"
+                            ))
                         continue
                     }
                     for field in grant.mask.union(grant.withhold).sorted() where !fieldExists(kind, field) {
-                        problems.append(FederationError(subject: subject, message: "grants[\(i)] names field \(field), which a \(kind) record does not have"))
+                        problems.append(
+                            FederationError(
+                                subject: subject, message: "grants[\(i)] names field \(field), which a \(kind) record does not have"))
                     }
                 }
                 for s in (grant.subjects ?? []).sorted() where !["legal-person", "natural-person", "individual-business"].contains(s) {
-                    problems.append(FederationError(subject: subject, message: "grants[\(i)] names subject type \(s), which does not exist"))
+                    problems.append(
+                        FederationError(subject: subject, message: "grants[\(i)] names subject type \(s), which does not exist"))
                 }
             }
         }

@@ -16,7 +16,8 @@ extension Peer {
         var keys: [Key] = []
         for (i, entry) in (json["keys"]?.arrayValue ?? []).enumerated() {
             guard let jwk = entry["jwk"] else { throw FederationError(subject: subject, message: "keys[\(i)] has no 'jwk'") }
-            let key = try Peer.readKey(jwk: jwk, notBefore: entry["notBefore"], notAfter: entry["notAfter"], subject: "\(subject) keys[\(i)]")
+            let key = try Peer.readKey(
+                jwk: jwk, notBefore: entry["notBefore"], notAfter: entry["notAfter"], subject: "\(subject) keys[\(i)]")
             keys.append(key)
         }
         self.init(

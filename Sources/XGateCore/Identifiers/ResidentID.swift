@@ -19,15 +19,23 @@ public enum ResidentID {
         let number = IdentifierText.normalise(raw)
         let chars = Array(number)
         guard chars.count == 18 else {
-            return Validation(normalised: number, issues: [IdentifierIssue(rule: "id.length", message: "an identity number has 18 characters, this one has \(chars.count)")])
+            return Validation(
+                normalised: number,
+                issues: [IdentifierIssue(rule: "id.length", message: "an identity number has 18 characters, this one has \(chars.count)")])
         }
         guard chars[0..<17].allSatisfy(\.isASCIIDigit), chars[17].isASCIIDigit || chars[17] == "X" else {
-            return Validation(normalised: number, issues: [IdentifierIssue(rule: "id.characters", message: "the first 17 characters must be digits and the last a digit or X")])
+            return Validation(
+                normalised: number,
+                issues: [
+                    IdentifierIssue(rule: "id.characters", message: "the first 17 characters must be digits and the last a digit or X")
+                ])
         }
         var issues: [IdentifierIssue] = []
         let division = String(chars[0..<6])
         if divisions.standing(of: division) == .unknown || division.hasPrefix("10") {
-            issues.append(IdentifierIssue(rule: "id.division", message: "positions 1–6 '\(division)' are not a current or retired GB/T 2260 division code"))
+            issues.append(
+                IdentifierIssue(
+                    rule: "id.division", message: "positions 1–6 '\(division)' are not a current or retired GB/T 2260 division code"))
         }
         let birth = String(chars[6..<14])
         if let date = CivilDate(compact: birth), date.year >= 1900 {
@@ -39,7 +47,9 @@ public enum ResidentID {
         }
         let expected = checkCharacter(chars[0..<17])
         if chars[17] != expected {
-            issues.append(IdentifierIssue(rule: "id.check-digit", message: "check character (position 18) should be '\(expected)', found '\(chars[17])'"))
+            issues.append(
+                IdentifierIssue(
+                    rule: "id.check-digit", message: "check character (position 18) should be '\(expected)', found '\(chars[17])'"))
         }
         return Validation(normalised: number, issues: issues)
     }

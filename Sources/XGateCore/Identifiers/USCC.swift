@@ -71,36 +71,51 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
         if let bad = chars.firstIndex(where: { !$0.isASCII || byteValues[Int($0.asciiValue ?? 0)] < 0 }) {
             return Validation(
                 normalised: code,
-                issues: [IdentifierIssue(
-                    rule: "uscc.alphabet",
-                    message: "character '\(chars[bad])' at position \(bad + 1) is not in the code alphabet (I, O, S, V, Z never appear)")],
+                issues: [
+                    IdentifierIssue(
+                        rule: "uscc.alphabet",
+                        message: "character '\(chars[bad])' at position \(bad + 1) is not in the code alphabet (I, O, S, V, Z never appear)"
+                    )
+                ],
                 mayBeTrialCode: false, division: .unknown)
         }
         let divisionDigits = String(chars[2..<8])
         var division = DivisionCodes.Standing.unknown
         if !divisionDigits.allSatisfy(\.isASCIIDigit) {
-            issues.append(IdentifierIssue(rule: "uscc.division", message: "positions 3–8 must be digits (a GB/T 2260 division code), found '\(divisionDigits)'"))
+            issues.append(
+                IdentifierIssue(
+                    rule: "uscc.division", message: "positions 3–8 must be digits (a GB/T 2260 division code), found '\(divisionDigits)'"))
         } else {
             division = divisions.standing(of: divisionDigits)
             if division == .unknown {
-                issues.append(IdentifierIssue(rule: "uscc.division", message: "positions 3–8 '\(divisionDigits)' are not a current or retired GB/T 2260 division code"))
+                issues.append(
+                    IdentifierIssue(
+                        rule: "uscc.division",
+                        message: "positions 3–8 '\(divisionDigits)' are not a current or retired GB/T 2260 division code"))
             }
         }
         var checkFailures = 0
         if let expected = organisationCheckCharacter(Array(chars[8..<16])), chars[16] != expected {
-            issues.append(IdentifierIssue(
-                rule: "uscc.organisation-code-check",
-                message: "position 17 is the GB 11714 check character of the organisation code (positions 9–17): expected '\(expected)', found '\(chars[16])'"))
+            issues.append(
+                IdentifierIssue(
+                    rule: "uscc.organisation-code-check",
+                    message:
+                        "position 17 is the GB 11714 check character of the organisation code (positions 9–17): expected '\(expected)', found '\(chars[16])'"
+                ))
             checkFailures += 1
         } else if organisationCheckCharacter(Array(chars[8..<16])) == nil {
-            issues.append(IdentifierIssue(rule: "uscc.organisation-code-check", message: "positions 9–16 contain characters not allowed in a GB 11714 organisation code"))
+            issues.append(
+                IdentifierIssue(
+                    rule: "uscc.organisation-code-check",
+                    message: "positions 9–16 contain characters not allowed in a GB 11714 organisation code"))
             checkFailures += 1
         }
         let expected = checkCharacter(bytes: Array(code.utf8))
         if chars[17] != expected {
-            issues.append(IdentifierIssue(
-                rule: "uscc.check-character",
-                message: "check character (position 18) should be '\(expected)', found '\(chars[17])'"))
+            issues.append(
+                IdentifierIssue(
+                    rule: "uscc.check-character",
+                    message: "check character (position 18) should be '\(expected)', found '\(chars[17])'"))
             checkFailures += 1
         }
         let mayBeTrial = checkFailures > 0 && checkFailures == issues.count && trialCodeProvinces.contains(String(divisionDigits.prefix(2)))
@@ -147,9 +162,13 @@ public struct USCC: Sendable, Hashable, CustomStringConvertible {
         var sum = 0
         for (i, c) in body.enumerated() {
             let value: Int
-            if let digit = c.wholeNumberValue, c.isASCII { value = digit }
-            else if let ascii = c.asciiValue, ascii >= 65, ascii <= 90 { value = Int(ascii) - 55 }
-            else { return nil }
+            if let digit = c.wholeNumberValue, c.isASCII {
+                value = digit
+            } else if let ascii = c.asciiValue, ascii >= 65, ascii <= 90 {
+                value = Int(ascii) - 55
+            } else {
+                return nil
+            }
             sum += value * organisationWeights[i]
         }
         let check = 11 - sum % 11

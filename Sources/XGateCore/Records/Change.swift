@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import XGateJSON
 
 /// A SHA-256 digest, written `sha256:<64 hex>` on the wire.

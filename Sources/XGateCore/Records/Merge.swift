@@ -89,7 +89,8 @@ public enum Merge {
                 return Rejection(
                     code: "content.unauthorised", field: JSONPointer("/content/author"),
                     message: "only the owner \(key.owner) writes the content of \(key); \(content.author) is not the owner"
-                        + (policy.cityNodes.contains(content.author) ? " (the city may only write a content override that resolves a conflict)" : ""))
+                        + (policy.cityNodes.contains(content.author)
+                            ? " (the city may only write a content override that resolves a conflict)" : ""))
             }
             if let record = content.record.objectValue {
                 if record["kind"]?.stringValue != key.kind || record["sourceId"]?.stringValue != key.sourceId {
@@ -107,7 +108,8 @@ public enum Merge {
             }
         } else if let from = status.from {
             if status.version < 2 {
-                return Rejection(code: "status.transition", field: statusField, message: "a status change from '\(from.rawValue)' has version 2 or more")
+                return Rejection(
+                    code: "status.transition", field: statusField, message: "a status change from '\(from.rawValue)' has version 2 or more")
             }
             if !from.allowedNext.contains(status.value) {
                 return Rejection(
@@ -115,11 +117,13 @@ public enum Merge {
                     message: "'\(from.rawValue)' cannot become '\(status.value.rawValue)'")
             }
             if status.reason == nil || status.basis == nil {
-                return Rejection(code: "status.reason-required", field: statusField, message: "a status change needs a reason and a legal basis")
+                return Rejection(
+                    code: "status.reason-required", field: statusField, message: "a status change needs a reason and a legal basis")
             }
         }
         if status.value == .exited && !policy.listKinds.contains(key.kind) {
-            return Rejection(code: "status.transition", field: statusField, message: "only list entries can be 'exited'; \(key.kind) is not a list")
+            return Rejection(
+                code: "status.transition", field: statusField, message: "only list entries can be 'exited'; \(key.kind) is not a list")
         }
         if status.author != key.owner && !policy.cityNodes.contains(status.author) {
             return Rejection(

@@ -72,7 +72,8 @@ public struct PublicityRules: Sendable {
                 for area in entry["areas"]?.arrayValue ?? [] { if let a = area.stringValue { special[a] = months } }
             }
             let kinds = Set((r["kinds"]?.arrayValue ?? []).compactMap(\.stringValue))
-            regimes.append(Regime(id: id, appliesFrom: from, appliesUntil: until, kinds: kinds, severities: severities, specialMinimumMonths: special))
+            regimes.append(
+                Regime(id: id, appliesFrom: from, appliesUntil: until, kinds: kinds, severities: severities, specialMinimumMonths: special))
         }
         self.regimes = regimes.sorted { $0.appliesFrom < $1.appliesFrom }
     }

@@ -64,7 +64,8 @@ public struct WorkingDayCalendar: Sendable {
             }
             let nearYear = date.year == year || (date.year == year - 1 && date.month == 12) || (date.year == year + 1 && date.month == 1)
             guard nearYear, date.isWeekend else {
-                throw .malformed("\(year): makeupWorkdays[\(i)] \(date) must be a Saturday or Sunday of \(year) (or of the adjoining December/January)")
+                throw .malformed(
+                    "\(year): makeupWorkdays[\(i)] \(date) must be a Saturday or Sunday of \(year) (or of the adjoining December/January)")
             }
             guard !rest.contains(date) else { throw .malformed("\(year): \(date) is both a holiday and a makeup working day") }
             makeup.insert(date)

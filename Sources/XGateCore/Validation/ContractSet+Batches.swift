@@ -67,13 +67,17 @@ extension ContractSet {
         if envelopeErrors.contains(where: { $0.keyword == "maxItems" && $0.instanceLocation.tokens == ["changes"] }) {
             throw BatchError(
                 code: "batch.too-large",
-                message: "the batch carries \(json["changes"]?.arrayValue?.count ?? 0) changes; at most \(BatchDocument.maximumChanges) are accepted")
+                message:
+                    "the batch carries \(json["changes"]?.arrayValue?.count ?? 0) changes; at most \(BatchDocument.maximumChanges) are accepted"
+            )
         }
         if let first = envelopeErrors.first {
             let more = envelopeErrors.count > 1 ? " (and \(envelopeErrors.count - 1) more)" : ""
             throw BatchError(
                 code: "batch.schema",
-                message: "\(first.instanceLocation.description.isEmpty ? "/" : first.instanceLocation.description): \(first.keyword): \(first.message)\(more)")
+                message:
+                    "\(first.instanceLocation.description.isEmpty ? "/" : first.instanceLocation.description): \(first.keyword): \(first.message)\(more)"
+            )
         }
         let batch = try BatchDocument(json: json)
         let policy = federation?.mergePolicy(catalogue: catalogue) ?? policy ?? MergePolicy(cityNodes: [], listKinds: catalogue.listKinds)
@@ -81,14 +85,21 @@ extension ContractSet {
         for (index, raw) in batch.changes.enumerated() {
             if let errors = changeErrors[index], let first = errors.first {
                 let relative = JSONPointer(tokens: Array(first.instanceLocation.tokens.dropFirst(2)))
-                entries.append(.init(index: index, change: nil, rejection: Rejection(code: "schema." + first.keyword, field: relative, message: RecordIssue.message(for: first)), reviews: []))
+                entries.append(
+                    .init(
+                        index: index, change: nil,
+                        rejection: Rejection(code: "schema." + first.keyword, field: relative, message: RecordIssue.message(for: first)),
+                        reviews: []))
                 continue
             }
             let change: Change
             do {
                 change = try Change(json: raw)
             } catch {
-                entries.append(.init(index: index, change: nil, rejection: Rejection(code: "change.format", field: error.field, message: error.message), reviews: []))
+                entries.append(
+                    .init(
+                        index: index, change: nil, rejection: Rejection(code: "change.format", field: error.field, message: error.message),
+                        reviews: []))
                 continue
             }
             let (rejection, reviews) = judge(change, batch: batch, federation: federation, policy: policy, today: today)
@@ -97,7 +108,9 @@ extension ContractSet {
         return BatchInspection(batch: batch, entries: entries)
     }
 
-    func judge(_ change: Change, batch: BatchDocument, federation: Federation?, policy: MergePolicy, today: CivilDate?) -> (Rejection?, [RecordIssue]) {
+    func judge(_ change: Change, batch: BatchDocument, federation: Federation?, policy: MergePolicy, today: CivilDate?) -> (
+        Rejection?, [RecordIssue]
+    ) {
         let recordPointer = JSONPointer(tokens: ["content", "record"])
         var reviews: [RecordIssue] = []
         if let content = change.content {
@@ -110,14 +123,18 @@ extension ContractSet {
         // until origin proofs exist; this keeps a district or partner from speaking for another node.)
         if !policy.cityNodes.contains(batch.from) {
             if let author = change.content?.author, author != batch.from {
-                return (Rejection(
-                    code: "change.author-not-sender", field: JSONPointer(tokens: ["content", "author"]),
-                    message: "\(batch.from) may only send changes it wrote; the content is authored by \(author)"), reviews)
+                return (
+                    Rejection(
+                        code: "change.author-not-sender", field: JSONPointer(tokens: ["content", "author"]),
+                        message: "\(batch.from) may only send changes it wrote; the content is authored by \(author)"), reviews
+                )
             }
             if change.status.author != batch.from {
-                return (Rejection(
-                    code: "change.author-not-sender", field: JSONPointer(tokens: ["status", "author"]),
-                    message: "\(batch.from) may only send changes it wrote; the status is authored by \(change.status.author)"), reviews)
+                return (
+                    Rejection(
+                        code: "change.author-not-sender", field: JSONPointer(tokens: ["status", "author"]),
+                        message: "\(batch.from) may only send changes it wrote; the status is authored by \(change.status.author)"), reviews
+                )
             }
         }
         guard let federation else { return (nil, reviews) }
@@ -125,34 +142,48 @@ extension ContractSet {
             // A status-only change carries no record content and is not routed by kind (a correction must reach every
             // node that ever held the record), but the two nodes must be partners under some agreement.
             guard federation.arePartners(batch.from, batch.to) else {
-                return (Rejection(
-                    code: "agreement.not-permitted", field: JSONPointer(tokens: ["status"]),
-                    message: "no sharing agreement connects \(batch.from) and \(batch.to) in either direction"), reviews)
+                return (
+                    Rejection(
+                        code: "agreement.not-permitted", field: JSONPointer(tokens: ["status"]),
+                        message: "no sharing agreement connects \(batch.from) and \(batch.to) in either direction"), reviews
+                )
             }
             return (nil, reviews)
         }
         let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
-        guard let permission = federation.permission(
-            from: batch.from, to: batch.to, kind: change.key.kind, subjectType: subjectType, on: batch.createdAt.chinaDate)
+        guard
+            let permission = federation.permission(
+                from: batch.from, to: batch.to, kind: change.key.kind, subjectType: subjectType, on: batch.createdAt.chinaDate)
         else {
-            return (Rejection(
-                code: "agreement.not-permitted", field: JSONPointer(tokens: ["key", "kind"]),
-                message: "no sharing agreement lets \(batch.from) send \(change.key.kind) records about a \(subjectType) subject to \(batch.to)"), reviews)
+            return (
+                Rejection(
+                    code: "agreement.not-permitted", field: JSONPointer(tokens: ["key", "kind"]),
+                    message:
+                        "no sharing agreement lets \(batch.from) send \(change.key.kind) records about a \(subjectType) subject to \(batch.to)"
+                ), reviews
+            )
         }
         for path in permission.withhold.sorted() {
             if let pointer = JSONPointer(path), content.record.value(at: pointer) != nil {
-                return (Rejection(
-                    code: "agreement.field-withheld", field: recordPointer.appending(pointer),
-                    message: "the agreements (\(permission.agreements.joined(separator: ", "))) withhold this field from \(batch.to)"), reviews)
+                return (
+                    Rejection(
+                        code: "agreement.field-withheld", field: recordPointer.appending(pointer),
+                        message: "the agreements (\(permission.agreements.joined(separator: ", "))) withhold this field from \(batch.to)"),
+                    reviews
+                )
             }
         }
         for path in permission.mask.sorted() {
             guard let pointer = JSONPointer(path), let value = content.record.value(at: pointer)?.stringValue else { continue }
             let masked = Federation.maskedText(value, field: pointer.tokens.last ?? "")
             if value != masked {
-                return (Rejection(
-                    code: "agreement.field-not-masked", field: recordPointer.appending(pointer),
-                    message: "the agreements (\(permission.agreements.joined(separator: ", "))) give \(batch.to) this field masked only; it arrived in full"), reviews)
+                return (
+                    Rejection(
+                        code: "agreement.field-not-masked", field: recordPointer.appending(pointer),
+                        message:
+                            "the agreements (\(permission.agreements.joined(separator: ", "))) give \(batch.to) this field masked only; it arrived in full"
+                    ), reviews
+                )
             }
         }
         return (nil, reviews)

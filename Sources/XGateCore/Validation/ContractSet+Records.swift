@@ -8,15 +8,20 @@ extension ContractSet {
             return .failure(RecordIssue(field: JSONPointer(tokens: ["kind"]), rule: "schema.required", message: "a record needs 'kind'"))
         }
         guard let entry = catalogue.kinds[kind] else {
-            return .failure(RecordIssue(
-                field: JSONPointer(tokens: ["kind"]), rule: "catalogue.unknown-kind",
-                message: "kind '\(kind)' is not in catalogue \(catalogue.version) (known: \(catalogue.kinds.keys.sorted().joined(separator: ", ")))"))
+            return .failure(
+                RecordIssue(
+                    field: JSONPointer(tokens: ["kind"]), rule: "catalogue.unknown-kind",
+                    message:
+                        "kind '\(kind)' is not in catalogue \(catalogue.version) (known: \(catalogue.kinds.keys.sorted().joined(separator: ", ")))"
+                ))
         }
         let version = record["schemaVersion"]?.intValue ?? entry.schemaVersions.max() ?? 1
         guard entry.schemaVersions.contains(version) else {
-            return .failure(RecordIssue(
-                field: JSONPointer(tokens: ["schemaVersion"]), rule: "catalogue.schema-version",
-                message: "\(kind) has schema versions \(entry.schemaVersions.map(String.init).joined(separator: ", ")), not \(version)"))
+            return .failure(
+                RecordIssue(
+                    field: JSONPointer(tokens: ["schemaVersion"]), rule: "catalogue.schema-version",
+                    message: "\(kind) has schema versions \(entry.schemaVersions.map(String.init).joined(separator: ", ")), not \(version)")
+            )
         }
         return .success(Catalogue.schemaID(kind: kind, version: version))
     }
@@ -93,11 +98,13 @@ extension ContractSet {
         guard !result.isValid else { return [] }
         let field = field()
         if result.mayBeTrialCode {
-            return [RecordIssue(
-                field: field, rule: "uscc.trial-code",
-                message: "fails its check characters but has the shape of an early trial code; kept and flagged for review ("
-                    + result.issues.map(\.message).joined(separator: "; ") + ")",
-                severity: .review)]
+            return [
+                RecordIssue(
+                    field: field, rule: "uscc.trial-code",
+                    message: "fails its check characters but has the shape of an early trial code; kept and flagged for review ("
+                        + result.issues.map(\.message).joined(separator: "; ") + ")",
+                    severity: .review)
+            ]
         }
         return result.issues.map { RecordIssue(field: field, rule: $0.rule, message: $0.message) }
     }
