@@ -183,7 +183,7 @@ func ms(_ values: [Double]) -> String { String(format: "median %.1f ms, p95 %.1f
 print("")
 print("== records (\(recordCount) per run, median of \(runs) runs, ~\(averageRecordBytes) bytes per change)")
 print("parse (JSON → values)                  \(rate(parseRates))")
-print("validate (schema + identifiers)        \(rate(validateRates))")
+print("read change + validate (schema + ids)  \(rate(validateRates))")
 print("  of which schema alone (isValid)      \(rate(schemaRates))")
 print("  of which identifiers alone           \(rate(identifierRates))")
 print("merge (into an in-memory store)        \(rate(mergeRates))")
@@ -194,7 +194,7 @@ print("serialize + sign                       \(ms(signTimes))")
 print("verify signature (+ parse payload)     \(ms(verifyTimes))")
 print("inspect (schema + records + authority) \(ms(inspectTimes))")
 print("")
-print(String(format: "peak memory %.0f MB", peakMemoryMB()))
+print(String(format: "peak memory %.0f MB (the benchmark holds every record parsed, in several structures at once)", peakMemoryMB()))
 print(
     String(
         format: "bench: validate+merge %.0f rec/s, batch of 1000 sign %.1f ms verify %.1f ms", median(pipelineRates), median(signTimes),
