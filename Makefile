@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 XGATE := .build/debug/xgate
 
-.PHONY: run test deps build build-tests bench registry clean
+.PHONY: run test deps build build-tests bench bench-engine registry clean
 
 ## run: build, then the offline walkthrough (keys, validation, signed batch, verification, signed receipt)
 run: build
@@ -32,6 +32,12 @@ build-tests: deps
 bench: deps
 	$(SWIFT) build -c release --product xgate-bench
 	.build/release/xgate-bench
+
+## bench-engine: signed batches applied by the engine into SQLite vs the sqlite3 CLI's ceiling, then 1,000,000 records
+## for peak memory (release build; a few minutes; BENCH_ENGINE_FLAGS="--no-million" skips the long phase)
+bench-engine: deps
+	$(SWIFT) build -c release --product xgate-bench-engine
+	.build/release/xgate-bench-engine $(BENCH_ENGINE_FLAGS)
 
 ## registry: regenerate the sample federation's development keys and agreements in Peers/
 registry: build

@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // JSON values, parsing, canonical serialisation, JSON Pointer. No dependencies, no I/O.
@@ -33,6 +34,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The SQLite store (every node's embedded store) over GRDB.
+        .target(
+            name: "XGateSQLite",
+            dependencies: ["XGateJSON", "XGateCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The sync engine: outbound batches per peer, inbound apply, retries, corrections, expiry, feeds.
+        // Logic over the store and transport protocols; clock and randomness injected.
+        .target(name: "XGateEngine", dependencies: ["XGateJSON", "XGateCore", "XGateJOSE"]),
         // Reads Contracts/ and Peers/ from disk; writes keys with safe permissions.
         .target(name: "XGateFileSystem", dependencies: ["XGateJSON", "XGateSchema", "XGateCore", "XGateJOSE"]),
         // The command-line interface (offline commands for now).
@@ -50,6 +59,16 @@ let package = Package(
         ),
         // Helpers shared by the test targets: repository paths, a seeded generator, realistic sample records.
         .target(name: "XGateTestSupport", dependencies: ["XGateJSON", "XGateCore", "XGateFileSystem"]),
+        .testTarget(name: "XGateSQLiteTests", dependencies: ["XGateJSON", "XGateCore", "XGateSQLite", "XGateTestSupport"]),
+        .testTarget(
+            name: "XGateEngineTests",
+            dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport"]
+        ),
+        // The engine benchmark (make bench-engine): apply throughput into SQLite against the sqlite3 CLI's ceiling.
+        .executableTarget(
+            name: "xgate-bench-engine",
+            dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport"]
+        ),
         .testTarget(name: "XGateJSONTests", dependencies: ["XGateJSON"]),
         .testTarget(name: "XGateSchemaTests", dependencies: ["XGateJSON", "XGateSchema"]),
         .testTarget(name: "XGateCoreTests", dependencies: ["XGateJSON", "XGateSchema", "XGateCore", "XGateTestSupport"]),

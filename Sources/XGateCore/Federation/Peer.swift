@@ -15,6 +15,15 @@ public struct Peer: Sendable {
         public var publicKey: [UInt8]
         public var notBefore: Timestamp
         public var notAfter: Timestamp
+
+        /// Creates a key entry.
+        public init(kid: String, jwk: JSONValue, publicKey: [UInt8], notBefore: Timestamp, notAfter: Timestamp) {
+            self.kid = kid
+            self.jwk = jwk
+            self.publicKey = publicKey
+            self.notBefore = notBefore
+            self.notAfter = notAfter
+        }
     }
 
     public var id: String

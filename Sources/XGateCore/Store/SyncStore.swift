@@ -1,0 +1,101 @@
+/// A node's durable state. Every call of `write` is one atomic transaction: a crash at any instant leaves either
+/// all of it or none of it. Logic (merge, routing, retries) lives in the engine; the store keeps facts.
+///
+/// Implementations: the SQLite store (every node) and, later, the PostgreSQL store (the city). Both must pass the
+/// same conformance suite (`StoreConformance` in XGateTestSupport).
+public protocol SyncStore: Sendable {
+    /// Runs `body` in one write transaction; if it throws, nothing of it is kept.
+    func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
+    /// Runs `body` against a consistent snapshot.
+    func read<T>(_ body: (any StoreReader) throws -> T) throws -> T
+}
+
+/// What can be read from a store.
+public protocol StoreReader {
+    /// The record with this key, if held.
+    func record(_ key: RecordKey) throws -> StoredRecord?
+    /// Records changed after `localSequence`, in local-sequence order, at most `limit`: the raw feed.
+    func records(after localSequence: Int64, limit: Int) throws -> [StoredRecord]
+    /// The highest local sequence assigned so far (0 when none).
+    func lastLocalSequence() throws -> Int64
+    /// Records holding at least one conflict, most recently changed first.
+    func conflictedRecords(limit: Int) throws -> [StoredRecord]
+    /// The accepted versions of a record, oldest first.
+    func history(of key: RecordKey) throws -> [HistoryEntry]
+
+    /// Outbox items for `peer` not yet in a batch, oldest first.
+    func pendingOutbox(peer: String, limit: Int) throws -> [OutboxItem]
+    /// Outbox items by id (those a batch carries).
+    func outboxItems(ids: [Int64]) throws -> [OutboxItem]
+    /// The sequence the next batch to `peer` will take (1 for a new channel).
+    func nextOutboundSequence(peer: String) throws -> Int
+    /// Outbound batches to `peer` in a given state, by sequence.
+    func outboundBatches(peer: String, state: OutboundBatch.State) throws -> [OutboundBatch]
+    /// One outbound batch.
+    func outboundBatch(peer: String, sequence: Int) throws -> OutboundBatch?
+    /// Peers that have outbox items or pending batches.
+    func peersWithWork() throws -> [String]
+
+    /// The dedupe entry for a batch already received.
+    func inboxEntry(sender: String, batchId: String) throws -> InboxEntry?
+    /// The sequence expected next from `sender` (1 for a new channel).
+    func expectedInboundSequence(from sender: String) throws -> Int
+
+    /// Every hop of a record, oldest first.
+    func lineage(of key: RecordKey) throws -> [LineageEntry]
+    /// Every peer a record (any version) was delivered to or received from.
+    func holders(of key: RecordKey) throws -> Set<String>
+
+    /// Corrections not acknowledged, sent before `before`.
+    func unacknowledgedCorrections(sentBefore before: Timestamp) throws -> [CorrectionTracking]
+    /// Every tracked correction of a record.
+    func corrections(of key: RecordKey) throws -> [CorrectionTracking]
+
+    /// Refused changes, newest first.
+    func rejections(limit: Int) throws -> [RejectionEntry]
+    /// Sync log lines after `id`, oldest first, optionally for one peer.
+    func log(after id: Int64, peer: String?, limit: Int) throws -> [SyncLogEntry]
+
+    /// A pull position (an opaque cursor the engine wrote), by subscriber and feed.
+    func feedPosition(subscriber: String, feed: String) throws -> String?
+}
+
+/// What can be written inside one transaction (reads see the transaction's own writes).
+public protocol StoreTransaction: StoreReader {
+    /// Stores the merged state and gives the record the next local sequence, which is returned.
+    @discardableResult
+    func putRecord(_ state: RecordState) throws -> Int64
+    /// Appends an accepted version to a record's history.
+    func appendHistory(_ entry: HistoryEntry) throws
+
+    /// Queues a change for a peer; returns the item's id.
+    @discardableResult
+    func enqueue(_ item: OutboxItem) throws -> Int64
+    /// Stores a signed batch, takes its items out of the pending outbox, and advances the channel: `batch.sequence`
+    /// must equal `nextOutboundSequence(peer:)`, else the store throws (sequences never have gaps).
+    func saveOutboundBatch(_ batch: OutboundBatch) throws
+    /// Replaces a batch's delivery state (state, attempts, next attempt, last error, receipt).
+    func updateOutboundBatch(_ batch: OutboundBatch) throws
+
+    /// Records a received batch and its receipt, and expects `entry.sequence + 1` next from the sender.
+    func saveInbox(_ entry: InboxEntry) throws
+
+    /// Appends a hop.
+    func appendLineage(_ entry: LineageEntry) throws
+    /// Sets the outcome of the outbound hops of one batch to one peer for one record.
+    func setLineageOutcome(peer: String, batchId: String, key: RecordKey, outcome: String) throws
+
+    /// Starts tracking a correction sent to a holder (idempotent for the same key, version and peer).
+    func trackCorrection(_ tracking: CorrectionTracking) throws
+    /// Marks a correction acknowledged by a holder (idempotent).
+    func acknowledgeCorrection(key: RecordKey, statusVersion: Int, peer: String, at: Timestamp) throws
+
+    /// Keeps a refused change with its reason.
+    func appendRejection(_ entry: RejectionEntry) throws
+    /// Appends a sync log line; returns its id.
+    @discardableResult
+    func appendLog(_ entry: SyncLogEntry) throws -> Int64
+
+    /// Saves a pull position.
+    func setFeedPosition(subscriber: String, feed: String, cursor: String) throws
+}

@@ -1,0 +1,93 @@
+import XGateCore
+import XGateJSON
+
+/// A page of a pull feed.
+public struct FeedPage: Sendable {
+    /// The changes, as the subscriber may see them (masked per agreement); a record no longer served (repaired,
+    /// revoked, expired, exited) comes as a status-only change so the subscriber withdraws it.
+    public var changes: [JSONValue]
+    /// The opaque cursor to pass next time.
+    public var cursor: String
+    /// Whether more changes were waiting when the page was cut.
+    public var hasMore: Bool
+}
+
+extension SyncEngine {
+    /// Reads the feed of `subscriber` after `cursor` (nil: from the start), at most `limit` changes. Ordered by this
+    /// node's local sequence; resumable after any crash because the cursor is the position itself.
+    public func feed(for subscriber: String, after cursor: String?, limit: Int = 500) throws -> FeedPage {
+        let position = try FeedCursor.position(cursor)
+        let today = clock.now().chinaDate
+        return try store.read { reader in
+            var changes: [JSONValue] = []
+            var last = position
+            var hasMore = false
+            var after = position
+            scan: while true {
+                let page = try reader.records(after: after, limit: limit)
+                guard !page.isEmpty else { break }
+                for stored in page {
+                    if changes.count == limit {
+                        hasMore = true
+                        break scan
+                    }
+                    after = stored.localSequence
+                    last = stored.localSequence
+                    if let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader) { changes.append(change) }
+                }
+            }
+            return FeedPage(changes: changes, cursor: FeedCursor.encode(last), hasMore: hasMore)
+        }
+    }
+
+    /// Everything the subscriber may hold now, and the cursor from which the feed continues: read in one snapshot,
+    /// so nothing falls between the snapshot and the feed.
+    public func snapshot(for subscriber: String) throws -> FeedPage {
+        let today = clock.now().chinaDate
+        return try store.read { reader in
+            let end = try reader.lastLocalSequence()
+            var changes: [JSONValue] = []
+            var after: Int64 = 0
+            while after < end {
+                let page = try reader.records(after: after, limit: 1000)
+                guard let lastRecord = page.last else { break }
+                after = lastRecord.localSequence
+                for stored in page where stored.localSequence <= end && isServable(stored.state, today: today) {
+                    if let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader) { changes.append(change) }
+                }
+            }
+            return FeedPage(changes: changes, cursor: FeedCursor.encode(end), hasMore: false)
+        }
+    }
+
+    /// The change a subscriber sees for a record: content masked per agreement while it is served; a status-only
+    /// change once it is not (for a subscriber the agreements cover, or one that held it); nothing otherwise.
+    func feedChange(_ state: RecordState, for subscriber: String, today: CivilDate, reader: any StoreReader) throws -> JSONValue? {
+        guard subscriber != node.id, node.isRelay || state.content?.author == node.id || state.key.owner == node.id else { return nil }
+        let subjectType = state.content?.record["subject"]?["type"]?.stringValue ?? ""
+        let permission = node.federation.permission(from: node.id, to: subscriber, kind: state.key.kind, subjectType: subjectType, on: today)
+        if isServable(state, today: today), let content = state.content, let permission {
+            let (record, masked) = Federation.redact(content.record, permission: permission)
+            var travelling = content
+            travelling.record = record
+            return Change(key: state.key, content: travelling, status: state.status, masked: masked).json
+        }
+        let held = try reader.holders(of: state.key).contains(subscriber)
+        guard permission != nil || held else { return nil }
+        guard !state.status.value.isPublished else { return nil }  // served-by-rule expiry without a decision: withheld, not withdrawn
+        return Change(key: state.key, content: nil, status: state.status).json
+    }
+}
+
+/// The feed cursor: opaque to subscribers (`v1.` + base64url of the local sequence), stable across restarts.
+enum FeedCursor {
+    static func encode(_ position: Int64) -> String { "v1." + Base64URL.encode(Array(String(position).utf8)) }
+
+    static func position(_ cursor: String?) throws(EngineError) -> Int64 {
+        guard let cursor else { return 0 }
+        guard cursor.hasPrefix("v1."), let bytes = Base64URL.decode(String(cursor.dropFirst(3))),
+            let position = Int64(String(decoding: bytes, as: UTF8.self)), position >= 0
+        else { throw EngineError(code: "feed.cursor", message: "the cursor is not one this node issued") }
+        return position
+    }
+}

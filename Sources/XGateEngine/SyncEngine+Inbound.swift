@@ -1,0 +1,96 @@
+import XGateCore
+import XGateJOSE
+import XGateJSON
+
+extension SyncEngine {
+    /// Receives a signed batch and returns the signed receipt.
+    ///
+    /// The signature, key and sender are checked first; then, in ONE transaction, the batch is looked up by id (a batch
+    /// seen before gets the same receipt, byte for byte), its sequence is checked against the channel (a gap is
+    /// refused, naming the sequence expected), every change is judged and merged on its own, history, lineage and
+    /// rejections are written, changes are queued onward (the city), and the receipt is signed and kept with the
+    /// dedupe entry. A crash leaves all of it or none of it.
+    public func receive(_ jwsBytes: [UInt8]) throws -> [UInt8] {
+        let now = clock.now()
+        let verified: SignatureVerifier.Verified
+        do {
+            verified = try node.verifier.verifyBatch(JSONParser().parse(jwsBytes), now: now)
+        } catch let error as BatchError {
+            throw EngineError(code: error.code, message: error.message)
+        } catch {
+            throw EngineError(code: "jws.format", message: "the body is not JSON: \(error)")
+        }
+        let sender = verified.signer.id
+        guard verified.payload["to"]?.stringValue == node.id else {
+            throw EngineError(code: "batch.misaddressed", message: "the batch is addressed to \(verified.payload["to"]?.stringValue ?? "nobody"), not \(node.id)")
+        }
+        let payloadDigest = Digest(of: verified.payloadBytes)
+        do {
+            return try receive(verified, sender: sender, payloadDigest: payloadDigest, now: now)
+        } catch let error as EngineError where error.code == "sequence.gap" || error.code == "sequence.replayed" {
+            // The refused batch's transaction rolled back; the log line is written on its own so operators see it.
+            try store.write { tx in
+                try tx.appendLog(SyncLogEntry(
+                    at: now, peer: sender, batchId: verified.payload["batchId"]?.stringValue, event: error.code, detail: error.message))
+            }
+            throw error
+        }
+    }
+
+    func receive(_ verified: SignatureVerifier.Verified, sender: String, payloadDigest: Digest, now: Timestamp) throws -> [UInt8] {
+        try store.write { tx in
+            let batchId = verified.payload["batchId"]?.stringValue ?? ""
+            if let seen = try tx.inboxEntry(sender: sender, batchId: batchId) {
+                guard seen.payloadDigest == payloadDigest else {
+                    throw EngineError(code: "batch.replayed", message: "batch \(batchId) was received before with a different payload")
+                }
+                return seen.receipt
+            }
+            let inspection: BatchInspection
+            do {
+                inspection = try node.contracts.inspect(batchPayload: verified.payload, federation: node.federation, today: now.chinaDate)
+            } catch let error as BatchError {
+                throw EngineError(code: error.code, message: error.message)
+            }
+            let batch = inspection.batch
+            let expected = try tx.expectedInboundSequence(from: sender)
+            if batch.sequence > expected {
+                throw EngineError(
+                    code: "sequence.gap", message: "sequence \(batch.sequence) from \(sender) arrived before \(expected); resend from \(expected)",
+                    retryable: true, expectedSequence: expected)
+            }
+            if batch.sequence < expected {
+                throw EngineError(
+                    code: "sequence.replayed",
+                    message: "sequence \(batch.sequence) from \(sender) was already used by another batch; the next expected is \(expected)")
+            }
+            var outcomes: [Receipt.Outcome] = []
+            for entry in inspection.entries {
+                if let rejection = entry.rejection {
+                    outcomes.append(Receipt.Outcome(index: entry.index, .rejected(rejection)))
+                    try tx.appendRejection(RejectionEntry(
+                        peer: sender, batchId: batch.batchId, index: entry.index, key: entry.change?.key, code: rejection.code,
+                        field: rejection.field?.description, message: rejection.message, at: now))
+                    continue
+                }
+                guard let change = entry.change else { continue }
+                let held = try tx.record(change.key)?.state
+                let outcome = try apply(change, held: held, source: sender, at: now, in: tx)
+                outcomes.append(Receipt.Outcome(index: entry.index, outcome))
+                try tx.appendLineage(LineageEntry(
+                    key: change.key, peer: sender, direction: .inbound, batchId: batch.batchId, contentVersion: change.content?.version,
+                    statusVersion: change.status.version, outcome: outcome.name, at: now))
+            }
+            let receipt = Receipt(
+                receiptId: random.batchID(at: now), batchId: batch.batchId, from: node.id, to: sender, sequence: batch.sequence,
+                payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
+            let signed = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: node.signingKey).serialized()
+            try tx.saveInbox(InboxEntry(sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: payloadDigest, receipt: signed, receivedAt: now))
+            let summary = receipt.summary
+            try tx.appendLog(SyncLogEntry(
+                at: now, peer: sender, batchId: batch.batchId, event: "batch.received",
+                detail: "sequence \(batch.sequence): " + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", ")))
+            return signed
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import XGateCore
+import XGateJSON
+
+extension SyncEngine {
+    /// Takes a department's export (record documents) as this node's own records: each is checked against the
+    /// contracts; a record whose content changed gets the next content version; the change is merged, kept, and
+    /// queued to every peer the agreements name. One transaction for the whole submission.
+    public func submit(records: [JSONValue]) throws -> [LocalResult] {
+        let now = clock.now()
+        return try store.write { tx in
+            var results: [LocalResult] = []
+            for (index, raw) in records.enumerated() {
+                let record = node.contracts.normalisingIdentifiers(raw)
+                let issues = node.contracts.issues(inRecord: record, today: now.chinaDate)
+                let kind = record["kind"]?.stringValue
+                let sourceId = record["sourceId"]?.stringValue
+                let key = kind.flatMap { k in sourceId.map { RecordKey(owner: node.id, kind: k, sourceId: $0) } }
+                if let error = issues.first(where: { $0.severity == .error }) {
+                    let rejection = error.rejection(under: .root)
+                    try tx.appendRejection(RejectionEntry(
+                        peer: node.id, batchId: nil, index: index, key: key, code: rejection.code, field: rejection.field?.description,
+                        message: rejection.message, at: now))
+                    results.append(LocalResult(index: index, key: key, outcome: .rejected(rejection), reviews: []))
+                    continue
+                }
+                guard let key else { continue }
+                let held = try tx.record(key)?.state
+                if let held, held.content?.digest == Digest(canonical: record) {
+                    results.append(LocalResult(index: index, key: key, outcome: .duplicate, reviews: []))
+                    continue
+                }
+                let content = ContentVersion(version: (held?.content?.version ?? 0) + 1, author: node.id, at: now.text, record: record)
+                let status = held?.statusHistory.filter { $0.author == node.id }.max { $0.version < $1.version }
+                    ?? StatusChange(version: 1, value: .active, from: nil, author: node.id, at: now.text)
+                let change = Change(key: key, content: content, status: status)
+                let outcome = try apply(change, held: held, source: node.id, at: now, in: tx)
+                results.append(LocalResult(index: index, key: key, outcome: outcome, reviews: issues.filter { $0.severity == .review }))
+            }
+            try tx.appendLog(SyncLogEntry(
+                at: now, peer: nil, batchId: nil, event: "record.local",
+                detail: "\(records.count) records submitted: \(results.filter { $0.outcome == .applied }.count) applied, "
+                    + "\(results.filter { if case .rejected = $0.outcome { return true } else { return false } }.count) rejected"))
+            return results
+        }
+    }
+
+    /// Makes a status decision on a record this node holds (a repair, an objection and its outcome, a revocation, a
+    /// repair revocation, a list exit, an expiry). Only the owner or the city may; the decision is made from the status
+    /// that stands, kept, and sent to every node that ever held the record. Returns the new state.
+    @discardableResult
+    public func decide(_ key: RecordKey, status value: RecordStatus, reason: String, basis: String, reasonCode: String? = nil) throws -> RecordState {
+        let now = clock.now()
+        return try store.write { tx in
+            guard let held = try tx.record(key)?.state else {
+                throw EngineError(code: "record.unknown", message: "this node holds no record \(key)")
+            }
+            let decision = StatusChange(
+                version: held.status.version + 1, value: value, from: held.status.value, author: node.id, at: now.text,
+                reason: reason, basis: basis, reasonCode: reasonCode)
+            let change = Change(key: key, content: nil, status: decision)
+            if case .rejected(let rejection) = try apply(change, held: held, source: node.id, at: now, in: tx) {
+                throw EngineError(code: rejection.code, message: rejection.message)
+            }
+            try tx.appendLog(SyncLogEntry(at: now, peer: nil, batchId: nil, event: "record.status", detail: "\(key): \(held.status.value.rawValue) → \(value.rawValue)"))
+            guard let state = try tx.record(key)?.state else { throw EngineError(code: "store.inconsistent", message: "\(key) vanished") }
+            return state
+        }
+    }
+
+    /// Merges one change into the store and routes what changed. Shared by local submissions, decisions and
+    /// received batches.
+    @discardableResult
+    func apply(_ change: Change, held: RecordState?, source: String, at: Timestamp, in tx: any StoreTransaction) throws -> ChangeOutcome {
+        let (next, outcome) = Merge.apply(change, to: held, policy: node.policy)
+        guard let state = next, state != held else { return outcome }
+        try tx.putRecord(state)
+        try appendHistory(of: change, before: held, after: state, source: source, at: at, in: tx)
+        let contentChanged = state.content?.digest != held?.content?.digest || state.content?.version != held?.content?.version
+        let statusChanged = state.status.digest != held?.status.digest
+        try route(state, contentChanged: contentChanged, statusChanged: statusChanged, cameFrom: source == node.id ? nil : source, at: at, in: tx)
+        return outcome
+    }
+}

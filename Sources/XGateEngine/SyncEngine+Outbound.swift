@@ -1,0 +1,167 @@
+import XGateCore
+import XGateJOSE
+import XGateJSON
+
+extension SyncEngine {
+    /// The batch to send to `peer` now, if any: the oldest undelivered one when its retry time has come (resent byte
+    /// for byte), else a new one made from the outbox, signed, and given the channel's next sequence — all in one
+    /// transaction, so a crash never loses a batch or reuses a sequence. One batch is in flight per channel.
+    public func nextBatch(to peer: String) throws -> OutboundBatch? {
+        let now = clock.now()
+        return try store.write { tx in
+            if let pending = try tx.outboundBatches(peer: peer, state: .pending).first {
+                return pending.nextAttemptAt <= now ? pending : nil
+            }
+            if try !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return nil }  // the channel waits for an operator
+            let items = try tx.pendingOutbox(peer: peer, limit: configuration.maximumChangesPerBatch)
+            guard !items.isEmpty else { return nil }
+            var changes: [JSONValue] = []
+            var carried: [OutboxItem] = []
+            var bytes = 512
+            for item in items {
+                let size = item.change.serialized().count + 1
+                if !carried.isEmpty && bytes + size > configuration.maximumBatchBytes { break }
+                bytes += size
+                changes.append(item.change)
+                carried.append(item)
+            }
+            let sequence = try tx.nextOutboundSequence(peer: peer)
+            let document = BatchDocument(
+                batchId: random.batchID(at: now), from: node.id, to: peer, sequence: sequence, createdAt: now, changes: changes)
+            let jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey)
+            let batch = OutboundBatch(
+                peer: peer, sequence: sequence, batchId: document.batchId, jws: jws.serialized(), itemIDs: carried.map(\.id),
+                createdAt: now, nextAttemptAt: now)
+            try tx.saveOutboundBatch(batch)
+            for item in carried {
+                let change = try? Change(json: item.change)
+                try tx.appendLineage(LineageEntry(
+                    key: item.key, peer: peer, direction: .outbound, batchId: document.batchId, contentVersion: change?.content?.version,
+                    statusVersion: change?.status.version ?? 0, outcome: nil, at: now))
+            }
+            try tx.appendLog(SyncLogEntry(at: now, peer: peer, batchId: document.batchId, event: "batch.created", detail: "sequence \(sequence), \(carried.count) changes"))
+            return batch
+        }
+    }
+
+    /// Takes a peer's receipt for a batch: checks its signature and that it answers exactly this batch, then marks the
+    /// batch delivered, records each change's outcome in the lineage, acknowledges corrections, and keeps rejections.
+    public func accept(receipt bytes: [UInt8], for batch: OutboundBatch) throws {
+        let now = clock.now()
+        let receipt: Receipt
+        let verified: SignatureVerifier.Verified
+        do {
+            verified = try node.verifier.verifyReceipt(JSONParser().parse(bytes), now: now)
+            receipt = try Receipt(json: verified.payload)
+        } catch let error as BatchError {
+            throw EngineError(code: error.code, message: "the receipt from \(batch.peer) is not valid: \(error.message)", retryable: true)
+        } catch {
+            throw EngineError(code: "receipt.format", message: "the receipt from \(batch.peer) is not JSON", retryable: true)
+        }
+        let sent = try JWS.parse(JSONParser().parse(batch.jws), expectedType: JWS.batchType)
+        guard verified.signer.id == batch.peer, receipt.batchId == batch.batchId, receipt.sequence == batch.sequence,
+            receipt.payloadDigest == Digest(of: sent.payload)
+        else {
+            throw EngineError(code: "receipt.mismatch", message: "the receipt does not answer batch \(batch.batchId) to \(batch.peer)", retryable: true)
+        }
+        try store.write { tx in
+            guard var current = try tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.batchId == batch.batchId else { return }
+            if current.state == .delivered { return }
+            current.state = .delivered
+            current.receipt = bytes
+            current.lastError = nil
+            try tx.updateOutboundBatch(current)
+            let items = try tx.outboxItems(ids: current.itemIDs)
+            for outcome in receipt.outcomes where outcome.index >= 0 && outcome.index < items.count {
+                let item = items[outcome.index]
+                try tx.setLineageOutcome(peer: batch.peer, batchId: batch.batchId, key: item.key, outcome: outcome.outcome)
+                if outcome.outcome == "rejected" {
+                    try tx.appendRejection(RejectionEntry(
+                        peer: batch.peer, batchId: batch.batchId, index: outcome.index, key: item.key, code: outcome.code ?? "rejected",
+                        field: outcome.field, message: outcome.message ?? "", at: now))
+                } else if item.isCorrection, let change = try? Change(json: item.change) {
+                    try tx.acknowledgeCorrection(key: item.key, statusVersion: change.status.version, peer: batch.peer, at: now)
+                }
+            }
+            let summary = receipt.summary
+            try tx.appendLog(SyncLogEntry(
+                at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.delivered",
+                detail: "sequence \(batch.sequence): " + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", ")))
+        }
+    }
+
+    /// Records a failed attempt: the next attempt after a backoff with jitter, or dead after too many attempts, too
+    /// long, or an error that no retry can fix. A `sequence.gap` answer makes the channel resend from the sequence
+    /// the peer expects.
+    public func failed(_ batch: OutboundBatch, error: EngineError) throws {
+        let now = clock.now()
+        try store.write { tx in
+            guard var current = try tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.state == .pending else { return }
+            if error.code == "sequence.gap", let expected = error.expectedSequence, expected < current.sequence {
+                // The peer lost batches it had acknowledged (a restore): send them again, in order.
+                for sequence in expected..<current.sequence {
+                    if var earlier = try tx.outboundBatch(peer: batch.peer, sequence: sequence) {
+                        earlier.state = .pending
+                        earlier.nextAttemptAt = now
+                        try tx.updateOutboundBatch(earlier)
+                    }
+                }
+                try tx.appendLog(SyncLogEntry(at: now, peer: batch.peer, batchId: batch.batchId, event: "sequence.gap", detail: "peer expects \(expected); resending from there"))
+                return
+            }
+            current.attempts += 1
+            current.lastError = error.description
+            let age = now.seconds - current.createdAt.seconds
+            if !error.retryable || current.attempts >= configuration.deadLetterAttempts || age >= configuration.deadLetterAgeSeconds {
+                current.state = .dead
+                try tx.updateOutboundBatch(current)
+                try tx.appendLog(SyncLogEntry(
+                    at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.dead",
+                    detail: "after \(current.attempts) attempts over \(age) s: \(error.description)"))
+                return
+            }
+            let delay = configuration.retry.delay(afterAttempt: current.attempts, unit: random.unit())
+            current.nextAttemptAt = Timestamp(seconds: now.seconds + Int64(delay.rounded(.up)))
+            try tx.updateOutboundBatch(current)
+            try tx.appendLog(SyncLogEntry(
+                at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.failed",
+                detail: "attempt \(current.attempts): \(error.description); next attempt at \(current.nextAttemptAt)"))
+        }
+    }
+
+    /// Puts a dead batch back in line (an operator's decision), attempts reset.
+    public func requeue(peer: String, sequence: Int) throws {
+        let now = clock.now()
+        try store.write { tx in
+            guard var batch = try tx.outboundBatch(peer: peer, sequence: sequence), batch.state == .dead else {
+                throw EngineError(code: "batch.not-dead", message: "no dead batch \(sequence) to \(peer)")
+            }
+            batch.state = .pending
+            batch.attempts = 0
+            batch.nextAttemptAt = now
+            try tx.updateOutboundBatch(batch)
+            try tx.appendLog(SyncLogEntry(at: now, peer: peer, batchId: batch.batchId, event: "batch.requeued", detail: "sequence \(sequence) requeued by an operator"))
+        }
+    }
+
+    /// One delivery step to one peer: the next batch, sent through `transport`, its receipt taken or its failure kept.
+    /// Returns whether a batch was delivered.
+    @discardableResult
+    public func pushOnce(to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker) async throws -> Bool {
+        guard breaker.allowsRequest(now: clock.now()), let batch = try nextBatch(to: peer) else { return false }
+        do {
+            let receipt = try await transport.push(batch.jws, to: peer)
+            try accept(receipt: receipt, for: batch)
+            breaker.recordSuccess()
+            return true
+        } catch let error as EngineError {
+            breaker.recordFailure(now: clock.now())
+            try failed(batch, error: error)
+            return false
+        } catch {
+            breaker.recordFailure(now: clock.now())
+            try failed(batch, error: EngineError(code: "transport.failed", message: "\(error)", retryable: true))
+            return false
+        }
+    }
+}

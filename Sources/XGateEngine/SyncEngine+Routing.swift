@@ -1,0 +1,60 @@
+import XGateCore
+import XGateJSON
+
+extension SyncEngine {
+    /// Statuses whose arrival must be acknowledged by every holder.
+    static let corrections: Set<RecordStatus> = [.disputed, .repaired, .repairRevoked, .revoked, .expired, .exited, .active]
+
+    /// Queues a record's current state to every peer that should have it, after it changed at this node.
+    ///
+    /// - Content goes, masked per agreement, to every peer an agreement lets this node send the kind and subject to.
+    /// - A status decision after the first (a correction) also goes, status-only, to every node that ever held any
+    ///   version of the record (lineage), whatever today's agreements route — and its acknowledgement is tracked.
+    /// - Only the city relays what others wrote; any other node sends only its own changes, carrying the newest
+    ///   status decision it made itself (PROTOCOL.md §5.4).
+    /// - Nothing goes back to the peer the change came from.
+    func route(
+        _ state: RecordState, contentChanged: Bool, statusChanged: Bool, cameFrom: String?, at: Timestamp, in tx: any StoreTransaction
+    ) throws {
+        let me = node.id
+        guard contentChanged || statusChanged else { return }
+        let authoredHere = (contentChanged && state.content?.author == me) || (statusChanged && state.status.author == me)
+        guard node.isRelay || authoredHere else { return }
+        let status: StatusChange
+        if node.isRelay {
+            status = state.status
+        } else {
+            guard let own = state.statusHistory.filter({ $0.author == me }).max(by: { $0.version < $1.version }) else { return }
+            status = own
+        }
+        let isCorrection = statusChanged && state.status.from != nil && SyncEngine.corrections.contains(state.status.value)
+        let date = at.chinaDate
+        var sent = Set<String>()
+        if let content = state.content, contentChanged || isCorrection {
+            let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
+            for peer in node.federation.peers.keys.sorted() where peer != me && peer != cameFrom {
+                guard let permission = node.federation.permission(from: me, to: peer, kind: state.key.kind, subjectType: subjectType, on: date) else {
+                    continue
+                }
+                guard node.isRelay || content.author == me else { continue }
+                let (record, masked) = Federation.redact(content.record, permission: permission)
+                var travelling = content
+                travelling.record = record
+                let change = Change(key: state.key, content: travelling, status: status, masked: masked)
+                try tx.enqueue(OutboxItem(peer: peer, key: state.key, change: change.json, isCorrection: isCorrection, enqueuedAt: at))
+                sent.insert(peer)
+            }
+        }
+        if isCorrection {
+            let holders = try tx.holders(of: state.key)
+            for peer in holders.sorted() where peer != me && peer != cameFrom && !sent.contains(peer) {
+                let change = Change(key: state.key, content: nil, status: status)
+                try tx.enqueue(OutboxItem(peer: peer, key: state.key, change: change.json, isCorrection: true, enqueuedAt: at))
+                sent.insert(peer)
+            }
+            for peer in sent.sorted() {
+                try tx.trackCorrection(CorrectionTracking(key: state.key, statusVersion: status.version, status: status.value, peer: peer, sentAt: at))
+            }
+        }
+    }
+}

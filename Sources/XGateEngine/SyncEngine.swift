@@ -1,0 +1,80 @@
+import XGateCore
+import XGateJOSE
+import XGateJSON
+
+/// Who this node is: its id, its signing key, the registry and the contracts it checks against.
+public struct NodeContext: Sendable {
+    public let id: String
+    public let signingKey: SigningKey
+    public let federation: Federation
+    public let contracts: ContractSet
+    let policy: MergePolicy
+    let verifier: SignatureVerifier
+
+    /// Creates a context; the key must belong to the node.
+    public init(id: String, signingKey: SigningKey, federation: Federation, contracts: ContractSet) throws(EngineError) {
+        guard signingKey.node == id else {
+            throw EngineError(code: "config.invalid", message: "the signing key belongs to \(signingKey.node), not \(id)")
+        }
+        guard federation.peers[id] != nil else {
+            throw EngineError(code: "config.invalid", message: "node \(id) is not in the registry")
+        }
+        self.id = id
+        self.signingKey = signingKey
+        self.federation = federation
+        self.contracts = contracts
+        self.policy = federation.mergePolicy(catalogue: contracts.catalogue)
+        self.verifier = SignatureVerifier(federation: federation)
+    }
+
+    /// Whether this node relays others' changes (the city).
+    public var isRelay: Bool { policy.cityNodes.contains(id) }
+}
+
+/// The sync engine of one node: local changes in, batches out per peer, batches in with receipts, retries,
+/// corrections to every holder, expiry and feeds. Every state change is one store transaction, so a node killed
+/// at any instant resumes from its store without losing or repeating anything.
+public struct SyncEngine: Sendable {
+    public let node: NodeContext
+    public let store: any SyncStore
+    public let configuration: EngineConfiguration
+    public let clock: any EngineClock
+    public let random: any EngineRandom
+
+    /// Creates an engine over a store.
+    public init(
+        node: NodeContext, store: any SyncStore, configuration: EngineConfiguration = .init(), clock: any EngineClock,
+        random: any EngineRandom
+    ) throws(EngineError) {
+        try configuration.validate()
+        self.node = node
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+        self.random = random
+    }
+}
+
+extension SyncEngine {
+    /// What happened to one record of a local submission.
+    public struct LocalResult: Sendable, Equatable {
+        public var index: Int
+        public var key: RecordKey?
+        public var outcome: ChangeOutcome
+        /// Problems that keep the record but ask a person to look (a possible trial USCC).
+        public var reviews: [RecordIssue]
+    }
+
+    /// Records the history entries for the parts of a change that were taken.
+    func appendHistory(of change: Change, before: RecordState?, after: RecordState, source: String, at: Timestamp, in tx: any StoreTransaction) throws {
+        if let content = change.content, after.content?.digest == content.digest, before?.content?.digest != content.digest {
+            try tx.appendHistory(HistoryEntry(
+                key: change.key, part: .content, version: content.version, digest: content.digest, value: content.json, source: source, at: at))
+        }
+        let statusDigest = change.status.digest
+        if !(before?.statusHistory.contains { $0.digest == statusDigest } ?? false) {
+            try tx.appendHistory(HistoryEntry(
+                key: change.key, part: .status, version: change.status.version, digest: statusDigest, value: change.status.json, source: source, at: at))
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import GRDB
+import XGateCore
+
+// MARK: - Lineage, corrections, rejections, log, feeds
+
+extension SQLiteReading {
+    func lineage(of key: RecordKey) throws -> [LineageEntry] {
+        try fetchAll(
+            db,
+            """
+            SELECT id, owner, kind, source_id, peer, direction, batch_id, content_version, status_version, outcome, at
+            FROM lineage WHERE owner = ? AND kind = ? AND source_id = ? ORDER BY id
+            """,
+            [key.owner, key.kind, key.sourceId], table: "lineage", keyColumns: [0]
+        ) { row in
+            LineageEntry(
+                key: try row.recordKey(1), peer: try row.string(4), direction: try row.value(5, as: LineageEntry.Direction.self),
+                batchId: try row.string(6), contentVersion: try row.optionalInt(7), statusVersion: try row.int(8),
+                outcome: try row.optionalString(9), at: try row.timestamp(10))
+        }
+    }
+
+    func holders(of key: RecordKey) throws -> Set<String> {
+        let peers = try fetchAll(
+            db, "SELECT DISTINCT peer FROM lineage WHERE owner = ? AND kind = ? AND source_id = ?",
+            [key.owner, key.kind, key.sourceId], table: "lineage", keyColumns: [0]
+        ) { try $0.string(0) }
+        return Set(peers)
+    }
+
+    static var correctionColumns: String {
+        "owner, kind, source_id, status_version, peer, status, sent_at, acknowledged_at"
+    }
+
+    func decodeCorrection(_ row: RowDecoder) throws -> CorrectionTracking {
+        CorrectionTracking(
+            key: try row.recordKey(0), statusVersion: try row.int(3), status: try row.value(5, as: RecordStatus.self),
+            peer: try row.string(4), sentAt: try row.timestamp(6), acknowledgedAt: try row.optionalTimestamp(7))
+    }
+
+    /// Oldest first.
+    func unacknowledgedCorrections(sentBefore before: Timestamp) throws -> [CorrectionTracking] {
+        try fetchAll(
+            db,
+            """
+            SELECT \(Self.correctionColumns) FROM corrections
+            WHERE acknowledged_at IS NULL AND sent_at_s < ?
+            ORDER BY sent_at_s, owner, kind, source_id, status_version, peer
+            """,
+            [before.seconds], table: "corrections", keyColumns: [0, 1, 2, 3, 4], decodeCorrection)
+    }
+
+    /// By status version, then peer.
+    func corrections(of key: RecordKey) throws -> [CorrectionTracking] {
+        try fetchAll(
+            db,
+            """
+            SELECT \(Self.correctionColumns) FROM corrections
+            WHERE owner = ? AND kind = ? AND source_id = ? ORDER BY status_version, peer
+            """,
+            [key.owner, key.kind, key.sourceId], table: "corrections", keyColumns: [0, 1, 2, 3, 4], decodeCorrection)
+    }
+
+    func rejections(limit: Int) throws -> [RejectionEntry] {
+        try fetchAll(
+            db,
+            """
+            SELECT id, peer, batch_id, item_index, owner, kind, source_id, code, field, message, at
+            FROM rejections ORDER BY id DESC LIMIT ?
+            """,
+            [limit], table: "rejections", keyColumns: [0]
+        ) { row in
+            RejectionEntry(
+                peer: try row.string(1), batchId: try row.optionalString(2), index: try row.optionalInt(3),
+                key: try row.optionalRecordKey(4), code: try row.string(7), field: try row.optionalString(8),
+                message: try row.string(9), at: try row.timestamp(10))
+        }
+    }
+
+    func log(after id: Int64, peer: String?, limit: Int) throws -> [SyncLogEntry] {
+        let columns = "id, at, peer, batch_id, event, detail"
+        let decode = { (row: RowDecoder) throws -> SyncLogEntry in
+            SyncLogEntry(
+                id: try row.int64(0), at: try row.timestamp(1), peer: try row.optionalString(2), batchId: try row.optionalString(3),
+                event: try row.string(4), detail: try row.string(5))
+        }
+        if let peer {
+            return try fetchAll(
+                db, "SELECT \(columns) FROM sync_log WHERE peer = ? AND id > ? ORDER BY id LIMIT ?", [peer, id, limit],
+                table: "sync_log", keyColumns: [0], decode)
+        }
+        return try fetchAll(
+            db, "SELECT \(columns) FROM sync_log WHERE id > ? ORDER BY id LIMIT ?", [id, limit], table: "sync_log",
+            keyColumns: [0], decode)
+    }
+
+    func feedPosition(subscriber: String, feed: String) throws -> String? {
+        try fetchOne(
+            db, "SELECT subscriber, feed, cursor FROM feed_positions WHERE subscriber = ? AND feed = ?", [subscriber, feed],
+            table: "feed_positions", keyColumns: [0, 1]
+        ) { try $0.string(2) }
+    }
+}

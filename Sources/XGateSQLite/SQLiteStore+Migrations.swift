@@ -1,0 +1,171 @@
+import GRDB
+
+/// The schema, as plain SQL migrations. A migration that has shipped is never edited: a change is a new migration
+/// appended to ``all``. GRDB records applied identifiers in `grdb_migrations` and runs each once.
+///
+/// Timestamps are kept twice: `*_at` is the RFC 3339 text as written (so it reads back identical) and `*_at_s` the
+/// epoch seconds, for the columns the store orders or filters by.
+enum StoreMigrations {
+    /// Every migration, oldest first.
+    static let all: [(identifier: String, sql: String)] = [("v1", v1)]
+
+    /// The migrator that applies ``all``.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in all {
+            let sql = migration.sql
+            migrator.registerMigration(migration.identifier) { db in try db.execute(sql: sql) }
+        }
+        return migrator
+    }
+
+    /// The first schema.
+    static let v1 = """
+        -- The merged state of every record held, and its node-local sequence (the feed order). Records are never deleted
+        -- (a revoked record stays, as its status), so max(local_seq) + 1 is strictly increasing.
+        CREATE TABLE records (
+            owner           TEXT    NOT NULL,
+            kind            TEXT    NOT NULL,
+            source_id       TEXT    NOT NULL,
+            state_json      TEXT    NOT NULL,  -- RecordState.storedJSON
+            status          TEXT    NOT NULL,  -- the standing status, for queries
+            content_version INTEGER,           -- NULL while only a status has arrived
+            status_version  INTEGER NOT NULL,
+            has_conflicts   INTEGER NOT NULL,
+            local_seq       INTEGER NOT NULL UNIQUE,
+            PRIMARY KEY (owner, kind, source_id)
+        );
+        CREATE INDEX records_conflicted ON records (local_seq) WHERE has_conflicts = 1;
+
+        -- Every accepted version of a record.
+        CREATE TABLE record_history (
+            id         INTEGER PRIMARY KEY,
+            owner      TEXT    NOT NULL,
+            kind       TEXT    NOT NULL,
+            source_id  TEXT    NOT NULL,
+            part       TEXT    NOT NULL,  -- content | status
+            version    INTEGER NOT NULL,
+            digest     TEXT    NOT NULL,
+            value_json TEXT    NOT NULL,
+            source     TEXT    NOT NULL,
+            at         TEXT    NOT NULL
+        );
+        CREATE INDEX record_history_by_key ON record_history (owner, kind, source_id, id);
+
+        -- Changes waiting to go to a peer; batch_sequence is set when a batch takes the item.
+        CREATE TABLE outbox (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            peer           TEXT    NOT NULL,
+            owner          TEXT    NOT NULL,
+            kind           TEXT    NOT NULL,
+            source_id      TEXT    NOT NULL,
+            change_json    TEXT    NOT NULL,
+            is_correction  INTEGER NOT NULL,
+            enqueued_at    TEXT    NOT NULL,
+            batch_sequence INTEGER
+        );
+        CREATE INDEX outbox_pending ON outbox (peer, id) WHERE batch_sequence IS NULL;
+
+        -- Signed batches, byte for byte, with their delivery state.
+        CREATE TABLE outbound_batches (
+            peer              TEXT    NOT NULL,
+            sequence          INTEGER NOT NULL,
+            batch_id          TEXT    NOT NULL UNIQUE,
+            jws               BLOB    NOT NULL,
+            item_ids          TEXT    NOT NULL,  -- JSON array of outbox ids, in order
+            created_at        TEXT    NOT NULL,
+            state             TEXT    NOT NULL,  -- pending | delivered | dead
+            attempts          INTEGER NOT NULL,
+            next_attempt_at   TEXT    NOT NULL,
+            next_attempt_at_s INTEGER NOT NULL,
+            last_error        TEXT,
+            receipt           BLOB,
+            PRIMARY KEY (peer, sequence)
+        );
+        CREATE INDEX outbound_batches_pending ON outbound_batches (peer) WHERE state = 'pending';
+
+        -- The next sequence per channel: outbound (the next batch to the peer) and inbound (expected from the peer).
+        CREATE TABLE channels (
+            peer          TEXT    NOT NULL,
+            direction     TEXT    NOT NULL,  -- inbound | outbound
+            next_sequence INTEGER NOT NULL,
+            PRIMARY KEY (peer, direction)
+        ) WITHOUT ROWID;
+
+        -- Batches received, and the receipt returned (returned again byte for byte on a duplicate).
+        CREATE TABLE inbox (
+            sender         TEXT    NOT NULL,
+            batch_id       TEXT    NOT NULL,
+            sequence       INTEGER NOT NULL,
+            payload_digest TEXT    NOT NULL,
+            receipt        BLOB    NOT NULL,
+            received_at    TEXT    NOT NULL,
+            PRIMARY KEY (sender, batch_id)
+        );
+
+        -- Every hop of every record: which version went to or came from which peer, in which batch, with which outcome.
+        CREATE TABLE lineage (
+            id              INTEGER PRIMARY KEY,
+            owner           TEXT    NOT NULL,
+            kind            TEXT    NOT NULL,
+            source_id       TEXT    NOT NULL,
+            peer            TEXT    NOT NULL,
+            direction       TEXT    NOT NULL,  -- inbound | outbound
+            batch_id        TEXT    NOT NULL,
+            content_version INTEGER,
+            status_version  INTEGER NOT NULL,
+            outcome         TEXT,
+            at              TEXT    NOT NULL
+        );
+        CREATE INDEX lineage_by_key ON lineage (owner, kind, source_id, id);
+
+        -- Corrections sent to holders, until each holder acknowledges.
+        CREATE TABLE corrections (
+            owner             TEXT    NOT NULL,
+            kind              TEXT    NOT NULL,
+            source_id         TEXT    NOT NULL,
+            status_version    INTEGER NOT NULL,
+            peer              TEXT    NOT NULL,
+            status            TEXT    NOT NULL,
+            sent_at           TEXT    NOT NULL,
+            sent_at_s         INTEGER NOT NULL,
+            acknowledged_at   TEXT,
+            PRIMARY KEY (owner, kind, source_id, status_version, peer)
+        ) WITHOUT ROWID;
+        CREATE INDEX corrections_unacknowledged ON corrections (sent_at_s) WHERE acknowledged_at IS NULL;
+
+        -- Changes refused, with the reason.
+        CREATE TABLE rejections (
+            id         INTEGER PRIMARY KEY,
+            peer       TEXT    NOT NULL,
+            batch_id   TEXT,
+            item_index INTEGER,
+            owner      TEXT,
+            kind       TEXT,
+            source_id  TEXT,
+            code       TEXT    NOT NULL,
+            field      TEXT,
+            message    TEXT    NOT NULL,
+            at         TEXT    NOT NULL
+        );
+
+        -- Every batch in and out, each state change, attempts and errors.
+        CREATE TABLE sync_log (
+            id       INTEGER PRIMARY KEY AUTOINCREMENT,
+            at       TEXT    NOT NULL,
+            peer     TEXT,
+            batch_id TEXT,
+            event    TEXT    NOT NULL,
+            detail   TEXT    NOT NULL
+        );
+        CREATE INDEX sync_log_by_peer ON sync_log (peer, id);
+
+        -- Pull positions (opaque cursors) by subscriber and feed.
+        CREATE TABLE feed_positions (
+            subscriber TEXT NOT NULL,
+            feed       TEXT NOT NULL,
+            cursor     TEXT NOT NULL,
+            PRIMARY KEY (subscriber, feed)
+        ) WITHOUT ROWID;
+        """
+}

@@ -1,0 +1,142 @@
+import GRDB
+import XGateCore
+
+/// The embedded store of every node: one SQLite file in WAL mode, through a GRDB `DatabasePool` (one writer, several
+/// readers that see consistent snapshots and never block the writer).
+///
+/// ```swift
+/// let store = try SQLiteStore.open(path: "/var/lib/xgate/node.sqlite")
+/// try store.write { tx in try tx.putRecord(state) }
+/// let feed = try store.read { try $0.records(after: cursor, limit: 500) }
+/// try store.close()
+/// ```
+///
+/// Calls are synchronous and block the calling thread; they must not be nested (a `write` or `read` inside another
+/// raises GRDB's "not reentrant" fatal error). Errors from SQLite come out as ``StoreError``; an error thrown by the
+/// body of `write` or `read` comes out unchanged, after the transaction is rolled back.
+public final class SQLiteStore: SyncStore, Sendable {
+    /// The database file.
+    public let path: String
+    /// The settings it was opened with.
+    public let configuration: Configuration
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String, configuration: Configuration = Configuration()) throws {
+        try configuration.validate()
+        self.path = path
+        self.configuration = configuration
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration.grdb)
+        } catch {
+            throw StoreError(.open, "cannot open the store at \(path): \(Self.describe(error))")
+        }
+        do {
+            // GRDB sets `synchronous = NORMAL` on the writer after `prepareDatabase` when it turns WAL on.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(configuration.synchronous.rawValue)")
+            }
+        } catch {
+            throw StoreError(.open, "cannot configure the store at \(path): \(Self.describe(error))")
+        }
+        let migrator = StoreMigrations.migrator
+        let superseded: Bool
+        do {
+            try migrator.migrate(pool)
+            superseded = try pool.read { try migrator.hasBeenSuperseded($0) }
+        } catch {
+            throw StoreError(.open, "cannot bring the schema of \(path) up to date: \(Self.describe(error))")
+        }
+        if superseded {
+            throw StoreError(.open, "\(path) was written by a newer xgate: it holds migrations this version does not know")
+        }
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public static func open(path: String, configuration: Configuration = Configuration()) throws -> SQLiteStore {
+        try SQLiteStore(path: path, configuration: configuration)
+    }
+
+    /// Checkpoints the WAL into the database file and closes every connection; any later call throws. The
+    /// checkpoint is best effort: if another process is reading, the WAL stays and the next open replays it.
+    public func close() throws {
+        _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        do {
+            try pool.close()
+        } catch {
+            throw StoreError(.open, "cannot close the store at \(path): \(Self.describe(error))")
+        }
+    }
+
+    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`); if it throws, nothing of it is kept.
+    public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+        do {
+            return try pool.write { db in try body(SQLiteTransaction(db: db)) }
+        } catch let error as DatabaseError {
+            throw mapped(error)
+        }
+    }
+
+    /// Runs `body` against a consistent snapshot, on a reader connection.
+    public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
+        do {
+            return try pool.read { db in try body(SQLiteReader(db: db)) }
+        } catch let error as DatabaseError {
+            throw mapped(error)
+        }
+    }
+
+    /// The pragmas in effect on the writer connection (`journal_mode`, `synchronous`, `cache_size`, `wal_autocheckpoint`,
+    /// `journal_size_limit`, `busy_timeout`, `foreign_keys`, `temp_store`, `page_size`), for diagnostics and tests.
+    public func pragmasInEffect() throws -> [String: String] {
+        let names = [
+            "journal_mode", "synchronous", "cache_size", "wal_autocheckpoint", "journal_size_limit", "busy_timeout",
+            "foreign_keys", "temp_store", "page_size",
+        ]
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var values: [String: String] = [:]
+                for name in names {
+                    let value = try DatabaseValue.fetchOne(db, sql: "PRAGMA \(name)")
+                    values[name] = value.map { $0.storage.value.map { "\($0)" } ?? "NULL" } ?? "NULL"
+                }
+                return values
+            }
+        } catch let error as DatabaseError {
+            throw mapped(error)
+        }
+    }
+
+    /// The identifiers of the migrations applied to the file, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        do {
+            return try pool.read { db in
+                let applied = try StoreMigrations.migrator.appliedIdentifiers(db)
+                return StoreMigrations.all.map(\.identifier).filter(applied.contains)
+                    + applied.subtracting(StoreMigrations.all.map(\.identifier)).sorted()
+            }
+        } catch let error as DatabaseError {
+            throw mapped(error)
+        }
+    }
+
+    /// A SQLite error as a ``StoreError`` naming the file; a busy or full database can be retried.
+    private func mapped(_ error: DatabaseError) -> StoreError {
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StoreError(.busy, "the store at \(path) is locked by another connection: \(Self.describe(error))", retryable: true)
+        case .SQLITE_FULL:
+            return StoreError(.database, "the disk holding \(path) is full: \(Self.describe(error))", retryable: true)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return StoreError(.corruptRow, "the store at \(path) is damaged: \(Self.describe(error))")
+        default:
+            return StoreError(.database, "\(Self.describe(error)) (store at \(path))")
+        }
+    }
+
+    /// A database error's code and SQLite message, without the SQL or its arguments.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DatabaseError else { return "\(error)" }
+        return "SQLite error \(error.extendedResultCode.rawValue): \(error.message ?? "no message")"
+    }
+}

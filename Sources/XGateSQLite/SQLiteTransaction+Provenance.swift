@@ -1,0 +1,82 @@
+import GRDB
+import XGateCore
+
+// MARK: - Lineage, corrections, rejections, log, feeds
+
+extension SQLiteTransaction {
+    func appendLineage(_ entry: LineageEntry) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO lineage (owner, kind, source_id, peer, direction, batch_id, content_version, status_version, outcome, at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        statement.setUncheckedArguments([
+            entry.key.owner, entry.key.kind, entry.key.sourceId, entry.peer, entry.direction.rawValue, entry.batchId,
+            entry.contentVersion, entry.statusVersion, entry.outcome, entry.at.text,
+        ])
+        try statement.execute()
+    }
+
+    /// Sets nothing (and does not fail) when no such outbound hop exists.
+    func setLineageOutcome(peer: String, batchId: String, key: RecordKey, outcome: String) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE lineage SET outcome = ?
+                WHERE owner = ? AND kind = ? AND source_id = ? AND peer = ? AND batch_id = ? AND direction = 'outbound'
+                """
+        ).execute(arguments: [outcome, key.owner, key.kind, key.sourceId, peer, batchId])
+    }
+
+    /// Tracking the same key, version and peer again keeps the first entry (and its `sentAt`).
+    func trackCorrection(_ tracking: CorrectionTracking) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO corrections (owner, kind, source_id, status_version, peer, status, sent_at, sent_at_s, acknowledged_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (owner, kind, source_id, status_version, peer) DO NOTHING
+                """
+        ).execute(arguments: [
+            tracking.key.owner, tracking.key.kind, tracking.key.sourceId, tracking.statusVersion, tracking.peer,
+            tracking.status.rawValue, tracking.sentAt.text, tracking.sentAt.seconds, tracking.acknowledgedAt?.text,
+        ])
+    }
+
+    /// Keeps the first acknowledgement time; acknowledging a correction that is not tracked does nothing.
+    func acknowledgeCorrection(key: RecordKey, statusVersion: Int, peer: String, at: Timestamp) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE corrections SET acknowledged_at = ?
+                WHERE owner = ? AND kind = ? AND source_id = ? AND status_version = ? AND peer = ? AND acknowledged_at IS NULL
+                """
+        ).execute(arguments: [at.text, key.owner, key.kind, key.sourceId, statusVersion, peer])
+    }
+
+    func appendRejection(_ entry: RejectionEntry) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO rejections (peer, batch_id, item_index, owner, kind, source_id, code, field, message, at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            entry.peer, entry.batchId, entry.index, entry.key?.owner, entry.key?.kind, entry.key?.sourceId, entry.code, entry.field,
+            entry.message, entry.at.text,
+        ])
+    }
+
+    @discardableResult
+    func appendLog(_ entry: SyncLogEntry) throws -> Int64 {
+        try db.cachedStatement(
+            sql: "INSERT INTO sync_log (at, peer, batch_id, event, detail) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [entry.at.text, entry.peer, entry.batchId, entry.event, entry.detail])
+        return db.lastInsertedRowID
+    }
+
+    func setFeedPosition(subscriber: String, feed: String, cursor: String) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO feed_positions (subscriber, feed, cursor) VALUES (?, ?, ?)
+                ON CONFLICT (subscriber, feed) DO UPDATE SET cursor = excluded.cursor
+                """
+        ).execute(arguments: [subscriber, feed, cursor])
+    }
+}

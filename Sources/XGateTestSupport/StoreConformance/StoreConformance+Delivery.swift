@@ -1,0 +1,173 @@
+import Testing
+import XGateCore
+import XGateJSON
+
+// MARK: - Outbox, outbound batches, inbox
+
+extension StoreConformance {
+    /// `enqueue` returns increasing ids; `pendingOutbox` lists one peer's items oldest first within the limit, each
+    /// as enqueued; `outboxItems(ids:)` returns items in the order asked, skipping unknown ids.
+    public static func outboxIsPerPeerOldestFirst(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let items = [
+            try item("sh-city", "O-0001"), try item("sh-pudong", "O-0002"), try item("sh-city", "O-0003", at: 5, correction: true),
+            try item("sh-city", "O-0004", at: 9),
+        ]
+        let ids = try store.write { tx in try items.map { try tx.enqueue($0) } }
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 }, "outbox ids \(ids) must increase")
+        let expected = zip(items, ids).map { item, id in
+            var stored = item
+            stored.id = id
+            return stored
+        }
+        try store.read { (r) throws in
+            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10) == [expected[0], expected[2], expected[3]])
+            #expect(try r.pendingOutbox(peer: "sh-city", limit: 2) == [expected[0], expected[2]])
+            #expect(try r.pendingOutbox(peer: "sh-pudong", limit: 10) == [expected[1]])
+            #expect(try r.pendingOutbox(peer: "sh-songjiang", limit: 10).isEmpty)
+            #expect(try r.outboxItems(ids: [ids[3], ids[0], 999_999]) == [expected[3], expected[0]])
+            let read = try r.pendingOutbox(peer: "sh-city", limit: 10)
+            #expect(read.map(\.enqueuedAt.text) == [expected[0], expected[2], expected[3]].map(\.enqueuedAt.text))
+            #expect(read.map(\.isCorrection) == [false, true, false])
+        }
+    }
+
+    /// A batch must take exactly the channel's next sequence: not 0, not one ahead, not one already used.
+    public static func saveOutboundBatchRefusesOtherSequences(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let id = try store.write { tx in try tx.enqueue(try item("sh-city", "S-0001")) }
+        for wrong in [0, 2, -1] {
+            #expect(throws: (any Error).self, "sequence \(wrong) on a new channel") {
+                try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: wrong, items: [id])) }
+            }
+        }
+        try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 1, items: [id])) }
+        #expect(throws: (any Error).self, "sequence 1 again") {
+            try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 1, items: [], id: "another")) }
+        }
+        #expect(throws: (any Error).self, "sequence 3 after 1") {
+            try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 3, items: [])) }
+        }
+        try store.read { (r) throws in
+            #expect(try r.nextOutboundSequence(peer: "sh-city") == 2)
+            #expect(try r.outboundBatch(peer: "sh-city", sequence: 3) == nil)
+        }
+    }
+
+    /// Saving a batch stores it byte for byte, takes its items out of the pending outbox (others stay), and moves the
+    /// channel to the next sequence; other channels do not move.
+    public static func saveOutboundBatchTakesItems(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let ids = try store.write { tx in
+            try [item("sh-city", "T-0001"), item("sh-city", "T-0002"), item("sh-city", "T-0003"), item("sh-pudong", "T-0004")]
+                .map { try tx.enqueue($0) }
+        }
+        let first = batch("sh-city", sequence: 1, items: [ids[1], ids[0]])
+        try store.write { tx in
+            #expect(try tx.nextOutboundSequence(peer: "sh-city") == 1)
+            try tx.saveOutboundBatch(first)
+            #expect(try tx.nextOutboundSequence(peer: "sh-city") == 2, "the transaction sees its own advance")
+        }
+        try store.read { (r) throws in
+            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10).map(\.id) == [ids[2]])
+            #expect(try r.pendingOutbox(peer: "sh-pudong", limit: 10).map(\.id) == [ids[3]])
+            #expect(try r.nextOutboundSequence(peer: "sh-city") == 2)
+            #expect(try r.nextOutboundSequence(peer: "sh-pudong") == 1)
+            let read = try #require(try r.outboundBatch(peer: "sh-city", sequence: 1))
+            #expect(read == first)
+            #expect(read.jws == first.jws, "the JWS is kept byte for byte")
+            #expect(read.itemIDs == [ids[1], ids[0]], "item order is kept")
+            #expect(read.createdAt.text == first.createdAt.text)
+            #expect(try r.outboundBatches(peer: "sh-city", state: .pending) == [first])
+            #expect(try r.outboundBatches(peer: "sh-city", state: .delivered).isEmpty)
+            #expect(try r.outboxItems(ids: read.itemIDs).map(\.key.sourceId) == ["T-0002", "T-0001"])
+        }
+        let second = batch("sh-city", sequence: 2, items: [ids[2]])
+        try store.write { tx in try tx.saveOutboundBatch(second) }
+        try store.read { (r) throws in
+            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10).isEmpty)
+            #expect(try r.nextOutboundSequence(peer: "sh-city") == 3)
+            #expect(try r.outboundBatches(peer: "sh-city", state: .pending) == [first, second])
+        }
+    }
+
+    /// `updateOutboundBatch` replaces state, attempts, next attempt, last error and receipt; the batch keeps its bytes.
+    public static func updateOutboundBatchReplacesDeliveryState(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let original = batch("sh-city", sequence: 1, items: [])
+        try store.write { tx in try tx.saveOutboundBatch(original) }
+        var failed = original
+        failed.attempts = 3
+        failed.nextAttemptAt = at(600)
+        failed.lastError = "connection refused by sh-city (attempt 3)"
+        try store.write { tx in try tx.updateOutboundBatch(failed) }
+        try store.read { (r) throws in
+            #expect(try r.outboundBatch(peer: "sh-city", sequence: 1) == failed)
+            #expect(try r.outboundBatch(peer: "sh-city", sequence: 1)?.nextAttemptAt.text == failed.nextAttemptAt.text)
+        }
+        var delivered = failed
+        delivered.state = .delivered
+        delivered.lastError = nil
+        delivered.receipt = bytes(200, count: 180)
+        try store.write { tx in try tx.updateOutboundBatch(delivered) }
+        try store.read { (r) throws in
+            let read = try #require(try r.outboundBatch(peer: "sh-city", sequence: 1))
+            #expect(read == delivered)
+            #expect(read.receipt == delivered.receipt)
+            #expect(read.jws == original.jws)
+            #expect(try r.outboundBatches(peer: "sh-city", state: .pending).isEmpty)
+            #expect(try r.outboundBatches(peer: "sh-city", state: .delivered) == [delivered])
+            #expect(try r.nextOutboundSequence(peer: "sh-city") == 2, "an update does not move the channel")
+        }
+    }
+
+    /// A peer has work while it has items not yet in a batch, or a pending batch; delivered and dead batches are
+    /// not work.
+    public static func peersWithWorkListsPendingWork(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let ids = try store.write { tx in
+            try [item("sh-city", "W-0001"), item("sh-pudong", "W-0002"), item("sh-pudong", "W-0003")].map { try tx.enqueue($0) }
+        }
+        try store.read { (r) throws in #expect(Set(try r.peersWithWork()) == ["sh-city", "sh-pudong"]) }
+        var cityBatch = batch("sh-city", sequence: 1, items: [ids[0]])
+        try store.write { tx in try tx.saveOutboundBatch(cityBatch) }
+        try store.read { (r) throws in #expect(Set(try r.peersWithWork()) == ["sh-city", "sh-pudong"], "a pending batch is work") }
+        cityBatch.state = .delivered
+        try store.write { tx in try tx.updateOutboundBatch(cityBatch) }
+        try store.read { (r) throws in #expect(try r.peersWithWork() == ["sh-pudong"]) }
+        var pudongBatch = batch("sh-pudong", sequence: 1, items: [ids[1], ids[2]])
+        try store.write { tx in try tx.saveOutboundBatch(pudongBatch) }
+        try store.read { (r) throws in #expect(try r.peersWithWork() == ["sh-pudong"]) }
+        pudongBatch.state = .dead
+        try store.write { tx in try tx.updateOutboundBatch(pudongBatch) }
+        try store.read { (r) throws in #expect(try r.peersWithWork().isEmpty) }
+        _ = try store.write { tx in try tx.enqueue(try item("sh-city", "W-0004")) }
+        try store.read { (r) throws in #expect(try r.peersWithWork() == ["sh-city"]) }
+    }
+
+    /// `saveInbox` keeps the entry (the receipt byte for byte) and expects `sequence + 1` next from that sender only.
+    public static func saveInboxAdvancesAndKeepsReceipt(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let first = inbox("sh-city", sequence: 1)
+        let second = inbox("sh-city", sequence: 2)
+        try store.write { tx in
+            try tx.saveInbox(first)
+            #expect(try tx.expectedInboundSequence(from: "sh-city") == 2, "the transaction sees its own advance")
+        }
+        try store.read { (r) throws in
+            #expect(try r.expectedInboundSequence(from: "sh-city") == 2)
+            #expect(try r.expectedInboundSequence(from: "sh-pudong") == 1)
+            let read = try #require(try r.inboxEntry(sender: "sh-city", batchId: first.batchId))
+            #expect(read == first)
+            #expect(read.receipt == first.receipt, "the receipt is returned byte for byte")
+            #expect(read.receivedAt.text == first.receivedAt.text)
+            #expect(try r.inboxEntry(sender: "sh-pudong", batchId: first.batchId) == nil, "entries are per sender")
+        }
+        try store.write { tx in try tx.saveInbox(second) }
+        try store.read { (r) throws in
+            #expect(try r.expectedInboundSequence(from: "sh-city") == 3)
+            #expect(try r.inboxEntry(sender: "sh-city", batchId: second.batchId) == second)
+            #expect(try r.inboxEntry(sender: "sh-city", batchId: first.batchId) == first)
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Testing
+import XGateCore
+import XGateJSON
+
+// MARK: - Lineage, corrections, rejections, log, feed positions
+
+extension StoreConformance {
+    /// `lineage(of:)` lists one record's hops oldest first; `holders(of:)` is every peer of those hops, inbound and
+    /// outbound, and nothing else.
+    public static func lineageAndHolders(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let hops = [
+            hop("L-0001", "sh-xuhui", .inbound, batch: "B1", at: 0),
+            hop("L-0001", "sh-city", .outbound, batch: "B2", at: 10),
+            hop("L-0001", "sh-pudong", .outbound, batch: "B3", at: 20),
+            hop("L-0001", "sh-city", .outbound, batch: "B4", at: 30),
+        ]
+        try store.write { tx in
+            try tx.appendLineage(hops[0])
+            try tx.appendLineage(hop("L-0002", "sh-songjiang", .outbound, batch: "B2", at: 15))
+            for h in hops.dropFirst() { try tx.appendLineage(h) }
+        }
+        try store.read { (r) throws in
+            #expect(try r.lineage(of: key("L-0001")) == hops)
+            #expect(try r.lineage(of: key("L-0001")).map(\.at.text) == hops.map(\.at.text))
+            #expect(try r.holders(of: key("L-0001")) == ["sh-xuhui", "sh-city", "sh-pudong"])
+            #expect(try r.holders(of: key("L-0002")) == ["sh-songjiang"])
+            #expect(try r.holders(of: key("L-0003")).isEmpty)
+        }
+    }
+
+    /// The outcome lands on the outbound hop of that record, to that peer, in that batch, and nowhere else.
+    public static func setLineageOutcomeIsTargeted(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let inbound = LineageEntry(
+            key: key("L-0001"), peer: "sh-city", direction: .inbound, batchId: "B1", contentVersion: nil, statusVersion: 2,
+            outcome: nil, at: at(0))
+        try store.write { tx in
+            try tx.appendLineage(inbound)
+            try tx.appendLineage(hop("L-0001", "sh-city", .outbound, batch: "B1", at: 1))
+            try tx.appendLineage(hop("L-0001", "sh-city", .outbound, batch: "B2", at: 2))
+            try tx.appendLineage(hop("L-0001", "sh-pudong", .outbound, batch: "B1", at: 3))
+            try tx.appendLineage(hop("L-0002", "sh-city", .outbound, batch: "B1", at: 4))
+            try tx.setLineageOutcome(peer: "sh-city", batchId: "B1", key: key("L-0001"), outcome: "conflict")
+            try tx.setLineageOutcome(peer: "sh-city", batchId: "B9", key: key("L-0001"), outcome: "applied")  // no such hop: no-op
+        }
+        try store.read { (r) throws in
+            #expect(try r.lineage(of: key("L-0001")).map(\.outcome) == [nil, "conflict", nil, nil])
+            #expect(try r.lineage(of: key("L-0001")).first?.contentVersion == nil)
+            #expect(try r.lineage(of: key("L-0002")).map(\.outcome) == [nil])
+        }
+    }
+
+    /// Tracking the same key, version and peer twice keeps one entry and its first `sentAt`; acknowledging twice keeps
+    /// the first acknowledgement; acknowledging something never tracked is not an error.
+    public static func correctionsAreIdempotent(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let tracking = CorrectionTracking(key: key("K-0001"), statusVersion: 2, status: .repaired, peer: "sh-city", sentAt: at(0))
+        var later = tracking
+        later.sentAt = at(500)
+        let otherPeer = CorrectionTracking(key: key("K-0001"), statusVersion: 2, status: .repaired, peer: "sh-pudong", sentAt: at(1))
+        try store.write { tx in
+            try tx.trackCorrection(tracking)
+            try tx.trackCorrection(later)
+            try tx.trackCorrection(otherPeer)
+        }
+        try store.write { tx in try tx.trackCorrection(tracking) }
+        try store.read { (r) throws in
+            let held = try r.corrections(of: key("K-0001"))
+            #expect(held.count == 2)
+            #expect(held.first { $0.peer == "sh-city" } == tracking, "the first sentAt is kept")
+        }
+        try store.write { tx in
+            try tx.acknowledgeCorrection(key: key("K-0001"), statusVersion: 2, peer: "sh-city", at: at(100))
+            try tx.acknowledgeCorrection(key: key("K-0001"), statusVersion: 2, peer: "sh-city", at: at(200))
+            try tx.acknowledgeCorrection(key: key("K-0009"), statusVersion: 5, peer: "sh-city", at: at(200))
+        }
+        try store.write { tx in try tx.trackCorrection(tracking) }
+        try store.read { (r) throws in
+            let held = try r.corrections(of: key("K-0001"))
+            #expect(held.count == 2)
+            let city = try #require(held.first { $0.peer == "sh-city" })
+            #expect(city.acknowledgedAt == at(100), "the first acknowledgement is kept; tracking again does not reset it")
+            #expect(city.acknowledgedAt?.text == at(100).text)
+            #expect(held.first { $0.peer == "sh-pudong" }?.acknowledgedAt == nil)
+            #expect(try r.corrections(of: key("K-0009")).isEmpty)
+        }
+    }
+
+    /// `unacknowledgedCorrections(sentBefore:)` returns corrections sent strictly before the instant and not yet
+    /// acknowledged, oldest first.
+    public static func unacknowledgedCorrectionsFilter(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let early = CorrectionTracking(key: key("U-0001"), statusVersion: 2, status: .repaired, peer: "sh-city", sentAt: at(0))
+        let middle = CorrectionTracking(key: key("U-0002"), statusVersion: 3, status: .revoked, peer: "sh-city", sentAt: at(100))
+        let late = CorrectionTracking(key: key("U-0001"), statusVersion: 2, status: .repaired, peer: "sh-pudong", sentAt: at(200))
+        try store.write { tx in
+            for t in [late, early, middle] { try tx.trackCorrection(t) }
+        }
+        try store.read { (r) throws in
+            #expect(try r.unacknowledgedCorrections(sentBefore: at(0)).isEmpty, "strictly before")
+            #expect(try r.unacknowledgedCorrections(sentBefore: at(100)) == [early])
+            #expect(try r.unacknowledgedCorrections(sentBefore: at(1_000)) == [early, middle, late])
+        }
+        try store.write { tx in try tx.acknowledgeCorrection(key: key("U-0001"), statusVersion: 2, peer: "sh-city", at: at(300)) }
+        try store.read { (r) throws in
+            #expect(try r.unacknowledgedCorrections(sentBefore: at(1_000)) == [middle, late])
+        }
+    }
+
+    /// Rejections come back newest first within the limit, with their optional fields as stored.
+    public static func rejectionsNewestFirst(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let entries = [
+            RejectionEntry(
+                peer: "sh-pudong", batchId: "B1", index: 0, key: key("R-0001"), code: "uscc.check-character",
+                field: "/content/record/subject/uscc", message: "统一社会信用代码校验位错误", at: at(0)),
+            RejectionEntry(
+                peer: "sh-xuhui", batchId: nil, index: nil, key: nil, code: "schema.required", field: nil, message: "no key", at: at(1)),
+            RejectionEntry(
+                peer: "sh-pudong", batchId: "B2", index: 7, key: key("R-0003"), code: "status.unauthorised", field: "/status",
+                message: "sh-pudong may not change the status of sh-xuhui's record", at: at(2)),
+        ]
+        try store.write { tx in
+            for e in entries { try tx.appendRejection(e) }
+        }
+        try store.read { (r) throws in
+            #expect(try r.rejections(limit: 10) == entries.reversed())
+            #expect(try r.rejections(limit: 2) == [entries[2], entries[1]])
+        }
+    }
+
+    /// `appendLog` returns increasing ids; `log(after:peer:limit:)` returns lines after the id, oldest first, for one
+    /// peer or all, within the limit.
+    public static func logFiltersAndOrders(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let lines = [
+            SyncLogEntry(at: at(0), peer: "sh-city", batchId: "B1", event: "batch.sent", detail: "sequence 1, 1000 changes"),
+            SyncLogEntry(at: at(1), peer: nil, batchId: nil, event: "record.local", detail: "12 records"),
+            SyncLogEntry(at: at(2), peer: "sh-pudong", batchId: "B7", event: "batch.received", detail: "sequence 7"),
+            SyncLogEntry(at: at(3), peer: "sh-city", batchId: "B1", event: "batch.delivered", detail: "applied 1000"),
+        ]
+        let ids = try store.write { tx in try lines.map { try tx.appendLog($0) } }
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 }, "log ids \(ids) must increase")
+        let stored = zip(lines, ids).map { line, id in
+            var l = line
+            l.id = id
+            return l
+        }
+        try store.read { (r) throws in
+            #expect(try r.log(after: 0, peer: nil, limit: 10) == stored)
+            #expect(try r.log(after: 0, peer: nil, limit: 10).map(\.at.text) == lines.map(\.at.text))
+            #expect(try r.log(after: ids[0], peer: nil, limit: 2) == [stored[1], stored[2]])
+            #expect(try r.log(after: 0, peer: "sh-city", limit: 10) == [stored[0], stored[3]])
+            #expect(try r.log(after: ids[0], peer: "sh-city", limit: 10) == [stored[3]])
+            #expect(try r.log(after: 0, peer: "sh-songjiang", limit: 10).isEmpty)
+            #expect(try r.log(after: ids[3], peer: nil, limit: 10).isEmpty)
+        }
+    }
+
+    /// A pull position reads back, is overwritten by the next save, and is kept per subscriber and feed.
+    public static func feedPositionsRoundTrip(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        try store.write { tx in
+            try tx.setFeedPosition(subscriber: "sh-city", feed: "records", cursor: "seq:1042")
+            try tx.setFeedPosition(subscriber: "sh-city", feed: "corrections", cursor: "seq:7")
+            try tx.setFeedPosition(subscriber: "sh-pudong", feed: "records", cursor: "seq:3")
+        }
+        try store.write { tx in try tx.setFeedPosition(subscriber: "sh-city", feed: "records", cursor: "seq:2048") }
+        try store.read { (r) throws in
+            #expect(try r.feedPosition(subscriber: "sh-city", feed: "records") == "seq:2048")
+            #expect(try r.feedPosition(subscriber: "sh-city", feed: "corrections") == "seq:7")
+            #expect(try r.feedPosition(subscriber: "sh-pudong", feed: "records") == "seq:3")
+            #expect(try r.feedPosition(subscriber: "sh-pudong", feed: "corrections") == nil)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import XGateCore
+import XGateEngine
+import XGateJOSE
+import XGateJSON
+import XGateSQLite
+import XGateTestSupport
+
+/// A transport whose behaviour the test sets: deliver, fail retryably, or fail for good.
+final class ScriptedTransport: PeerTransport, @unchecked Sendable {
+    enum Mode { case deliver, fail, refuse }
+    private let lock = NSLock()
+    var mode: Mode = .deliver
+    var nodes: [String: SimulatedNode] = [:]
+    private(set) var sent: [[UInt8]] = []
+
+    func push(_ jws: [UInt8], to peer: String) async throws -> [UInt8] {
+        let mode = lock.withLock { () -> Mode in
+            sent.append(jws)
+            return self.mode
+        }
+        switch mode {
+        case .deliver: return try nodes[peer]!.engine.receive(jws)
+        case .fail: throw EngineError(code: "transport.failed", message: "connection refused", retryable: true)
+        case .refuse: throw EngineError(code: "signature.invalid", message: "the peer refused the signature")
+        }
+    }
+}
+
+/// Unit paths of delivery with real SQLite stores: retries, dead letters, requeue, gaps, duplicates, masks, feeds, expiry.
+@Suite(.serialized) struct EngineDeliveryTests {
+    let world: FederationSimulationTests.World
+    let transport = ScriptedTransport()
+
+    init() throws {
+        var configuration = FederationSimulationTests.simulationConfiguration
+        configuration.deadLetterAttempts = 6
+        world = try FederationSimulationTests.makeWorld(seed: 7, faults: false, configuration: configuration)
+        transport.nodes = world.nodes
+    }
+
+    var district: SimulatedNode { world.nodes["sh-xuhui"]! }
+    var city: SimulatedNode { world.nodes["sh-city"]! }
+
+    func push(_ node: SimulatedNode, to peer: String) async throws -> Bool {
+        var breaker = CircuitBreaker(configuration: .init(failureThreshold: 1_000, openSeconds: 1))
+        return try await node.engine.pushOnce(to: peer, transport: transport, breaker: &breaker)
+    }
+
+    func batch(_ node: SimulatedNode, _ peer: String, _ sequence: Int) throws -> OutboundBatch? {
+        try node.store.read { try $0.outboundBatch(peer: peer, sequence: sequence) }
+    }
+
+    @Test func retriesWithBackoffThenDeadLettersThenAnOperatorRequeues() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-RETRY-0001")])
+        transport.mode = .fail
+        #expect(try await push(district, to: "sh-city") == false)
+        let first = try #require(try batch(district, "sh-city", 1))
+        #expect(first.attempts == 1)
+        #expect(first.state == .pending)
+        #expect(first.nextAttemptAt > world.clock.now(), "the retry waits")
+        #expect(try await push(district, to: "sh-city") == false)
+        #expect(try batch(district, "sh-city", 1)?.attempts == 1, "not retried before its time")
+        var attempts = 1
+        while try batch(district, "sh-city", 1)?.state == .pending {
+            world.clock.advance(3_600)
+            _ = try await push(district, to: "sh-city")
+            attempts += 1
+            guard attempts < 100 else {
+                Issue.record("never dead-lettered")
+                break
+            }
+        }
+        #expect(attempts == 6, "dead after the configured 6 attempts")
+        let dead = try #require(try batch(district, "sh-city", 1))
+        #expect(dead.state == .dead)
+        #expect(dead.lastError?.contains("connection refused") == true)
+        #expect(try district.engine.nextBatch(to: "sh-city") == nil, "a dead batch holds its channel for an operator")
+        let log = try district.store.read { try $0.log(after: 0, peer: "sh-city", limit: 1000) }
+        #expect(log.contains { $0.event == "batch.dead" })
+        transport.mode = .deliver
+        try district.engine.requeue(peer: "sh-city", sequence: 1)
+        #expect(try await push(district, to: "sh-city"))
+        #expect(try batch(district, "sh-city", 1)?.state == .delivered)
+        #expect(try city.store.read { try $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-RETRY-0001")) } != nil)
+    }
+
+    @Test func anErrorNoRetryCanFixGoesDeadAtOnce() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-REFUSED-0001")])
+        transport.mode = .refuse
+        _ = try await push(district, to: "sh-city")
+        #expect(try batch(district, "sh-city", 1)?.state == .dead)
+        #expect(try batch(district, "sh-city", 1)?.attempts == 1)
+    }
+
+    @Test func aResentBatchGetsTheSameReceiptAndAnotherPayloadUnderItsIdIsRefused() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-DUP-0001")])
+        let batch = try #require(try district.engine.nextBatch(to: "sh-city"))
+        let first = try city.engine.receive(batch.jws)
+        let second = try city.engine.receive(batch.jws)
+        #expect(first == second, "byte for byte")
+        // Same batch id and sequence, different payload, properly signed: refused.
+        var document = try #require(try JSONParser().parse(JWS.parse(JSONParser().parse(batch.jws), expectedType: JWS.batchType).payload).objectValue)
+        document["createdAt"] = .string(Timestamp(seconds: world.clock.now().seconds - 1).text)
+        let forged = try JWS.sign(payload: JSONValue.object(document).serialized(), type: JWS.batchType, key: district.context.signingKey)
+        #expect(throws: EngineError.self) { try city.engine.receive(forged.serialized()) }
+        do { _ = try city.engine.receive(forged.serialized()) } catch let error as EngineError { #expect(error.code == "batch.replayed") }
+    }
+
+    @Test func aGapIsRefusedNamingTheExpectedSequenceAndTheSenderResendsFromThere() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-GAP-0001")])
+        #expect(try await push(district, to: "sh-city"))
+        // The city is restored from an empty backup: it expects sequence 1 again.
+        try FileManager.default.removeItem(atPath: city.path)
+        try? FileManager.default.removeItem(atPath: city.path + "-wal")
+        try? FileManager.default.removeItem(atPath: city.path + "-shm")
+        try city.restart()
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-GAP-0002")])
+        let second = try #require(try district.engine.nextBatch(to: "sh-city"))
+        #expect(second.sequence == 2)
+        do {
+            _ = try city.engine.receive(second.jws)
+            Issue.record("a gap was accepted")
+        } catch let error as EngineError {
+            #expect(error.code == "sequence.gap")
+            #expect(error.expectedSequence == 1)
+        }
+        // Delivery through the engine: the gap makes it resend 1, then 2.
+        while try await push(district, to: "sh-city") || (try district.store.read { try $0.peersWithWork() }).contains("sh-city") {
+            world.clock.advance(60)
+        }
+        for id in ["XH-GAP-0001", "XH-GAP-0002"] {
+            #expect(try city.store.read { try $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: id)) } != nil)
+        }
+    }
+
+    @Test func aReusedSequenceWithAnotherBatchIdIsRefused() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-SEQ-0001")])
+        #expect(try await push(district, to: "sh-city"))
+        let document = BatchDocument(
+            batchId: world.random.batchID(at: world.clock.now()), from: "sh-xuhui", to: "sh-city", sequence: 1, createdAt: world.clock.now(),
+            changes: [Change(
+                key: RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-SEQ-0002"),
+                content: ContentVersion(version: 1, author: "sh-xuhui", at: world.clock.now().text, record: SampleRecords.penalty(sourceId: "XH-SEQ-0002")),
+                status: StatusChange(version: 1, value: .active, from: nil, author: "sh-xuhui", at: world.clock.now().text)
+            ).json])
+        let jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: district.context.signingKey)
+        do {
+            _ = try city.engine.receive(jws.serialized())
+            Issue.record("a reused sequence was accepted")
+        } catch let error as EngineError {
+            #expect(error.code == "sequence.replayed")
+        }
+    }
+
+    @Test func aPartnerPullsAMaskedFeedAndSeesTheRepairAsAWithdrawal() async throws {
+        let person = try FederationSimulationTests.cityLists()[1]
+        let fullID = try #require(person["subject"]?["idNumber"]?.stringValue)
+        _ = try city.engine.submit(records: [person])
+        let page = try city.engine.feed(for: "zj-jiaxing", after: nil)
+        #expect(page.changes.count == 1)
+        #expect(!page.changes[0].serializedString().contains(fullID))
+        #expect(page.changes[0]["masked"] == ["/subject/idNumber"])
+        #expect(try city.engine.feed(for: "zj-jiaxing", after: page.cursor).changes.isEmpty, "the cursor resumes after what was read")
+        let key = try #require(Change(json: page.changes[0]).key as RecordKey?)
+        try city.engine.decide(key, status: .exited, reason: "已完成信用修复，移出名单", basis: "《失信行为纠正后的信用信息修复管理办法》")
+        let next = try city.engine.feed(for: "zj-jiaxing", after: page.cursor)
+        #expect(next.changes.count == 1)
+        #expect(next.changes[0]["content"] == nil, "a record no longer served comes back status-only")
+        #expect(next.changes[0]["status"]?["value"] == "exited")
+        #expect(try city.engine.snapshot(for: "zj-jiaxing").changes.isEmpty, "the snapshot holds only what is served")
+        #expect(try city.engine.feed(for: "sh-nowhere", after: nil).changes.isEmpty)
+    }
+
+    @Test func theOwnerExpiresRecordsWhosePublicityEndedAndTheExpiryTravels() async throws {
+        let old = SampleRecords.penalty(sourceId: "XH-OLD-0001", decisionDate: "2024-03-01")  // general, 2023 regime: 36 months max
+        let recent = SampleRecords.penalty(sourceId: "XH-NEW-0001", decisionDate: "2026-10-12")
+        _ = try district.engine.submit(records: [old, recent])
+        world.clock.advance(Int64(60 * 86_400))  // 2027-01-19: the 2024 decision's 36-month maximum (2027-03-01) has not come
+        #expect(try district.engine.expireDue().isEmpty)
+        world.clock.advance(Int64(60 * 86_400))  // 2027-03-20
+        let expired = try district.engine.expireDue()
+        #expect(expired.map(\.sourceId) == ["XH-OLD-0001"])
+        let state = try district.store.read { try $0.record(expired[0]) }?.state
+        #expect(state?.status.value == .expired)
+        #expect(state?.status.reasonCode == "publicity-ended")
+        let queued = try district.store.read { try $0.pendingOutbox(peer: "sh-city", limit: 10) }
+        #expect(queued.contains { $0.isCorrection }, "the expiry goes to the city")
+    }
+}
