@@ -189,3 +189,69 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         #expect(queued.contains { $0.isCorrection }, "the expiry goes to the city")
     }
 }
+
+/// Conflicts and their resolution, and corrections a holder never acknowledges.
+@Suite(.serialized) struct EngineConflictTests {
+    let world: FederationSimulationTests.World
+    let transport = ScriptedTransport()
+
+    init() throws {
+        world = try FederationSimulationTests.makeWorld(seed: 11, faults: false)
+        transport.nodes = world.nodes
+    }
+
+    func push(_ from: String, to peer: String) async throws {
+        var breaker = CircuitBreaker()
+        while try await world.nodes[from]!.engine.pushOnce(to: peer, transport: transport, breaker: &breaker) {}
+    }
+
+    @Test func concurrentContentIsResolvedByTheCityAndTheResolutionTravels() async throws {
+        let key = RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-CONFLICT-0001")
+        let district = world.nodes["sh-xuhui"]!
+        let city = world.nodes["sh-city"]!
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: key.sourceId, fine: "2.5")])
+        try await push("sh-xuhui", to: "sh-city")
+        // Version 2, then a rival version 2 with another fine (as after a restore from backup at the district): the
+        // city holds two different version-2 contents.
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: key.sourceId, fine: "3")])
+        try await push("sh-xuhui", to: "sh-city")
+        let held = try #require(try city.store.read { try $0.record(key) }?.state)
+        let version2 = held.content!
+        var rival = version2
+        rival.record.set("30", at: JSONPointer("/data/fineAmount")!)
+        rival = ContentVersion(version: 2, author: "sh-xuhui", at: version2.at, record: rival.record)
+        let change = Change(key: key, content: rival, status: held.status)
+        let batch = BatchDocument(
+            batchId: world.random.batchID(at: world.clock.now()), from: "sh-xuhui", to: "sh-city",
+            sequence: try district.store.read { try $0.nextOutboundSequence(peer: "sh-city") }, createdAt: world.clock.now(), changes: [change.json])
+        let receiptBytes = try city.engine.receive(try JWS.sign(payload: batch.json.serialized(), type: JWS.batchType, key: district.context.signingKey).serialized())
+        let receipt = try Receipt(json: JSONParser().parse(JWS.parse(JSONParser().parse(receiptBytes), expectedType: JWS.receiptType).payload))
+        #expect(receipt.outcomes.map(\.outcome) == ["conflict"])
+        let conflicted = try #require(try city.store.read { try $0.conflictedRecords(limit: 10) }.first)
+        #expect(conflicted.state.key == key)
+        #expect(conflicted.state.conflicts.contains { $0.part == .content && $0.version == 2 })
+        // The operator chooses the copy with the fine of 3 (whichever won the tie-break).
+        let choice = version2.digest
+        let resolved = try city.engine.resolveConflict(key, choosing: choice)
+        #expect(resolved.content?.version == 3)
+        #expect(resolved.content?.override?.version == 2)
+        #expect(resolved.content?.record["data"]?["fineAmount"] == "3")
+        let queued = try city.store.read { try $0.pendingOutbox(peer: "zj-jiaxing", limit: 10) }
+        #expect(queued.contains { (try? Change(json: $0.change))?.content?.override != nil }, "the resolution travels to partners")
+    }
+
+    @Test func aCorrectionNobodyAcknowledgesIsFlaggedAfterItsDeadline() async throws {
+        let city = world.nodes["sh-city"]!
+        let lists = try city.engine.submit(records: try FederationSimulationTests.cityLists())
+        try await push("sh-city", to: "zj-jiaxing")
+        try city.engine.decide(lists[0].key!, status: .exited, reason: "已履行义务，移出名单", basis: "《最高人民法院关于公布失信被执行人名单信息的若干规定》第十条")
+        transport.mode = .fail
+        var breaker = CircuitBreaker()
+        _ = try await city.engine.pushOnce(to: "zj-jiaxing", transport: transport, breaker: &breaker)
+        #expect(try city.engine.flagOverdueCorrections().isEmpty, "not overdue yet")
+        world.clock.advance(city.engine.configuration.correctionDeadlineSeconds + 1)
+        let overdue = try city.engine.flagOverdueCorrections()
+        #expect(overdue.contains { $0.peer == "zj-jiaxing" && $0.status == .exited })
+        #expect(try city.store.read { try $0.log(after: 0, peer: "zj-jiaxing", limit: 100) }.contains { $0.event == "correction.unacknowledged" })
+    }
+}

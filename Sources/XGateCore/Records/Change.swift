@@ -49,6 +49,12 @@ public struct ContentVersion: Sendable, Equatable {
     public struct Override: Sendable, Equatable {
         public var version: Int
         public var digest: Digest
+
+        /// Creates an override marker.
+        public init(version: Int, digest: Digest) {
+            self.version = version
+            self.digest = digest
+        }
     }
 
     /// Creates a content version; the digest is computed.
