@@ -38,12 +38,14 @@ public struct ContentVersion: Sendable, Equatable {
     public var author: String
     /// When it was written (RFC 3339).
     public var at: String
-    /// The record document, validated by `urn:xgate:schema:record:<kind>:<schemaVersion>`.
-    public var record: JSONValue
+    /// The record document, validated by `urn:xgate:schema:record:<kind>:<schemaVersion>`. Changing it recomputes the digest.
+    public var record: JSONValue {
+        didSet { digest = Digest(canonical: record) }
+    }
     /// Set when this version resolves a conflict: which version and which of its contents was chosen.
     public var override: Override?
     /// SHA-256 of the record's canonical form: equal digests mean equal content.
-    public var digest: Digest
+    public private(set) var digest: Digest
 
     /// An operator's resolution of a conflict.
     public struct Override: Sendable, Equatable {
@@ -84,18 +86,22 @@ public struct ContentVersion: Sendable, Equatable {
 /// One status change of a record.
 public struct StatusChange: Sendable, Equatable {
     /// The status counter: each change is one more than the status it was made from.
-    public var version: Int
-    public var value: RecordStatus
+    public let version: Int
+    public let value: RecordStatus
     /// The status it was made from; nil only for the first (`active`, version 1).
-    public var from: RecordStatus?
-    public var author: String
+    public let from: RecordStatus?
+    public let author: String
+    /// When it was decided (not part of the decision's identity).
     public var at: String
     /// Why (required after the first version).
-    public var reason: String?
+    public let reason: String?
     /// The legal basis, e.g. 《信用修复管理办法》第十二条.
-    public var basis: String?
+    public let basis: String?
     /// An optional machine-readable reason, e.g. `objection-upheld`.
-    public var reasonCode: String?
+    public let reasonCode: String?
+    /// Identity of the decision: the canonical JSON of the status change without `at` (computed once). The same
+    /// decision stamped at two different times (a re-signed export) is one decision, not a conflict.
+    public let digest: Digest
 
     /// Creates a status change.
     public init(
@@ -110,6 +116,15 @@ public struct StatusChange: Sendable, Equatable {
         self.reason = reason
         self.basis = basis
         self.reasonCode = reasonCode
+        var identity = JSONObject()
+        identity["version"] = .number(Double(version))
+        identity["value"] = .string(value.rawValue)
+        identity["from"] = from.map { .string($0.rawValue) } ?? .null
+        identity["author"] = .string(author)
+        if let reason { identity["reason"] = .string(reason) }
+        if let basis { identity["basis"] = .string(basis) }
+        if let reasonCode { identity["reasonCode"] = .string(reasonCode) }
+        self.digest = Digest(canonical: .object(identity))
     }
 
     /// The wire form.
@@ -126,13 +141,6 @@ public struct StatusChange: Sendable, Equatable {
         return .object(o)
     }
 
-    /// Identity of the decision: the canonical JSON of the status change without `at`. The same decision stamped at
-    /// two different times (a re-signed export) is one decision, not a conflict.
-    public var digest: Digest {
-        guard case .object(var o) = json else { return Digest(canonical: json) }
-        o["at"] = nil
-        return Digest(canonical: .object(o))
-    }
 }
 
 /// A change to one record, as carried in a batch: optionally new content, always the status as the sender knows it.
