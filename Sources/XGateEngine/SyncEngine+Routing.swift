@@ -32,10 +32,7 @@ extension SyncEngine {
         var sent = Set<String>()
         if let content = state.content, contentChanged || isCorrection {
             let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
-            for peer in node.federation.peers.keys.sorted() where peer != me && peer != cameFrom {
-                guard let permission = node.federation.permission(from: me, to: peer, kind: state.key.kind, subjectType: subjectType, on: date) else {
-                    continue
-                }
+            for (peer, permission) in node.destinations(kind: state.key.kind, subjectType: subjectType, on: date) where peer != cameFrom {
                 guard node.isRelay || content.author == me else { continue }
                 let (record, masked) = Federation.redact(content.record, permission: permission)
                 var travelling = content

@@ -1,3 +1,4 @@
+import Foundation
 import XGateCore
 import XGateJOSE
 import XGateJSON
@@ -10,6 +11,7 @@ public struct NodeContext: Sendable {
     public let contracts: ContractSet
     let policy: MergePolicy
     let verifier: SignatureVerifier
+    let routes = RouteCache()
 
     /// Creates a context; the key must belong to the node.
     public init(id: String, signingKey: SigningKey, federation: Federation, contracts: ContractSet) throws(EngineError) {
@@ -29,6 +31,32 @@ public struct NodeContext: Sendable {
 
     /// Whether this node relays others' changes (the city).
     public var isRelay: Bool { policy.cityNodes.contains(id) }
+
+    /// The peers this node may send a record of `kind` about a `subjectType` subject to on `date`, with what each may
+    /// see, in peer order. Computed once per (kind, subject type, date): the agreements do not change while running.
+    func destinations(kind: String, subjectType: String, on date: CivilDate) -> [(peer: String, permission: Federation.Permission)] {
+        routes.value(for: "\(kind)|\(subjectType)|\(date)") {
+            federation.peers.keys.sorted().compactMap { peer in
+                guard peer != id, let permission = federation.permission(from: id, to: peer, kind: kind, subjectType: subjectType, on: date) else {
+                    return nil
+                }
+                return (peer, permission)
+            }
+        }
+    }
+}
+
+/// A small lock-protected memo of routing decisions (pure functions of the registry), shared by engine copies.
+final class RouteCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: [(peer: String, permission: Federation.Permission)]] = [:]
+
+    func value(for key: String, _ make: () -> [(peer: String, permission: Federation.Permission)]) -> [(peer: String, permission: Federation.Permission)] {
+        if let hit = lock.withLock({ entries[key] }) { return hit }
+        let made = make()
+        lock.withLock { entries[key] = made }
+        return made
+    }
 }
 
 /// The sync engine of one node: local changes in, batches out per peer, batches in with receipts, retries,
