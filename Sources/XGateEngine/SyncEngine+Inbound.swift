@@ -2,15 +2,25 @@ import XGateCore
 import XGateJOSE
 import XGateJSON
 
+/// A received batch checked as far as it can be without the store: signature, key, sender, addressee, envelope and
+/// every change judged on its own. Preparing needs no lock, so a node can prepare the next batch while the store
+/// commits the previous one.
+public struct PreparedBatch: Sendable {
+    let sender: String
+    let inspection: BatchInspection
+    let payloadDigest: Digest
+    let receivedAt: Timestamp
+}
+
 extension SyncEngine {
-    /// Receives a signed batch and returns the signed receipt.
-    ///
-    /// The signature, key and sender are checked first; then, in ONE transaction, the batch is looked up by id (a batch
-    /// seen before gets the same receipt, byte for byte), its sequence is checked against the channel (a gap is
-    /// refused, naming the sequence expected), every change is judged and merged on its own, history, lineage and
-    /// rejections are written, changes are queued onward (the city), and the receipt is signed and kept with the
-    /// dedupe entry. A crash leaves all of it or none of it.
+    /// Receives a signed batch and returns the signed receipt: `commit(prepare(jws))`.
     public func receive(_ jwsBytes: [UInt8]) throws -> [UInt8] {
+        try commit(prepare(jwsBytes))
+    }
+
+    /// Checks a signed batch without touching the store: the signature, key and sender, that it is addressed to this
+    /// node, its envelope, and every change on its own (schema, record contract, identifiers, authorship, agreements).
+    public func prepare(_ jwsBytes: [UInt8]) throws -> PreparedBatch {
         let now = clock.now()
         let verified: SignatureVerifier.Verified
         do {
@@ -20,77 +30,97 @@ extension SyncEngine {
         } catch {
             throw EngineError(code: "jws.format", message: "the body is not JSON: \(error)")
         }
-        let sender = verified.signer.id
         guard verified.payload["to"]?.stringValue == node.id else {
-            throw EngineError(code: "batch.misaddressed", message: "the batch is addressed to \(verified.payload["to"]?.stringValue ?? "nobody"), not \(node.id)")
+            throw EngineError(
+                code: "batch.misaddressed",
+                message: "the batch is addressed to \(verified.payload["to"]?.stringValue ?? "nobody"), not \(node.id)")
         }
-        let payloadDigest = Digest(of: verified.payloadBytes)
         do {
-            return try receive(verified, sender: sender, payloadDigest: payloadDigest, now: now)
+            let inspection = try node.contracts.inspect(batchPayload: verified.payload, federation: node.federation, today: now.chinaDate)
+            return PreparedBatch(
+                sender: verified.signer.id, inspection: inspection, payloadDigest: Digest(of: verified.payloadBytes), receivedAt: now)
+        } catch {
+            throw EngineError(code: error.code, message: error.message)
+        }
+    }
+
+    /// Applies a prepared batch in ONE transaction and returns the signed receipt: a batch seen before gets the same
+    /// receipt, byte for byte; a sequence gap is refused, naming the sequence expected; every accepted change is merged;
+    /// history, lineage and rejections are written; changes are queued onward (the city); the receipt is signed and
+    /// kept with the dedupe entry. A crash leaves all of it or none of it.
+    public func commit(_ prepared: PreparedBatch) throws -> [UInt8] {
+        do {
+            return try store.write { tx in try commit(prepared, in: tx) }
         } catch let error as EngineError where error.code == "sequence.gap" || error.code == "sequence.replayed" {
             // The refused batch's transaction rolled back; the log line is written on its own so operators see it.
             try store.write { tx in
-                try tx.appendLog(SyncLogEntry(
-                    at: now, peer: sender, batchId: verified.payload["batchId"]?.stringValue, event: error.code, detail: error.message))
+                try tx.appendLog(
+                    SyncLogEntry(
+                        at: prepared.receivedAt, peer: prepared.sender, batchId: prepared.inspection.batch.batchId, event: error.code,
+                        detail: error.message))
             }
             throw error
         }
     }
 
-    func receive(_ verified: SignatureVerifier.Verified, sender: String, payloadDigest: Digest, now: Timestamp) throws -> [UInt8] {
-        try store.write { tx in
-            let batchId = verified.payload["batchId"]?.stringValue ?? ""
-            if let seen = try tx.inboxEntry(sender: sender, batchId: batchId) {
-                guard seen.payloadDigest == payloadDigest else {
-                    throw EngineError(code: "batch.replayed", message: "batch \(batchId) was received before with a different payload")
-                }
-                return seen.receipt
+    func commit(_ prepared: PreparedBatch, in tx: any StoreTransaction) throws -> [UInt8] {
+        let sender = prepared.sender
+        let now = prepared.receivedAt
+        let payloadDigest = prepared.payloadDigest
+        let inspection = prepared.inspection
+        let batch = inspection.batch
+        if let seen = try tx.inboxEntry(sender: sender, batchId: batch.batchId) {
+            guard seen.payloadDigest == payloadDigest else {
+                throw EngineError(code: "batch.replayed", message: "batch \(batch.batchId) was received before with a different payload")
             }
-            let inspection: BatchInspection
-            do {
-                inspection = try node.contracts.inspect(batchPayload: verified.payload, federation: node.federation, today: now.chinaDate)
-            } catch let error as BatchError {
-                throw EngineError(code: error.code, message: error.message)
-            }
-            let batch = inspection.batch
-            let expected = try tx.expectedInboundSequence(from: sender)
-            if batch.sequence > expected {
-                throw EngineError(
-                    code: "sequence.gap", message: "sequence \(batch.sequence) from \(sender) arrived before \(expected); resend from \(expected)",
-                    retryable: true, expectedSequence: expected)
-            }
-            if batch.sequence < expected {
-                throw EngineError(
-                    code: "sequence.replayed",
-                    message: "sequence \(batch.sequence) from \(sender) was already used by another batch; the next expected is \(expected)")
-            }
-            var outcomes: [Receipt.Outcome] = []
-            for entry in inspection.entries {
-                if let rejection = entry.rejection {
-                    outcomes.append(Receipt.Outcome(index: entry.index, .rejected(rejection)))
-                    try tx.appendRejection(RejectionEntry(
+            return seen.receipt
+        }
+        let expected = try tx.expectedInboundSequence(from: sender)
+        if batch.sequence > expected {
+            throw EngineError(
+                code: "sequence.gap",
+                message: "sequence \(batch.sequence) from \(sender) arrived before \(expected); resend from \(expected)",
+                retryable: true, expectedSequence: expected)
+        }
+        if batch.sequence < expected {
+            throw EngineError(
+                code: "sequence.replayed",
+                message: "sequence \(batch.sequence) from \(sender) was already used by another batch; the next expected is \(expected)")
+        }
+        var outcomes: [Receipt.Outcome] = []
+        for entry in inspection.entries {
+            if let rejection = entry.rejection {
+                outcomes.append(Receipt.Outcome(index: entry.index, .rejected(rejection)))
+                try tx.appendRejection(
+                    RejectionEntry(
                         peer: sender, batchId: batch.batchId, index: entry.index, key: entry.change?.key, code: rejection.code,
                         field: rejection.field?.description, message: rejection.message, at: now))
-                    continue
-                }
-                guard let change = entry.change else { continue }
-                let held = try tx.record(change.key)?.state
-                let outcome = try apply(change, held: held, source: sender, at: now, in: tx)
-                outcomes.append(Receipt.Outcome(index: entry.index, outcome))
-                try tx.appendLineage(LineageEntry(
+                continue
+            }
+            guard let change = entry.change else { continue }
+            let held = try tx.record(change.key)?.state
+            let outcome = try apply(change, held: held, source: sender, at: now, in: tx)
+            outcomes.append(Receipt.Outcome(index: entry.index, outcome))
+            try tx.appendLineage(
+                LineageEntry(
                     key: change.key, peer: sender, direction: .inbound, batchId: batch.batchId, contentVersion: change.content?.version,
                     statusVersion: change.status.version, outcome: outcome.name, at: now))
-            }
-            let receipt = Receipt(
-                receiptId: random.batchID(at: now), batchId: batch.batchId, from: node.id, to: sender, sequence: batch.sequence,
-                payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
-            let signed = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: node.signingKey).serialized()
-            try tx.saveInbox(InboxEntry(sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: payloadDigest, receipt: signed, receivedAt: now))
-            let summary = receipt.summary
-            try tx.appendLog(SyncLogEntry(
-                at: now, peer: sender, batchId: batch.batchId, event: "batch.received",
-                detail: "sequence \(batch.sequence): " + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", ")))
-            return signed
         }
+        let receipt = Receipt(
+            receiptId: random.batchID(at: now), batchId: batch.batchId, from: node.id, to: sender, sequence: batch.sequence,
+            payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
+        let signed = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: node.signingKey).serialized()
+        try tx.saveInbox(
+            InboxEntry(
+                sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: payloadDigest, receipt: signed,
+                receivedAt: now))
+        let summary = receipt.summary
+        try tx.appendLog(
+            SyncLogEntry(
+                at: now, peer: sender, batchId: batch.batchId, event: "batch.received",
+                detail: "sequence \(batch.sequence): "
+                    + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
+        )
+        return signed
     }
 }
