@@ -32,23 +32,30 @@ extension SyncEngine {
         var sent = Set<String>()
         if let content = state.content, contentChanged || isCorrection {
             let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
-            for (peer, permission) in node.destinations(kind: state.key.kind, subjectType: subjectType, on: date) where peer != cameFrom {
-                guard node.isRelay || content.author == me else { continue }
-                let (record, masked) = Federation.redact(content.record, permission: permission)
-                var travelling = content
-                travelling.record = record
-                let change = Change(key: state.key, content: travelling, status: status, masked: masked)
-                try tx.enqueue(OutboxItem(peer: peer, key: state.key, change: change.json, isCorrection: isCorrection, enqueuedAt: at))
-                sent.insert(peer)
+            if node.isRelay || content.author == me {
+                // Peers with the same permission see the same redacted record: redact and queue it once for all of them.
+                var groups: [(permission: Federation.Permission, peers: [String])] = []
+                for (peer, permission) in node.destinations(kind: state.key.kind, subjectType: subjectType, on: date) where peer != cameFrom {
+                    if let i = groups.firstIndex(where: { $0.permission.mask == permission.mask && $0.permission.withhold == permission.withhold }) {
+                        groups[i].peers.append(peer)
+                    } else {
+                        groups.append((permission, [peer]))
+                    }
+                }
+                for group in groups {
+                    let (record, masked) = Federation.redact(content.record, permission: group.permission)
+                    var travelling = content
+                    travelling.record = record
+                    let change = Change(key: state.key, content: travelling, status: status, masked: masked)
+                    try tx.enqueue(change.json, key: state.key, to: group.peers, isCorrection: isCorrection, at: at)
+                    sent.formUnion(group.peers)
+                }
             }
         }
         if isCorrection {
-            let holders = try tx.holders(of: state.key)
-            for peer in holders.sorted() where peer != me && peer != cameFrom && !sent.contains(peer) {
-                let change = Change(key: state.key, content: nil, status: status)
-                try tx.enqueue(OutboxItem(peer: peer, key: state.key, change: change.json, isCorrection: true, enqueuedAt: at))
-                sent.insert(peer)
-            }
+            let holders = try tx.holders(of: state.key).sorted().filter { $0 != me && $0 != cameFrom && !sent.contains($0) }
+            try tx.enqueue(Change(key: state.key, content: nil, status: status).json, key: state.key, to: holders, isCorrection: true, at: at)
+            sent.formUnion(holders)
             for peer in sent.sorted() {
                 try tx.trackCorrection(CorrectionTracking(key: state.key, statusVersion: status.version, status: status.value, peer: peer, sentAt: at))
             }

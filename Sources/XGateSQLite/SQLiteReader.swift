@@ -73,7 +73,9 @@ extension SQLiteReading {
 // MARK: - Outbox, batches, inbox
 
 extension SQLiteReading {
-    static var outboxColumns: String { "id, peer, owner, kind, source_id, change_json, is_correction, enqueued_at" }
+    static var outboxColumns: String {
+        "o.id, o.peer, o.owner, o.kind, o.source_id, c.change_json, o.is_correction, o.enqueued_at"
+    }
 
     func decodeOutboxItem(_ row: RowDecoder) throws -> OutboxItem {
         OutboxItem(
@@ -83,7 +85,11 @@ extension SQLiteReading {
 
     func pendingOutbox(peer: String, limit: Int) throws -> [OutboxItem] {
         try fetchAll(
-            db, "SELECT \(Self.outboxColumns) FROM outbox WHERE peer = ? AND batch_sequence IS NULL ORDER BY id LIMIT ?",
+            db,
+            """
+            SELECT \(Self.outboxColumns) FROM outbox AS o JOIN outbox_changes AS c ON c.id = o.change_id
+            WHERE o.peer = ? AND o.batch_sequence IS NULL ORDER BY o.id LIMIT ?
+            """,
             [peer, limit], table: "outbox", keyColumns: [0], decodeOutboxItem)
     }
 
@@ -93,8 +99,8 @@ extension SQLiteReading {
         return try fetchAll(
             db,
             """
-            SELECT o.id, o.peer, o.owner, o.kind, o.source_id, o.change_json, o.is_correction, o.enqueued_at
-            FROM json_each(?) AS j JOIN outbox AS o ON o.id = j.value ORDER BY j.key
+            SELECT \(Self.outboxColumns)
+            FROM json_each(?) AS j JOIN outbox AS o ON o.id = j.value JOIN outbox_changes AS c ON c.id = o.change_id ORDER BY j.key
             """,
             [JSONValue.array(ids.map { .number(Double($0)) }).columnText], table: "outbox", keyColumns: [0], decodeOutboxItem)
     }

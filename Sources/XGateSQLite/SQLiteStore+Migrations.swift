@@ -52,6 +52,12 @@ enum StoreMigrations {
         );
         CREATE INDEX record_history_by_key ON record_history (owner, kind, source_id, id);
 
+        -- A change as it travels, stored once however many peers it goes to (the city relays one record to many).
+        CREATE TABLE outbox_changes (
+            id          INTEGER PRIMARY KEY,
+            change_json TEXT    NOT NULL
+        );
+
         -- Changes waiting to go to a peer; batch_sequence is set when a batch takes the item.
         CREATE TABLE outbox (
             id             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,7 +65,7 @@ enum StoreMigrations {
             owner          TEXT    NOT NULL,
             kind           TEXT    NOT NULL,
             source_id      TEXT    NOT NULL,
-            change_json    TEXT    NOT NULL,
+            change_id      INTEGER NOT NULL REFERENCES outbox_changes (id),
             is_correction  INTEGER NOT NULL,
             enqueued_at    TEXT    NOT NULL,
             batch_sequence INTEGER

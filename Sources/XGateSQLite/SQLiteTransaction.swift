@@ -55,16 +55,27 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
 
     @discardableResult
     func enqueue(_ item: OutboxItem) throws -> Int64 {
-        try execute(
-            """
-            INSERT INTO outbox (peer, owner, kind, source_id, change_json, is_correction, enqueued_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                item.peer, item.key.owner, item.key.kind, item.key.sourceId, item.change.columnText, item.isCorrection ? 1 : 0,
-                item.enqueuedAt.text,
-            ])
-        return db.lastInsertedRowID
+        try enqueue(item.change, key: item.key, to: [item.peer], isCorrection: item.isCorrection, at: item.enqueuedAt)[0]
+    }
+
+    /// The change text is written once; each peer gets a small row that refers to it.
+    @discardableResult
+    func enqueue(_ change: JSONValue, key: RecordKey, to peers: [String], isCorrection: Bool, at: Timestamp) throws -> [Int64] {
+        guard !peers.isEmpty else { return [] }
+        try execute("INSERT INTO outbox_changes (change_json) VALUES (?)", [change.columnText])
+        let changeID = db.lastInsertedRowID
+        var ids: [Int64] = []
+        ids.reserveCapacity(peers.count)
+        for peer in peers {
+            try execute(
+                """
+                INSERT INTO outbox (peer, owner, kind, source_id, change_id, is_correction, enqueued_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+                [peer, key.owner, key.kind, key.sourceId, changeID, isCorrection ? 1 : 0, at.text])
+            ids.append(db.lastInsertedRowID)
+        }
+        return ids
     }
 
     func saveOutboundBatch(_ batch: OutboundBatch) throws {

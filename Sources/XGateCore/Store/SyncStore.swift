@@ -1,3 +1,5 @@
+import XGateJSON
+
 /// A node's durable state. Every call of `write` is one atomic transaction: a crash at any instant leaves either
 /// all of it or none of it. Logic (merge, routing, retries) lives in the engine; the store keeps facts.
 ///
@@ -60,6 +62,14 @@ public protocol StoreReader {
     func feedPosition(subscriber: String, feed: String) throws -> String?
 }
 
+extension StoreTransaction {
+    /// The plain way to queue one change for several peers: one item each.
+    @discardableResult
+    public func enqueue(_ change: JSONValue, key: RecordKey, to peers: [String], isCorrection: Bool, at: Timestamp) throws -> [Int64] {
+        try peers.map { try enqueue(OutboxItem(peer: $0, key: key, change: change, isCorrection: isCorrection, enqueuedAt: at)) }
+    }
+}
+
 /// What can be written inside one transaction (reads see the transaction's own writes).
 public protocol StoreTransaction: StoreReader {
     /// Stores the merged state and gives the record the next local sequence, which is returned.
@@ -71,6 +81,10 @@ public protocol StoreTransaction: StoreReader {
     /// Queues a change for a peer; returns the item's id.
     @discardableResult
     func enqueue(_ item: OutboxItem) throws -> Int64
+    /// Queues one change for several peers (the city relaying a record); a store may keep the change once. Returns the
+    /// items' ids in the order of `peers`.
+    @discardableResult
+    func enqueue(_ change: JSONValue, key: RecordKey, to peers: [String], isCorrection: Bool, at: Timestamp) throws -> [Int64]
     /// Stores a signed batch, takes its items out of the pending outbox, and advances the channel: `batch.sequence`
     /// must equal `nextOutboundSequence(peer:)`, else the store throws (sequences never have gaps).
     func saveOutboundBatch(_ batch: OutboundBatch) throws

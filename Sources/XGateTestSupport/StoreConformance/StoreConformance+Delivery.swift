@@ -32,6 +32,35 @@ extension StoreConformance {
         }
     }
 
+    /// One change queued for several peers reads back as one item per peer, each in its peer's outbox, in peer order;
+    /// taking one peer's item into a batch leaves the others pending.
+    public static func enqueueForSeveralPeers(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let sample = try item("unused", "M-0001", at: 3, correction: true)
+        let peers = ["zj-jiaxing", "js-suzhou", "ah-hefei"]
+        let ids = try store.write { tx in
+            try tx.enqueue(sample.change, key: sample.key, to: peers, isCorrection: true, at: sample.enqueuedAt)
+        }
+        #expect(ids.count == 3)
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
+        try store.read { (r) throws in
+            for (peer, id) in zip(peers, ids) {
+                let pending = try r.pendingOutbox(peer: peer, limit: 10)
+                #expect(pending.map(\.id) == [id])
+                #expect(pending.first?.change == sample.change)
+                #expect(pending.first?.isCorrection == true)
+                #expect(pending.first?.key == sample.key)
+            }
+            #expect(try r.outboxItems(ids: ids).map(\.peer) == peers)
+        }
+        try store.write { tx in try tx.saveOutboundBatch(batch("zj-jiaxing", sequence: 1, items: [ids[0]])) }
+        try store.read { (r) throws in
+            #expect(try r.pendingOutbox(peer: "zj-jiaxing", limit: 10).isEmpty)
+            #expect(try r.pendingOutbox(peer: "js-suzhou", limit: 10).map(\.id) == [ids[1]])
+        }
+        #expect(try store.write { tx in try tx.enqueue(sample.change, key: sample.key, to: [], isCorrection: false, at: sample.enqueuedAt) }.isEmpty)
+    }
+
     /// A batch must take exactly the channel's next sequence: not 0, not one ahead, not one already used.
     public static func saveOutboundBatchRefusesOtherSequences(_ makeStore: Factory) throws {
         let store = try makeStore()

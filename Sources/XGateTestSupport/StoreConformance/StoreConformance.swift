@@ -49,6 +49,7 @@ public enum StoreConformance {
         Property("conflictedRecords lists records with conflicts, latest first") { try conflictedRecordsListsConflicts($0) },
         Property("history keeps every version, oldest first") { try historyKeepsVersionsInOrder($0) },
         Property("enqueue assigns increasing ids; pendingOutbox is per peer, oldest first") { try outboxIsPerPeerOldestFirst($0) },
+        Property("one change queued for several peers is one pending item per peer") { try enqueueForSeveralPeers($0) },
         Property("saveOutboundBatch takes only the channel's next sequence") { try saveOutboundBatchRefusesOtherSequences($0) },
         Property("saveOutboundBatch takes its items out of the outbox and advances the channel") { try saveOutboundBatchTakesItems($0) },
         Property("updateOutboundBatch replaces the delivery state only") { try updateOutboundBatchReplacesDeliveryState($0) },
