@@ -48,7 +48,9 @@ public struct CircuitBreaker: Sendable, Equatable {
         switch state {
         case .closed(let failures):
             let count = failures + 1
-            state = count >= configuration.failureThreshold ? .open(until: now.seconds + configuration.openSeconds) : .closed(consecutiveFailures: count)
+            state =
+                count >= configuration.failureThreshold
+                ? .open(until: now.seconds + configuration.openSeconds) : .closed(consecutiveFailures: count)
         case .halfOpen, .open:
             state = .open(until: now.seconds + configuration.openSeconds)
         }

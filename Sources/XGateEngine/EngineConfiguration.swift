@@ -41,7 +41,9 @@ public struct EngineConfiguration: Sendable {
         guard (1...BatchDocument.maximumChanges).contains(maximumChangesPerBatch) else {
             throw EngineError(code: "config.invalid", message: "maximumChangesPerBatch must be 1…\(BatchDocument.maximumChanges)")
         }
-        guard maximumBatchBytes >= 64 * 1024 else { throw EngineError(code: "config.invalid", message: "maximumBatchBytes must be at least 65536") }
+        guard maximumBatchBytes >= 64 * 1024 else {
+            throw EngineError(code: "config.invalid", message: "maximumBatchBytes must be at least 65536")
+        }
         guard deadLetterAttempts >= 1 else { throw EngineError(code: "config.invalid", message: "deadLetterAttempts must be at least 1") }
         try retry.validate()
     }

@@ -14,10 +14,13 @@ extension SyncEngine {
             }
             let chosen: JSONValue
             let conflictedVersion: Int
-            if current.digest == digest, let conflict = held.conflicts.last(where: { $0.part == .content && $0.version == current.version }) {
+            if current.digest == digest, let conflict = held.conflicts.last(where: { $0.part == .content && $0.version == current.version })
+            {
                 chosen = current.record
                 conflictedVersion = conflict.version
-            } else if let loser = held.conflicts.first(where: { $0.part == .content && $0.loser == digest }), let record = loser.loserValue["record"] {
+            } else if let loser = held.conflicts.first(where: { $0.part == .content && $0.loser == digest }),
+                let record = loser.loserValue["record"]
+            {
                 chosen = record
                 conflictedVersion = loser.version
             } else {
@@ -25,11 +28,15 @@ extension SyncEngine {
             }
             var content = ContentVersion(version: current.version + 1, author: node.id, at: now.text, record: chosen)
             content.override = .init(version: conflictedVersion, digest: digest)
-            let status = node.isRelay ? held.status : (held.statusHistory.filter { $0.author == node.id }.max { $0.version < $1.version } ?? held.status)
+            let status =
+                node.isRelay
+                ? held.status : (held.statusHistory.filter { $0.author == node.id }.max { $0.version < $1.version } ?? held.status)
             let outcome = try apply(Change(key: key, content: content, status: status), held: held, source: node.id, at: now, in: tx)
             if case .rejected(let rejection) = outcome { throw EngineError(code: rejection.code, message: rejection.message) }
-            try tx.appendLog(SyncLogEntry(
-                at: now, peer: nil, batchId: nil, event: "conflict.resolved", detail: "\(key): version \(conflictedVersion) resolved as \(digest), new version \(content.version)"))
+            try tx.appendLog(
+                SyncLogEntry(
+                    at: now, peer: nil, batchId: nil, event: "conflict.resolved",
+                    detail: "\(key): version \(conflictedVersion) resolved as \(digest), new version \(content.version)"))
             guard let state = try tx.record(key)?.state else { throw EngineError(code: "store.inconsistent", message: "\(key) vanished") }
             return state
         }
@@ -43,9 +50,12 @@ extension SyncEngine {
         let now = clock.now()
         try store.write { tx in
             for tracking in overdue {
-                try tx.appendLog(SyncLogEntry(
-                    at: now, peer: tracking.peer, batchId: nil, event: "correction.unacknowledged",
-                    detail: "\(tracking.key) \(tracking.status.rawValue) (status version \(tracking.statusVersion)) sent \(tracking.sentAt), not acknowledged"))
+                try tx.appendLog(
+                    SyncLogEntry(
+                        at: now, peer: tracking.peer, batchId: nil, event: "correction.unacknowledged",
+                        detail:
+                            "\(tracking.key) \(tracking.status.rawValue) (status version \(tracking.statusVersion)) sent \(tracking.sentAt), not acknowledged"
+                    ))
             }
         }
         return overdue

@@ -11,7 +11,9 @@ extension SyncEngine {
             let severity = content.record["data"]?["severity"]?.stringValue
         else { return nil }
         let area = content.record["data"]?["area"]?.stringValue
-        guard let period = try? rules.period(kind: state.key.kind, decisionDate: decided, severity: severity, area: area) else { return nil }
+        guard let period = try? rules.period(kind: state.key.kind, decisionDate: decided, severity: severity, area: area) else {
+            return nil
+        }
         return period.published ? period.endsOn : decided
     }
 
@@ -40,10 +42,13 @@ extension SyncEngine {
         }
         var expired: [RecordKey] = []
         for (key, end) in due {
-            let regime = (try? store.read { try $0.record(key) }).flatMap { $0 }.flatMap { stored -> String? in
-                guard let d = stored.state.content?.record["data"]?["decisionDate"]?.stringValue.flatMap({ CivilDate($0) }) else { return nil }
-                return node.contracts.publicity?.regime(for: d)?.id
-            } ?? "?"
+            let regime =
+                (try? store.read { try $0.record(key) }).flatMap { $0 }.flatMap { stored -> String? in
+                    guard let d = stored.state.content?.record["data"]?["decisionDate"]?.stringValue.flatMap({ CivilDate($0) }) else {
+                        return nil
+                    }
+                    return node.contracts.publicity?.regime(for: d)?.id
+                } ?? "?"
             try decide(
                 key, status: .expired, reason: "公示期满（\(end)），终止公示", basis: "公示期规则 \(regime)（Contracts/publicity-rules.json）",
                 reasonCode: "publicity-ended")
@@ -56,6 +61,8 @@ extension SyncEngine {
     /// per call as `correction.unacknowledged`.
     public func overdueCorrections() throws -> [CorrectionTracking] {
         let now = clock.now()
-        return try store.read { try $0.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds - configuration.correctionDeadlineSeconds)) }
+        return try store.read {
+            try $0.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds - configuration.correctionDeadlineSeconds))
+        }
     }
 }

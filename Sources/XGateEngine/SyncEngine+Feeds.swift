@@ -65,7 +65,8 @@ extension SyncEngine {
     func feedChange(_ state: RecordState, for subscriber: String, today: CivilDate, reader: any StoreReader) throws -> JSONValue? {
         guard subscriber != node.id, node.isRelay || state.content?.author == node.id || state.key.owner == node.id else { return nil }
         let subjectType = state.content?.record["subject"]?["type"]?.stringValue ?? ""
-        let permission = node.federation.permission(from: node.id, to: subscriber, kind: state.key.kind, subjectType: subjectType, on: today)
+        let permission = node.federation.permission(
+            from: node.id, to: subscriber, kind: state.key.kind, subjectType: subjectType, on: today)
         if isServable(state, today: today), let content = state.content, let permission {
             let (record, masked) = Federation.redact(content.record, permission: permission)
             var travelling = content

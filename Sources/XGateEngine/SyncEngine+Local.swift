@@ -17,9 +17,10 @@ extension SyncEngine {
                 let key = kind.flatMap { k in sourceId.map { RecordKey(owner: node.id, kind: k, sourceId: $0) } }
                 if let error = issues.first(where: { $0.severity == .error }) {
                     let rejection = error.rejection(under: .root)
-                    try tx.appendRejection(RejectionEntry(
-                        peer: node.id, batchId: nil, index: index, key: key, code: rejection.code, field: rejection.field?.description,
-                        message: rejection.message, at: now))
+                    try tx.appendRejection(
+                        RejectionEntry(
+                            peer: node.id, batchId: nil, index: index, key: key, code: rejection.code, field: rejection.field?.description,
+                            message: rejection.message, at: now))
                     results.append(LocalResult(index: index, key: key, outcome: .rejected(rejection), reviews: []))
                     continue
                 }
@@ -30,16 +31,18 @@ extension SyncEngine {
                     continue
                 }
                 let content = ContentVersion(version: (held?.content?.version ?? 0) + 1, author: node.id, at: now.text, record: record)
-                let status = held?.statusHistory.filter { $0.author == node.id }.max { $0.version < $1.version }
+                let status =
+                    held?.statusHistory.filter { $0.author == node.id }.max { $0.version < $1.version }
                     ?? StatusChange(version: 1, value: .active, from: nil, author: node.id, at: now.text)
                 let change = Change(key: key, content: content, status: status)
                 let outcome = try apply(change, held: held, source: node.id, at: now, in: tx)
                 results.append(LocalResult(index: index, key: key, outcome: outcome, reviews: issues.filter { $0.severity == .review }))
             }
-            try tx.appendLog(SyncLogEntry(
-                at: now, peer: nil, batchId: nil, event: "record.local",
-                detail: "\(records.count) records submitted: \(results.filter { $0.outcome == .applied }.count) applied, "
-                    + "\(results.filter { if case .rejected = $0.outcome { return true } else { return false } }.count) rejected"))
+            try tx.appendLog(
+                SyncLogEntry(
+                    at: now, peer: nil, batchId: nil, event: "record.local",
+                    detail: "\(records.count) records submitted: \(results.filter { $0.outcome == .applied }.count) applied, "
+                        + "\(results.filter { if case .rejected = $0.outcome { return true } else { return false } }.count) rejected"))
             return results
         }
     }
@@ -48,7 +51,9 @@ extension SyncEngine {
     /// repair revocation, a list exit, an expiry). Only the owner or the city may; the decision is made from the status
     /// that stands, kept, and sent to every node that ever held the record. Returns the new state.
     @discardableResult
-    public func decide(_ key: RecordKey, status value: RecordStatus, reason: String, basis: String, reasonCode: String? = nil) throws -> RecordState {
+    public func decide(_ key: RecordKey, status value: RecordStatus, reason: String, basis: String, reasonCode: String? = nil) throws
+        -> RecordState
+    {
         let now = clock.now()
         return try store.write { tx in
             guard let held = try tx.record(key)?.state else {
@@ -61,7 +66,10 @@ extension SyncEngine {
             if case .rejected(let rejection) = try apply(change, held: held, source: node.id, at: now, in: tx) {
                 throw EngineError(code: rejection.code, message: rejection.message)
             }
-            try tx.appendLog(SyncLogEntry(at: now, peer: nil, batchId: nil, event: "record.status", detail: "\(key): \(held.status.value.rawValue) → \(value.rawValue)"))
+            try tx.appendLog(
+                SyncLogEntry(
+                    at: now, peer: nil, batchId: nil, event: "record.status",
+                    detail: "\(key): \(held.status.value.rawValue) → \(value.rawValue)"))
             guard let state = try tx.record(key)?.state else { throw EngineError(code: "store.inconsistent", message: "\(key) vanished") }
             return state
         }
@@ -77,7 +85,8 @@ extension SyncEngine {
         try appendHistory(of: change, before: held, after: state, source: source, at: at, in: tx)
         let contentChanged = state.content?.digest != held?.content?.digest || state.content?.version != held?.content?.version
         let statusChanged = state.status.digest != held?.status.digest
-        try route(state, contentChanged: contentChanged, statusChanged: statusChanged, cameFrom: source == node.id ? nil : source, at: at, in: tx)
+        try route(
+            state, contentChanged: contentChanged, statusChanged: statusChanged, cameFrom: source == node.id ? nil : source, at: at, in: tx)
         return outcome
     }
 }

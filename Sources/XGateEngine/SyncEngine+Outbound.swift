@@ -35,11 +35,16 @@ extension SyncEngine {
             try tx.saveOutboundBatch(batch)
             for item in carried {
                 let change = try? Change(json: item.change)
-                try tx.appendLineage(LineageEntry(
-                    key: item.key, peer: peer, direction: .outbound, batchId: document.batchId, contentVersion: change?.content?.version,
-                    statusVersion: change?.status.version ?? 0, outcome: nil, at: now))
+                try tx.appendLineage(
+                    LineageEntry(
+                        key: item.key, peer: peer, direction: .outbound, batchId: document.batchId,
+                        contentVersion: change?.content?.version,
+                        statusVersion: change?.status.version ?? 0, outcome: nil, at: now))
             }
-            try tx.appendLog(SyncLogEntry(at: now, peer: peer, batchId: document.batchId, event: "batch.created", detail: "sequence \(sequence), \(carried.count) changes"))
+            try tx.appendLog(
+                SyncLogEntry(
+                    at: now, peer: peer, batchId: document.batchId, event: "batch.created",
+                    detail: "sequence \(sequence), \(carried.count) changes"))
             return batch
         }
     }
@@ -62,10 +67,13 @@ extension SyncEngine {
         guard verified.signer.id == batch.peer, receipt.batchId == batch.batchId, receipt.sequence == batch.sequence,
             receipt.payloadDigest == Digest(of: sent.payload)
         else {
-            throw EngineError(code: "receipt.mismatch", message: "the receipt does not answer batch \(batch.batchId) to \(batch.peer)", retryable: true)
+            throw EngineError(
+                code: "receipt.mismatch", message: "the receipt does not answer batch \(batch.batchId) to \(batch.peer)", retryable: true)
         }
         try store.write { tx in
-            guard var current = try tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.batchId == batch.batchId else { return }
+            guard var current = try tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.batchId == batch.batchId else {
+                return
+            }
             if current.state == .delivered { return }
             current.state = .delivered
             current.receipt = bytes
@@ -76,17 +84,21 @@ extension SyncEngine {
                 let item = items[outcome.index]
                 try tx.setLineageOutcome(peer: batch.peer, batchId: batch.batchId, key: item.key, outcome: outcome.outcome)
                 if outcome.outcome == "rejected" {
-                    try tx.appendRejection(RejectionEntry(
-                        peer: batch.peer, batchId: batch.batchId, index: outcome.index, key: item.key, code: outcome.code ?? "rejected",
-                        field: outcome.field, message: outcome.message ?? "", at: now))
+                    try tx.appendRejection(
+                        RejectionEntry(
+                            peer: batch.peer, batchId: batch.batchId, index: outcome.index, key: item.key, code: outcome.code ?? "rejected",
+                            field: outcome.field, message: outcome.message ?? "", at: now))
                 } else if item.isCorrection, let change = try? Change(json: item.change) {
                     try tx.acknowledgeCorrection(key: item.key, statusVersion: change.status.version, peer: batch.peer, at: now)
                 }
             }
             let summary = receipt.summary
-            try tx.appendLog(SyncLogEntry(
-                at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.delivered",
-                detail: "sequence \(batch.sequence): " + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", ")))
+            try tx.appendLog(
+                SyncLogEntry(
+                    at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.delivered",
+                    detail: "sequence \(batch.sequence): "
+                        + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(
+                            separator: ", ")))
         }
     }
 
@@ -106,7 +118,10 @@ extension SyncEngine {
                         try tx.updateOutboundBatch(earlier)
                     }
                 }
-                try tx.appendLog(SyncLogEntry(at: now, peer: batch.peer, batchId: batch.batchId, event: "sequence.gap", detail: "peer expects \(expected); resending from there"))
+                try tx.appendLog(
+                    SyncLogEntry(
+                        at: now, peer: batch.peer, batchId: batch.batchId, event: "sequence.gap",
+                        detail: "peer expects \(expected); resending from there"))
                 return
             }
             current.attempts += 1
@@ -115,17 +130,19 @@ extension SyncEngine {
             if !error.retryable || current.attempts >= configuration.deadLetterAttempts || age >= configuration.deadLetterAgeSeconds {
                 current.state = .dead
                 try tx.updateOutboundBatch(current)
-                try tx.appendLog(SyncLogEntry(
-                    at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.dead",
-                    detail: "after \(current.attempts) attempts over \(age) s: \(error.description)"))
+                try tx.appendLog(
+                    SyncLogEntry(
+                        at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.dead",
+                        detail: "after \(current.attempts) attempts over \(age) s: \(error.description)"))
                 return
             }
             let delay = configuration.retry.delay(afterAttempt: current.attempts, unit: random.unit())
             current.nextAttemptAt = Timestamp(seconds: now.seconds + Int64(delay.rounded(.up)))
             try tx.updateOutboundBatch(current)
-            try tx.appendLog(SyncLogEntry(
-                at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.failed",
-                detail: "attempt \(current.attempts): \(error.description); next attempt at \(current.nextAttemptAt)"))
+            try tx.appendLog(
+                SyncLogEntry(
+                    at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.failed",
+                    detail: "attempt \(current.attempts): \(error.description); next attempt at \(current.nextAttemptAt)"))
         }
     }
 
@@ -140,7 +157,10 @@ extension SyncEngine {
             batch.attempts = 0
             batch.nextAttemptAt = now
             try tx.updateOutboundBatch(batch)
-            try tx.appendLog(SyncLogEntry(at: now, peer: peer, batchId: batch.batchId, event: "batch.requeued", detail: "sequence \(sequence) requeued by an operator"))
+            try tx.appendLog(
+                SyncLogEntry(
+                    at: now, peer: peer, batchId: batch.batchId, event: "batch.requeued",
+                    detail: "sequence \(sequence) requeued by an operator"))
         }
     }
 

@@ -35,8 +35,11 @@ extension SyncEngine {
             if node.isRelay || content.author == me {
                 // Peers with the same permission see the same redacted record: redact and queue it once for all of them.
                 var groups: [(permission: Federation.Permission, peers: [String])] = []
-                for (peer, permission) in node.destinations(kind: state.key.kind, subjectType: subjectType, on: date) where peer != cameFrom {
-                    if let i = groups.firstIndex(where: { $0.permission.mask == permission.mask && $0.permission.withhold == permission.withhold }) {
+                for (peer, permission) in node.destinations(kind: state.key.kind, subjectType: subjectType, on: date) where peer != cameFrom
+                {
+                    if let i = groups.firstIndex(where: {
+                        $0.permission.mask == permission.mask && $0.permission.withhold == permission.withhold
+                    }) {
                         groups[i].peers.append(peer)
                     } else {
                         groups.append((permission, [peer]))
@@ -54,10 +57,12 @@ extension SyncEngine {
         }
         if isCorrection {
             let holders = try tx.holders(of: state.key).sorted().filter { $0 != me && $0 != cameFrom && !sent.contains($0) }
-            try tx.enqueue(Change(key: state.key, content: nil, status: status).json, key: state.key, to: holders, isCorrection: true, at: at)
+            try tx.enqueue(
+                Change(key: state.key, content: nil, status: status).json, key: state.key, to: holders, isCorrection: true, at: at)
             sent.formUnion(holders)
             for peer in sent.sorted() {
-                try tx.trackCorrection(CorrectionTracking(key: state.key, statusVersion: status.version, status: status.value, peer: peer, sentAt: at))
+                try tx.trackCorrection(
+                    CorrectionTracking(key: state.key, statusVersion: status.version, status: status.value, peer: peer, sentAt: at))
             }
         }
     }

@@ -37,7 +37,8 @@ public struct NodeContext: Sendable {
     func destinations(kind: String, subjectType: String, on date: CivilDate) -> [(peer: String, permission: Federation.Permission)] {
         routes.value(for: "\(kind)|\(subjectType)|\(date)") {
             federation.peers.keys.sorted().compactMap { peer in
-                guard peer != id, let permission = federation.permission(from: id, to: peer, kind: kind, subjectType: subjectType, on: date) else {
+                guard peer != id, let permission = federation.permission(from: id, to: peer, kind: kind, subjectType: subjectType, on: date)
+                else {
                     return nil
                 }
                 return (peer, permission)
@@ -51,7 +52,9 @@ final class RouteCache: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String: [(peer: String, permission: Federation.Permission)]] = [:]
 
-    func value(for key: String, _ make: () -> [(peer: String, permission: Federation.Permission)]) -> [(peer: String, permission: Federation.Permission)] {
+    func value(for key: String, _ make: () -> [(peer: String, permission: Federation.Permission)]) -> [(
+        peer: String, permission: Federation.Permission
+    )] {
         if let hit = lock.withLock({ entries[key] }) { return hit }
         let made = make()
         lock.withLock { entries[key] = made }
@@ -94,15 +97,21 @@ extension SyncEngine {
     }
 
     /// Records the history entries for the parts of a change that were taken.
-    func appendHistory(of change: Change, before: RecordState?, after: RecordState, source: String, at: Timestamp, in tx: any StoreTransaction) throws {
+    func appendHistory(
+        of change: Change, before: RecordState?, after: RecordState, source: String, at: Timestamp, in tx: any StoreTransaction
+    ) throws {
         if let content = change.content, after.content?.digest == content.digest, before?.content?.digest != content.digest {
-            try tx.appendHistory(HistoryEntry(
-                key: change.key, part: .content, version: content.version, digest: content.digest, value: content.json, source: source, at: at))
+            try tx.appendHistory(
+                HistoryEntry(
+                    key: change.key, part: .content, version: content.version, digest: content.digest, value: content.json, source: source,
+                    at: at))
         }
         let statusDigest = change.status.digest
         if !(before?.statusHistory.contains { $0.digest == statusDigest } ?? false) {
-            try tx.appendHistory(HistoryEntry(
-                key: change.key, part: .status, version: change.status.version, digest: statusDigest, value: change.status.json, source: source, at: at))
+            try tx.appendHistory(
+                HistoryEntry(
+                    key: change.key, part: .status, version: change.status.version, digest: statusDigest, value: change.status.json,
+                    source: source, at: at))
         }
     }
 }

@@ -83,7 +83,9 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         try district.engine.requeue(peer: "sh-city", sequence: 1)
         #expect(try await push(district, to: "sh-city"))
         #expect(try batch(district, "sh-city", 1)?.state == .delivered)
-        #expect(try city.store.read { try $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-RETRY-0001")) } != nil)
+        #expect(
+            try city.store.read { try $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-RETRY-0001")) }
+                != nil)
     }
 
     @Test func anErrorNoRetryCanFixGoesDeadAtOnce() async throws {
@@ -101,7 +103,8 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         let second = try city.engine.receive(batch.jws)
         #expect(first == second, "byte for byte")
         // Same batch id and sequence, different payload, properly signed: refused.
-        var document = try #require(try JSONParser().parse(JWS.parse(JSONParser().parse(batch.jws), expectedType: JWS.batchType).payload).objectValue)
+        var document = try #require(
+            try JSONParser().parse(JWS.parse(JSONParser().parse(batch.jws), expectedType: JWS.batchType).payload).objectValue)
         document["createdAt"] = .string(Timestamp(seconds: world.clock.now().seconds - 1).text)
         let forged = try JWS.sign(payload: JSONValue.object(document).serialized(), type: JWS.batchType, key: district.context.signingKey)
         #expect(throws: EngineError.self) { try city.engine.receive(forged.serialized()) }
@@ -131,7 +134,8 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
             world.clock.advance(60)
         }
         for id in ["XH-GAP-0001", "XH-GAP-0002"] {
-            #expect(try city.store.read { try $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: id)) } != nil)
+            #expect(
+                try city.store.read { try $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: id)) } != nil)
         }
     }
 
@@ -139,12 +143,16 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-SEQ-0001")])
         #expect(try await push(district, to: "sh-city"))
         let document = BatchDocument(
-            batchId: world.random.batchID(at: world.clock.now()), from: "sh-xuhui", to: "sh-city", sequence: 1, createdAt: world.clock.now(),
-            changes: [Change(
-                key: RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-SEQ-0002"),
-                content: ContentVersion(version: 1, author: "sh-xuhui", at: world.clock.now().text, record: SampleRecords.penalty(sourceId: "XH-SEQ-0002")),
-                status: StatusChange(version: 1, value: .active, from: nil, author: "sh-xuhui", at: world.clock.now().text)
-            ).json])
+            batchId: world.random.batchID(at: world.clock.now()), from: "sh-xuhui", to: "sh-city", sequence: 1,
+            createdAt: world.clock.now(),
+            changes: [
+                Change(
+                    key: RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-SEQ-0002"),
+                    content: ContentVersion(
+                        version: 1, author: "sh-xuhui", at: world.clock.now().text, record: SampleRecords.penalty(sourceId: "XH-SEQ-0002")),
+                    status: StatusChange(version: 1, value: .active, from: nil, author: "sh-xuhui", at: world.clock.now().text)
+                ).json
+            ])
         let jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: district.context.signingKey)
         do {
             _ = try city.engine.receive(jws.serialized())
@@ -223,9 +231,12 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         let change = Change(key: key, content: rival, status: held.status)
         let batch = BatchDocument(
             batchId: world.random.batchID(at: world.clock.now()), from: "sh-xuhui", to: "sh-city",
-            sequence: try district.store.read { try $0.nextOutboundSequence(peer: "sh-city") }, createdAt: world.clock.now(), changes: [change.json])
-        let receiptBytes = try city.engine.receive(try JWS.sign(payload: batch.json.serialized(), type: JWS.batchType, key: district.context.signingKey).serialized())
-        let receipt = try Receipt(json: JSONParser().parse(JWS.parse(JSONParser().parse(receiptBytes), expectedType: JWS.receiptType).payload))
+            sequence: try district.store.read { try $0.nextOutboundSequence(peer: "sh-city") }, createdAt: world.clock.now(),
+            changes: [change.json])
+        let receiptBytes = try city.engine.receive(
+            try JWS.sign(payload: batch.json.serialized(), type: JWS.batchType, key: district.context.signingKey).serialized())
+        let receipt = try Receipt(
+            json: JSONParser().parse(JWS.parse(JSONParser().parse(receiptBytes), expectedType: JWS.receiptType).payload))
         #expect(receipt.outcomes.map(\.outcome) == ["conflict"])
         let conflicted = try #require(try city.store.read { try $0.conflictedRecords(limit: 10) }.first)
         #expect(conflicted.state.key == key)
@@ -252,6 +263,9 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         world.clock.advance(city.engine.configuration.correctionDeadlineSeconds + 1)
         let overdue = try city.engine.flagOverdueCorrections()
         #expect(overdue.contains { $0.peer == "zj-jiaxing" && $0.status == .exited })
-        #expect(try city.store.read { try $0.log(after: 0, peer: "zj-jiaxing", limit: 100) }.contains { $0.event == "correction.unacknowledged" })
+        #expect(
+            try city.store.read { try $0.log(after: 0, peer: "zj-jiaxing", limit: 100) }.contains {
+                $0.event == "correction.unacknowledged"
+            })
     }
 }

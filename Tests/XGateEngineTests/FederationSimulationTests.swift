@@ -29,7 +29,8 @@ import XGateTestSupport
             let sourceId = "\(district.uppercased())-CF-2026-\(1000 + i)"
             var record = SampleRecords.penalty(sourceId: sourceId, company: i, authority: i, fine: "\(1 + i % 9).5")
             if i % 4 == 3 {
-                let id = SampleRecords.residentID(division: "310104", birth: "19\(70 + i % 20)0101", sequence: String(format: "%03d", 100 + i))
+                let id = SampleRecords.residentID(
+                    division: "310104", birth: "19\(70 + i % 20)0101", sequence: String(format: "%03d", 100 + i))
                 record.set(["type": "natural-person", "name": "张伟", "idNumber": .string(id)], at: JSONPointer("/subject")!)
             }
             records.append(record)
@@ -71,7 +72,8 @@ import XGateTestSupport
         var nodes: [String: SimulatedNode] = [:]
         for id in all {
             let context = try NodeContext(id: id, signingKey: keys[id]!, federation: federation, contracts: contracts)
-            nodes[id] = try SimulatedNode(id: id, directory: directory, context: context, clock: clock, random: random, configuration: configuration)
+            nodes[id] = try SimulatedNode(
+                id: id, directory: directory, context: context, clock: clock, random: random, configuration: configuration)
         }
         network.nodes = nodes
         return World(nodes: nodes, network: network, random: random, clock: clock, directory: directory)
@@ -132,9 +134,12 @@ import XGateTestSupport
         let repaired = RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "SH-XUHUI-CF-2026-1000")
         let revoked = RecordKey(owner: "sh-pudong", kind: "administrative-penalty", sourceId: "SH-PUDONG-CF-2026-1001")
         let exited = lists[0].key!
-        try world.nodes["sh-city"]!.engine.decide(repaired, status: .repaired, reason: "当事人已履行行政处罚决定并公开作出信用承诺，同意修复", basis: "《信用修复管理办法》第十二条", reasonCode: "repair-approved")
-        try world.nodes["sh-pudong"]!.engine.decide(revoked, status: .revoked, reason: "行政复议决定撤销原处罚决定", basis: "《中华人民共和国行政复议法》第六十四条", reasonCode: "decision-annulled")
-        try world.nodes["sh-city"]!.engine.decide(exited, status: .exited, reason: "已履行生效法律文书确定的义务，移出名单", basis: "《最高人民法院关于公布失信被执行人名单信息的若干规定》第十条", reasonCode: "term-ended")
+        try world.nodes["sh-city"]!.engine.decide(
+            repaired, status: .repaired, reason: "当事人已履行行政处罚决定并公开作出信用承诺，同意修复", basis: "《信用修复管理办法》第十二条", reasonCode: "repair-approved")
+        try world.nodes["sh-pudong"]!.engine.decide(
+            revoked, status: .revoked, reason: "行政复议决定撤销原处罚决定", basis: "《中华人民共和国行政复议法》第六十四条", reasonCode: "decision-annulled")
+        try world.nodes["sh-city"]!.engine.decide(
+            exited, status: .exited, reason: "已履行生效法律文书确定的义务，移出名单", basis: "《最高人民法院关于公布失信被执行人名单信息的若干规定》第十条", reasonCode: "term-ended")
         #expect(try await run(world, rounds: 400, crashChance: crash), "seed \(seed): the corrections did not settle")
         // The faults really happened (a run without them proves nothing about them).
         if faults {
@@ -153,7 +158,9 @@ import XGateTestSupport
             let own = try #require(try state(world, key.owner, key), "seed \(seed): \(key) missing at its owner")
             let city = try #require(try state(world, "sh-city", key), "seed \(seed): \(key) never reached the city")
             #expect(city.content?.digest == own.content?.digest, "seed \(seed): \(key) content differs at the city")
-            #expect(city.status.digest == own.status.digest, "seed \(seed): \(key) status differs: owner \(own.status.value), city \(city.status.value)")
+            #expect(
+                city.status.digest == own.status.digest,
+                "seed \(seed): \(key) status differs: owner \(own.status.value), city \(city.status.value)")
         }
         // The same feed, the same state: both partners hold the same records in the same state, routed as agreed.
         let (federation, _, _) = registry
@@ -167,12 +174,16 @@ import XGateTestSupport
                     let copy = try #require(held, "seed \(seed): \(key) never reached \(partner)")
                     let expected = Federation.redact(city.content!.record, permission: permission).record
                     #expect(copy.content?.digest == Digest(canonical: expected), "seed \(seed): \(partner) holds another copy of \(key)")
-                    #expect(copy.status.digest == city.status.digest, "seed \(seed): \(partner) status \(copy.status.value) ≠ city \(city.status.value) for \(key)")
+                    #expect(
+                        copy.status.digest == city.status.digest,
+                        "seed \(seed): \(partner) status \(copy.status.value) ≠ city \(city.status.value) for \(key)")
                 } else {
                     #expect(held == nil, "seed \(seed): \(partner) holds \(key), which no agreement sends it")
                 }
             }
-            #expect(try state(world, "zj-jiaxing", key)?.digest == state(world, "js-suzhou", key)?.digest, "seed \(seed): partners diverge on \(key)")
+            #expect(
+                try state(world, "zj-jiaxing", key)?.digest == state(world, "js-suzhou", key)?.digest,
+                "seed \(seed): partners diverge on \(key)")
         }
         // Corrections reached every holder and were acknowledged.
         #expect(try state(world, "sh-xuhui", repaired)?.status.value == .repaired, "seed \(seed)")
@@ -182,7 +193,9 @@ import XGateTestSupport
         }
         #expect(try state(world, "sh-city", revoked)?.status.value == .revoked, "seed \(seed)")
         for node in all {
-            let open = try world.nodes[node]!.store.read { try $0.unacknowledgedCorrections(sentBefore: Timestamp("2099-01-01T00:00:00+08:00")!) }
+            let open = try world.nodes[node]!.store.read {
+                try $0.unacknowledgedCorrections(sentBefore: Timestamp("2099-01-01T00:00:00+08:00")!)
+            }
             #expect(open.isEmpty, "seed \(seed): \(node) has unacknowledged corrections \(open.map { "\($0.key)→\($0.peer)" })")
         }
         // Nothing applied twice: every accepted version appears once in every node's history.
@@ -199,7 +212,9 @@ import XGateTestSupport
         for partner in partners {
             for file in [world.nodes[partner]!.path, world.nodes[partner]!.path + "-wal"] {
                 guard let data = FileManager.default.contents(atPath: file) else { continue }
-                #expect(data.range(of: Data(fullID.utf8)) == nil, "seed \(seed): \(file) contains a full identity number \(partner) may only hold masked")
+                #expect(
+                    data.range(of: Data(fullID.utf8)) == nil,
+                    "seed \(seed): \(file) contains a full identity number \(partner) may only hold masked")
             }
         }
     }

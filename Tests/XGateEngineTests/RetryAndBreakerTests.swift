@@ -1,5 +1,6 @@
 import Testing
 import XGateCore
+
 @testable import XGateEngine
 
 @Suite struct RetryAndBreakerTests {
@@ -19,9 +20,9 @@ import XGateCore
         let t0 = Timestamp("2026-11-20T09:00:00+08:00")!
         for _ in 0..<2 {
             do {
-            let allowed = breaker.allowsRequest(now: t0)
-            #expect(allowed)
-        }
+                let allowed = breaker.allowsRequest(now: t0)
+                #expect(allowed)
+            }
             breaker.recordFailure(now: t0)
         }
         #expect(breaker.name == "closed")

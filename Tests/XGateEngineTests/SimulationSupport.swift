@@ -27,7 +27,8 @@ final class SeededRandom: EngineRandom, @unchecked Sendable {
     func batchID(at time: Timestamp) -> String {
         let bits = lock.withLock { (generator.next(), generator.next()) }
         let ms = UInt64(max(0, time.seconds)) * 1000
-        let hex = String(format: "%012llx%04llx%016llx", ms, (bits.0 & 0x0FFF) | 0x7000, (bits.1 & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000)
+        let hex = String(
+            format: "%012llx%04llx%016llx", ms, (bits.0 & 0x0FFF) | 0x7000, (bits.1 & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000)
         let c = Array(hex)
         return "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"
     }
@@ -78,7 +79,9 @@ final class SimulatedNode: @unchecked Sendable {
     /// Transactions lost to a crash before commit, over every restart.
     var crashes: Int { earlierCrashes + store.crashes }
 
-    init(id: String, directory: String, context: NodeContext, clock: ManualClock, random: SeededRandom, configuration: EngineConfiguration) throws {
+    init(id: String, directory: String, context: NodeContext, clock: ManualClock, random: SeededRandom, configuration: EngineConfiguration)
+        throws
+    {
         self.id = id
         self.path = directory + "/\(id).sqlite"
         self.context = context
@@ -139,7 +142,9 @@ final class SimulatedNetwork: PeerTransport, @unchecked Sendable {
         if faults && random.chance(0.1) {
             count("delivered twice")
             let again = try? receiver.engine.receive(jws)
-            if let again, again != receipt { throw EngineError(code: "test.receipt-differs", message: "a duplicate got a different receipt") }
+            if let again, again != receipt {
+                throw EngineError(code: "test.receipt-differs", message: "a duplicate got a different receipt")
+            }
         }
         if faults && random.chance(0.15) {
             count("response dropped")
@@ -161,9 +166,11 @@ enum SimulatedRegistry {
             let key = SigningKey.generate(node: node)
             keys[node] = key
             var peer = federation.peers[node]!
-            peer.keys = [Peer.Key(
-                kid: key.kid, jwk: key.publicJWK, publicKey: key.publicKey,
-                notBefore: Timestamp("2026-01-01T00:00:00+08:00")!, notAfter: Timestamp("2027-12-31T23:59:59+08:00")!)]
+            peer.keys = [
+                Peer.Key(
+                    kid: key.kid, jwk: key.publicJWK, publicKey: key.publicKey,
+                    notBefore: Timestamp("2026-01-01T00:00:00+08:00")!, notAfter: Timestamp("2027-12-31T23:59:59+08:00")!)
+            ]
             federation.peers[node] = peer
         }
         return (federation, contracts, keys)

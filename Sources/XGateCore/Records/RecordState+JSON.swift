@@ -23,7 +23,10 @@ extension RecordState {
         let key = RecordKey(owner: owner, kind: kind, sourceId: sourceId)
         var content: ContentVersion?
         if let c = json["content"], !c.isNull {
-            let change = try Change(json: ["key": key.json, "content": c, "status": ["version": 1, "value": "active", "from": nil, "author": .string(owner), "at": "1970-01-01T00:00:00Z"]])
+            let change = try Change(json: [
+                "key": key.json, "content": c,
+                "status": ["version": 1, "value": "active", "from": nil, "author": .string(owner), "at": "1970-01-01T00:00:00Z"],
+            ])
             content = change.content
         }
         var history: [StatusChange] = []

@@ -169,7 +169,8 @@ public struct CorrectionTracking: Sendable, Equatable {
     public var acknowledgedAt: Timestamp?
 
     /// Creates a tracking entry.
-    public init(key: RecordKey, statusVersion: Int, status: RecordStatus, peer: String, sentAt: Timestamp, acknowledgedAt: Timestamp? = nil) {
+    public init(key: RecordKey, statusVersion: Int, status: RecordStatus, peer: String, sentAt: Timestamp, acknowledgedAt: Timestamp? = nil)
+    {
         self.key = key
         self.statusVersion = statusVersion
         self.status = status
@@ -192,7 +193,8 @@ public struct RejectionEntry: Sendable, Equatable {
     public var at: Timestamp
 
     /// Creates an entry.
-    public init(peer: String, batchId: String?, index: Int?, key: RecordKey?, code: String, field: String?, message: String, at: Timestamp) {
+    public init(peer: String, batchId: String?, index: Int?, key: RecordKey?, code: String, field: String?, message: String, at: Timestamp)
+    {
         self.peer = peer
         self.batchId = batchId
         self.index = index

@@ -58,7 +58,9 @@ extension StoreConformance {
             #expect(try r.pendingOutbox(peer: "zj-jiaxing", limit: 10).isEmpty)
             #expect(try r.pendingOutbox(peer: "js-suzhou", limit: 10).map(\.id) == [ids[1]])
         }
-        #expect(try store.write { tx in try tx.enqueue(sample.change, key: sample.key, to: [], isCorrection: false, at: sample.enqueuedAt) }.isEmpty)
+        #expect(
+            try store.write { tx in try tx.enqueue(sample.change, key: sample.key, to: [], isCorrection: false, at: sample.enqueuedAt) }
+                .isEmpty)
     }
 
     /// A batch must take exactly the channel's next sequence: not 0, not one ahead, not one already used.
