@@ -223,7 +223,7 @@ import XGateTestSupport
         try await Self.simulate(seed: 1, faults: false)
     }
 
-    @Test(arguments: 0..<120)
+    @Test(arguments: 0..<200)
     func withFaultsNothingIsLostOrAppliedTwice(seed: Int) async throws {
         try await Self.simulate(seed: UInt64(seed) &+ 100, faults: true)
     }
