@@ -33,8 +33,8 @@ bench: deps
 	$(SWIFT) build -c release --product xgate-bench
 	.build/release/xgate-bench
 
-## bench-engine: signed batches applied by the engine into SQLite vs the sqlite3 CLI's ceiling, then 1,000,000 records
-## for peak memory (release build; a few minutes; BENCH_ENGINE_FLAGS="--no-million" skips the long phase)
+## bench-engine: 1,000,000 records streamed through the engine (peak memory), then signed batches applied into SQLite
+## vs the sqlite3 CLI's ceiling, with a profile (release build; ~15 min; BENCH_ENGINE_FLAGS="--no-million" skips the first)
 bench-engine: deps
 	$(SWIFT) build -c release --product xgate-bench-engine
 	.build/release/xgate-bench-engine $(BENCH_ENGINE_FLAGS)

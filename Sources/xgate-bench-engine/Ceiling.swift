@@ -39,7 +39,8 @@ enum Ceiling {
     }
 
     /// The SQL of one batch.
-    static func sql(variant: Variant, file: String, batchId: String, sequence: Int, sender: String, at: String, receiptBytes: Int) -> String {
+    static func sql(variant: Variant, file: String, batchId: String, sequence: Int, sender: String, at: String, receiptBytes: Int) -> String
+    {
         let source = "json_each(readfile('\(file)'))"
         var sql = """
             BEGIN IMMEDIATE;
@@ -114,7 +115,8 @@ enum Ceiling {
         let start = now()
         try sqlite3(database: database, scriptPath: scriptPath)
         let seconds = now() - start
-        let count = Int(try sqlite3Query(database: database, "SELECT count(*) FROM records").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        let count =
+            Int(try sqlite3Query(database: database, "SELECT count(*) FROM records").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         return Result(seconds: seconds, records: count, databaseBytes: fileBytes(directory, prefix: "\(name).sqlite"))
     }
 
@@ -123,7 +125,8 @@ enum Ceiling {
     }
 
     static var executable: String {
-        for candidate in ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"] where FileManager.default.isExecutableFile(atPath: candidate) {
+        for candidate in ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
         fail("the sqlite3 CLI is not installed (make deps installs it: deploy/install-deps.sh)")

@@ -64,13 +64,16 @@ enum Million {
             let r0 = now()
             let receipt = try engine.receive(jws)
             receiveSeconds += now() - r0
-            guard try EngineRun.appliedCount(receipt: receipt, workload: workload) == 1000 else { fail("batch \(b + 1) was not fully applied") }
+            guard try EngineRun.appliedCount(receipt: receipt, workload: workload) == 1000 else {
+                fail("batch \(b + 1) was not fully applied")
+            }
             if checkpoints.contains(b + 1) {
                 let t = now()
                 let records = (b + 1) * 1000
                 say(
                     String(
-                        format: "  %@ records: last quarter %@ rec/s receive-only (%@ rec/s with generation); RSS now %.0f MB, peak %.0f MB; database %.2f GB",
+                        format:
+                            "  %@ records: last quarter %@ rec/s receive-only (%@ rec/s with generation); RSS now %.0f MB, peak %.0f MB; database %.2f GB",
                         grouped(Double(records)).padding(toLength: 9, withPad: " ", startingAt: 0),
                         grouped(Double(records - lastMark.records) / (receiveSeconds - lastMark.receive)),
                         grouped(Double(records - lastMark.records) / (t - lastMark.time)), currentRSSMB(), peakRSSMB(),
@@ -85,11 +88,14 @@ enum Million {
         let total = Double(batches * 1000)
         say(
             String(
-                format: "million: %@ rec/s receive-only (%.0f s; %@ rec/s including making and signing the batches, %.0f s); database %.1f GB",
-                grouped(total / receiveSeconds), receiveSeconds, grouped(total / wall), wall, Double(fileBytes(directory, prefix: "\(name).sqlite")) / 1e9))
+                format:
+                    "million: %@ rec/s receive-only (%.0f s; %@ rec/s including making and signing the batches, %.0f s); database %.1f GB",
+                grouped(total / receiveSeconds), receiveSeconds, grouped(total / wall), wall,
+                Double(fileBytes(directory, prefix: "\(name).sqlite")) / 1e9))
         say(
             String(
-                format: "million: peak RSS %.0f MB (getrusage ru_maxrss %d KiB; /proc VmHWM %d KiB); the writer's SQLite page cache may grow to %d MB",
+                format:
+                    "million: peak RSS %.0f MB (getrusage ru_maxrss %d KiB; /proc VmHWM %d KiB); the writer's SQLite page cache may grow to %d MB",
                 peakRSSMB(), peakRSSKiB(), highWaterKiB(), SQLiteStore.Configuration().writerCacheKiB / 1024))
         if !options.keep { Ceiling.removeDatabase(database) }
     }

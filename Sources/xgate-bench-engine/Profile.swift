@@ -1,5 +1,6 @@
-// Where the time of `receive` goes: a step-by-step replica of SyncEngine.receive (SyncEngine+Inbound.swift, with
-// apply/appendHistory from SyncEngine(+Local).swift and route from SyncEngine+Routing.swift) through the same public
+// Where the time of `receive` goes: a step-by-step replica of SyncEngine.receive = commit(prepare(jws))
+// (SyncEngine+Inbound.swift, with apply/appendHistory from SyncEngine(+Local).swift and route from
+// SyncEngine+Routing.swift) through the same public
 // APIs and the same store transaction, with a timer around each step. Its total is printed next to the engine's own
 // figure: when they agree, the split is a faithful picture of the engine.
 import Foundation
@@ -28,13 +29,15 @@ enum Phase: Int, CaseIterable {
         case .sqlRecords: return "SQLite: records upsert (incl. state JSON)"
         case .sqlHistory: return "SQLite: 2 history rows (incl. JSON text)"
         case .sqlLineage: return "SQLite: lineage row"
-        case .sqlOutbox: return "SQLite: outbox rows (relays, incl. JSON)"
+        case .sqlOutbox: return "SQLite: outbox (relays: change once + row/peer)"
         case .sqlInboxLog: return "SQLite: inbox (receipt) + channel + log"
         case .commit: return "SQLite: COMMIT (WAL append, checkpoints)"
         }
     }
 
     var isStorage: Bool { rawValue >= Phase.sqlLookups.rawValue }
+    /// Part of `prepare` (no store, no lock: can run on another core while the previous batch commits).
+    var isPrepare: Bool { rawValue <= Phase.inspect.rawValue }
 }
 
 /// Accumulated seconds per phase.
@@ -61,6 +64,7 @@ struct ProfileResult {
     /// of what the SQL steps bind (state, history values, relayed changes).
     var extras: [Extra: Double]
     var outboxRows: Int
+    var outboxChanges: Int
 
     /// Separate passes over the same batch, outside the total, that split a phase further.
     enum Extra: CaseIterable {
@@ -72,7 +76,7 @@ struct ProfileResult {
             case .changeDecode: return "inspect, part: Change(json:) for every change"
             case .recordChecks: return "inspect, part: per-record checks (issues(inRecord:): record schema, ids)"
             case .bindText: return "SQLite, part: JSON text of state + history values (serializedString)"
-            case .relayText: return "SQLite, part: JSON text of the relayed changes (outbox)"
+            case .relayText: return "SQLite, part: JSON text of the relayed changes (outbox_changes)"
             }
         }
     }
@@ -98,6 +102,8 @@ enum Profile {
             extras[which, default: 0] += benchNow() - t0
         }
         var outboxRows = 0
+        var outboxChanges = 0
+        var routes: [String: [(peer: String, permission: Federation.Permission)]] = [:]
         let wallStart = benchNow()
         for jwsBytes in batches {
             times.start()
@@ -118,14 +124,15 @@ enum Profile {
             let sender = signer.id
             let payloadDigest = Digest(of: parsed.payload)
             times.charge(.payloadDigest)
+            // prepare ends with inspect, outside any transaction; commit is one transaction.
+            let inspection = try node.contracts.inspect(batchPayload: payload, federation: node.federation, today: now.chinaDate)
+            times.charge(.inspect)
             var bodyEnd = 0.0
             try store.write { tx in
-                let batchId = payload["batchId"]?.stringValue ?? ""
-                if try tx.inboxEntry(sender: sender, batchId: batchId) != nil { fail("batch seen twice") }
-                times.charge(.sqlLookups)
-                let inspection = try node.contracts.inspect(batchPayload: payload, federation: node.federation, today: now.chinaDate)
-                times.charge(.inspect)
+                times.charge(.sqlLookups)  // BEGIN IMMEDIATE
                 let batch = inspection.batch
+                if try tx.inboxEntry(sender: sender, batchId: batch.batchId) != nil { fail("batch seen twice") }
+                times.charge(.sqlLookups)
                 guard try tx.expectedInboundSequence(from: sender) == batch.sequence else { fail("sequence") }
                 times.charge(.sqlLookups)
                 var outcomes: [Receipt.Outcome] = []
@@ -141,19 +148,25 @@ enum Profile {
                     times.charge(.sqlRecords)
                     // SyncEngine.appendHistory for a new record: the content and the status.
                     if let content = change.content {
-                        try tx.appendHistory(HistoryEntry(
-                            key: change.key, part: .content, version: content.version, digest: content.digest, value: content.json,
-                            source: sender, at: now))
+                        try tx.appendHistory(
+                            HistoryEntry(
+                                key: change.key, part: .content, version: content.version, digest: content.digest, value: content.json,
+                                source: sender, at: now))
                     }
-                    try tx.appendHistory(HistoryEntry(
-                        key: change.key, part: .status, version: change.status.version, digest: change.status.digest,
-                        value: change.status.json, source: sender, at: now))
+                    try tx.appendHistory(
+                        HistoryEntry(
+                            key: change.key, part: .status, version: change.status.version, digest: change.status.digest,
+                            value: change.status.json, source: sender, at: now))
                     times.charge(.sqlHistory)
-                    outboxRows += try route(state, node: node, cameFrom: sender, at: now, in: tx, times: times)
+                    let routed = try route(state, node: node, cameFrom: sender, at: now, in: tx, times: times, routes: &routes)
+                    outboxRows += routed.rows
+                    outboxChanges += routed.changes
                     outcomes.append(Receipt.Outcome(index: entry.index, outcome))
-                    try tx.appendLineage(LineageEntry(
-                        key: change.key, peer: sender, direction: .inbound, batchId: batch.batchId, contentVersion: change.content?.version,
-                        statusVersion: change.status.version, outcome: outcome.name, at: now))
+                    try tx.appendLineage(
+                        LineageEntry(
+                            key: change.key, peer: sender, direction: .inbound, batchId: batch.batchId,
+                            contentVersion: change.content?.version,
+                            statusVersion: change.status.version, outcome: outcome.name, at: now))
                     times.charge(.sqlLineage)
                 }
                 let receipt = Receipt(
@@ -161,14 +174,17 @@ enum Profile {
                     payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
                 let signed = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: node.signingKey).serialized()
                 times.charge(.receipt)
-                try tx.saveInbox(InboxEntry(
-                    sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: payloadDigest, receipt: signed,
-                    receivedAt: now))
+                try tx.saveInbox(
+                    InboxEntry(
+                        sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: payloadDigest, receipt: signed,
+                        receivedAt: now))
                 let summary = receipt.summary
-                try tx.appendLog(SyncLogEntry(
-                    at: now, peer: sender, batchId: batch.batchId, event: "batch.received",
-                    detail: "sequence \(batch.sequence): "
-                        + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", ")))
+                try tx.appendLog(
+                    SyncLogEntry(
+                        at: now, peer: sender, batchId: batch.batchId, event: "batch.received",
+                        detail: "sequence \(batch.sequence): "
+                            + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(
+                                separator: ", ")))
                 times.charge(.sqlInboxLog)
                 bodyEnd = benchNow()
             }
@@ -179,7 +195,9 @@ enum Profile {
             var decoded: [Change] = []
             try extra(.changeDecode) { decoded = try changes.map { try Change(json: $0) } }
             extra(.recordChecks) {
-                for change in decoded { if let record = change.content?.record { _ = node.contracts.issues(inRecord: record, today: now.chinaDate) } }
+                for change in decoded {
+                    if let record = change.content?.record { _ = node.contracts.issues(inRecord: record, today: now.chinaDate) }
+                }
             }
             extra(.bindText) {
                 for change in decoded {
@@ -192,14 +210,17 @@ enum Profile {
             if node.isRelay {
                 var relayed: [JSONValue] = []
                 for change in decoded {
-                    let subjectType = change.content?.record["subject"]?["type"]?.stringValue ?? ""
-                    for peer in node.federation.peers.keys.sorted() where peer != node.id && peer != sender {
-                        guard let permission = node.federation.permission(
-                            from: node.id, to: peer, kind: change.key.kind, subjectType: subjectType, on: now.chinaDate), var content = change.content
-                        else { continue }
+                    guard var content = change.content else { continue }
+                    let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
+                    let list = routes["\(change.key.kind)|\(subjectType)|\(now.chinaDate)"] ?? []
+                    var seen: [(mask: Set<String>, withhold: Set<String>)] = []
+                    for (peer, permission) in list where peer != sender {
+                        if seen.contains(where: { $0.mask == permission.mask && $0.withhold == permission.withhold }) { continue }
+                        seen.append((permission.mask, permission.withhold))
                         let (record, masked) = Federation.redact(content.record, permission: permission)
                         content.record = record
                         relayed.append(Change(key: change.key, content: content, status: change.status, masked: masked).json)
+                        content.record = change.content!.record
                     }
                 }
                 extra(.relayText) { for json in relayed { _ = json.serializedString() } }
@@ -210,40 +231,58 @@ enum Profile {
         times.seconds[Phase.commit.rawValue] += benchNow() - closeStart
         let wall = benchNow() - wallStart
         return ProfileResult(
-            times: times, wallSeconds: wall, records: batches.count * 1000, extras: extras, outboxRows: outboxRows)
+            times: times, wallSeconds: wall, records: batches.count * 1000, extras: extras, outboxRows: outboxRows,
+            outboxChanges: outboxChanges)
     }
 
-    /// SyncEngine.route for a record that changed (content and status new): the relay's fan-out per agreement.
-    static func route(_ state: RecordState, node: NodeContext, cameFrom: String, at: Timestamp, in tx: any StoreTransaction, times: PhaseTimes)
-        throws -> Int
-    {
+    /// SyncEngine.route for a new record at a relay (SyncEngine+Routing.swift): the destinations its agreements name
+    /// (memoised per kind, subject type and day, as NodeContext.destinations does), grouped by the redaction they see;
+    /// each group's change is redacted, built and queued once (`enqueue(_:key:to:…)`: one outbox_changes row, one small
+    /// outbox row per peer).
+    static func route(
+        _ state: RecordState, node: NodeContext, cameFrom: String, at: Timestamp, in tx: any StoreTransaction, times: PhaseTimes,
+        routes: inout [String: [(peer: String, permission: Federation.Permission)]]
+    ) throws -> (rows: Int, changes: Int) {
         let me = node.id
         let authoredHere = state.content?.author == me || state.status.author == me
-        guard node.isRelay || authoredHere else {
+        guard node.isRelay || authoredHere, let content = state.content else {
             times.charge(.route)
-            return 0
+            return (0, 0)
         }
-        let status = state.status
+        let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
         let date = at.chinaDate
-        var rows = 0
-        if let content = state.content {
-            let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
-            for peer in node.federation.peers.keys.sorted() where peer != me && peer != cameFrom {
-                guard let permission = node.federation.permission(from: me, to: peer, kind: state.key.kind, subjectType: subjectType, on: date)
-                else { continue }
-                let (record, masked) = Federation.redact(content.record, permission: permission)
-                var travelling = content
-                travelling.record = record
-                let change = Change(key: state.key, content: travelling, status: status, masked: masked)
-                let item = OutboxItem(peer: peer, key: state.key, change: change.json, isCorrection: false, enqueuedAt: at)
-                times.charge(.route)
-                try tx.enqueue(item)
-                times.charge(.sqlOutbox)
-                rows += 1
+        let routeKey = "\(state.key.kind)|\(subjectType)|\(date)"
+        if routes[routeKey] == nil {
+            routes[routeKey] = node.federation.peers.keys.sorted().compactMap { peer in
+                guard peer != me,
+                    let permission = node.federation.permission(
+                        from: me, to: peer, kind: state.key.kind, subjectType: subjectType, on: date)
+                else { return nil }
+                return (peer, permission)
             }
         }
+        var groups: [(permission: Federation.Permission, peers: [String])] = []
+        for (peer, permission) in routes[routeKey]! where peer != cameFrom {
+            if let i = groups.firstIndex(where: { $0.permission.mask == permission.mask && $0.permission.withhold == permission.withhold })
+            {
+                groups[i].peers.append(peer)
+            } else {
+                groups.append((permission, [peer]))
+            }
+        }
+        var rows = 0
+        for group in groups {
+            let (record, masked) = Federation.redact(content.record, permission: group.permission)
+            var travelling = content
+            travelling.record = record
+            let json = Change(key: state.key, content: travelling, status: state.status, masked: masked).json
+            times.charge(.route)
+            try tx.enqueue(json, key: state.key, to: group.peers, isCorrection: false, at: at)
+            times.charge(.sqlOutbox)
+            rows += group.peers.count
+        }
         times.charge(.route)
-        return rows
+        return (rows, groups.count)
     }
 }
 

@@ -97,7 +97,7 @@ struct Workload {
 }
 
 /// One batch in every form the benchmark needs.
-struct PreparedBatch {
+struct BenchBatch {
     /// 徐汇 → city, signed by 徐汇.
     var toCity: [UInt8]
     /// City → partner (the same records as relayed), signed by the city.
@@ -118,7 +118,7 @@ struct WorkloadSizes {
 
 extension Workload {
     /// Batch `b` (records b×1000 … b×1000+999) in every form.
-    func prepare(batch b: Int, size: Int = 1000, random: SeededRandom, sizes: inout WorkloadSizes) -> PreparedBatch {
+    func prepare(batch b: Int, size: Int = 1000, random: SeededRandom, sizes: inout WorkloadSizes) -> BenchBatch {
         var toCity: [JSONValue] = []
         var toPartner: [JSONValue] = []
         var rows: [JSONValue] = []
@@ -145,7 +145,7 @@ extension Workload {
         let partner = signedBatch(
             from: Nodes.city, to: Nodes.partner, sequence: b + 1, changes: toPartner, batchId: random.batchID(at: signedAt))
         sizes.batchBytes += city.count
-        return PreparedBatch(
+        return BenchBatch(
             toCity: city, toPartner: partner, ceilingRows: JSONValue.array(rows).serialized(), cityBatchId: cityBatchId)
     }
 }

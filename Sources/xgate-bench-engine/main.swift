@@ -4,15 +4,17 @@
 //   make bench-engine        (release build; BENCH_ENGINE_FLAGS="--no-million" skips the long phase)
 //   .build/release/xgate-bench-engine [--batches N] [--runs N] [--no-million] [--million-records N] [--dir PATH] [--keep]
 //
-// 1. Engine apply: batches of 1,000 realistic penalties (~600 bytes, Chinese text) signed by 徐汇 (sh-xuhui) with
+// 1. First, 1,000,000 records streamed through a receiver (made, signed and applied batch by batch), in a child
+//    process started while this one is small: peak RSS and records/s.
+// 2. Engine apply: batches of 1,000 realistic penalties (~800 bytes, Chinese text) signed by 徐汇 (sh-xuhui) with
 //    sequences 1, 2, 3 …, received by the city's SyncEngine.receive into a fresh SQLite file (verify, parse, validate,
 //    merge, write records + history + lineage + inbox + receipt, and the city's relays to partners, commit);
-//    and the same records as the city relays them, received by a partner (zj-jiaxing) that relays nothing.
-// 2. The ceiling: the same records (the same stored JSON) upserted by sqlite3 through json_each, 1,000 rows per
+//    and the same records as the city relays them, received by a partner (zj-jiaxing) that relays nothing. Each
+//    also pipelined: prepare (verify + inspect) on a second thread while the previous batch commits.
+// 3. The ceiling: the same records (the same stored JSON) upserted by sqlite3 through json_each, 1,000 rows per
 //    transaction, into a fresh file with the store's schema and pragmas.
-// 3. Where the engine's time goes (an instrumented replica of receive).
-// 4. First, 1,000,000 records streamed through a receiver, in a child process: peak RSS and records/s.
-// The last line: `engine apply R1 rec/s, sqlite3 ceiling R2 rec/s, ratio X.XX` (the city's figure over the
+// 4. Where the engine's time goes (an instrumented replica of receive).
+// The last line: `engine apply R1 rec/s, sqlite3 ceiling R2 rec/s, ratio X.XX` (the city's receive over the
 // records + history ceiling).
 import Foundation
 import XGateCore
@@ -37,22 +39,21 @@ do {
     fail("cannot create \(workDirectory): \(error)")
 }
 let fsType = fileSystemType(workDirectory)
+let tmpfsWarning = fsType.hasPrefix("tmpfs") ? " — WARNING: memory, not the disk; use --dir on the repo's disk" : ""
 say("xgate-bench-engine: signed batches applied by SyncEngine.receive into SQLite, against the sqlite3 CLI's ceiling")
 say(
-    "files in \(workDirectory) (\(fsType)\(fsType.hasPrefix("tmpfs") ? " — WARNING: memory, not the disk; use --dir on the repo's disk" : ""));"
-        + " sqlite3 \(Ceiling.version()); \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    "files in \(workDirectory) (\(fsType)\(tmpfsWarning)); sqlite3 \(Ceiling.version());"
+        + " \(ProcessInfo.processInfo.activeProcessorCount) cores")
 
 // The long phase first, in a child process started while this one is still small: on Linux a child's ru_maxrss starts
 // from its parent's RSS at the spawn, so starting it after the throughput phases (which hold every batch) would report
 // the parent's memory, not the engine's.
-var millionFailed = false
 if options.million {
     say("")
     say(
         "== peak memory: \(grouped(Double(options.millionRecords))) records streamed batch by batch, made and applied one at a time"
             + " (a separate process; --million-node \(options.millionNode))")
-    millionFailed = !Million.spawn(options: options, directory: workDirectory)
-    if millionFailed { say("million: the long phase failed (see above)") }
+    if !Million.spawn(options: options, directory: workDirectory) { say("million: the long phase failed (see above)") }
     sync()  // let the long phase's writes reach the disk before the throughput runs start
 }
 
@@ -65,6 +66,7 @@ do {
 
 // The batches, made once (outside every timing) and held as bytes; the ceiling's rows written to files.
 let batchCount = options.batches
+say("")
 say("making \(batchCount) batches of 1,000 records (signed 徐汇 → city, and city → \(Nodes.partner) as relayed) …")
 var sizes = WorkloadSizes()
 var toCity: [[UInt8]] = []
@@ -89,58 +91,77 @@ say(
         + " (change on the wire \(sizes.changeBytes / totalRecords) bytes, stored state \(sizes.storedStateBytes / totalRecords) bytes);"
         + " signed batch \(sizes.batchBytes / batchCount / 1024) KiB")
 
-// The runs, interleaved (city, partner, the three ceilings) so that drift of the shared disk hits every figure alike.
-var cityRates: [Double] = []
-var partnerRates: [Double] = []
+/// One engine figure: a receiver, its batches, sequential `receive` or pipelined prepare/commit.
+struct EngineCase {
+    var label: String
+    var receiver: String
+    var batches: [[UInt8]]
+    var pipelined: Bool
+    var rates: [Double] = []
+    var rows = ""
+    var databaseBytes = 0
+}
+
+var cases = [
+    EngineCase(label: "city (relays), receive", receiver: Nodes.city, batches: toCity, pipelined: false),
+    EngineCase(label: "partner (no relay), receive", receiver: Nodes.partner, batches: toPartner, pipelined: false),
+    EngineCase(label: "city, pipelined", receiver: Nodes.city, batches: toCity, pipelined: true),
+    EngineCase(label: "partner, pipelined", receiver: Nodes.partner, batches: toPartner, pipelined: true),
+]
 var ceilingRates: [Ceiling.Variant: [Double]] = [:]
-var receiptBytes = 40_000
-var cityRows = ""
-var partnerRows = ""
-var cityDatabaseBytes = 0
-var partnerDatabaseBytes = 0
 var ceilingDatabaseBytes: [Ceiling.Variant: Int] = [:]
+var receiptBytes = 40_000
+var cityStates = ""
 var sameJSON = ""
+
+// The runs, interleaved (every engine case, then the three ceilings) so that drift of the shared disk hits every
+// figure alike.
 say("")
 say("== runs (\(options.runs) × \(grouped(Double(totalRecords))) records, fresh database file each run)")
 for run in 1...options.runs {
     do {
-        let city = try EngineRun.run(
-            receiver: Nodes.city, batches: toCity, workload: workload, directory: workDirectory, name: "engine-city-\(run)")
-        cityRates.append(Double(city.records) / city.seconds)
-        receiptBytes = city.receiptBytes
-        cityDatabaseBytes = city.databaseBytes
-        if run == 1 { cityRows = EngineRun.rowCounts(database: city.database) }
-        let cityStates = run == 1 ? EngineRun.statesDigest(database: city.database) : ""
-        if !options.keep { Ceiling.removeDatabase(city.database) }
-        say(String(format: "run %d  engine, city (relays)        %@ rec/s  (%.1f s)", run, grouped(cityRates.last!).leftPad(7), city.seconds))
-
-        let partner = try EngineRun.run(
-            receiver: Nodes.partner, batches: toPartner, workload: workload, directory: workDirectory, name: "engine-partner-\(run)")
-        partnerRates.append(Double(partner.records) / partner.seconds)
-        partnerDatabaseBytes = partner.databaseBytes
-        if run == 1 { partnerRows = EngineRun.rowCounts(database: partner.database) }
-        if !options.keep { Ceiling.removeDatabase(partner.database) }
-        say(String(format: "run %d  engine, partner (no relay)   %@ rec/s  (%.1f s)", run, grouped(partnerRates.last!).leftPad(7), partner.seconds))
-
+        for index in cases.indices {
+            let name = "engine-\(index)-\(run)"
+            let result = try EngineRun.run(
+                receiver: cases[index].receiver, batches: cases[index].batches, workload: workload, directory: workDirectory, name: name,
+                pipelined: cases[index].pipelined)
+            cases[index].rates.append(Double(result.records) / result.seconds)
+            cases[index].databaseBytes = result.databaseBytes
+            if run == 1 { cases[index].rows = EngineRun.rowCounts(database: result.database) }
+            if run == 1 && index == 0 {
+                receiptBytes = result.receiptBytes
+                cityStates = EngineRun.statesDigest(database: result.database)
+            }
+            if !options.keep { Ceiling.removeDatabase(result.database) }
+            say(
+                String(
+                    format: "run %d  engine, %@ %@ rec/s  (%.1f s)", run,
+                    cases[index].label.padding(toLength: 29, withPad: " ", startingAt: 0),
+                    grouped(cases[index].rates.last!).leftPad(7), result.seconds))
+        }
         for variant in Ceiling.Variant.allCases {
             let name = "ceiling-\(variant.rawValue)-\(run)"
             let result = try Ceiling.run(
                 variant: variant, files: ceilingFiles, directory: workDirectory, name: name, receiptBytes: receiptBytes,
                 at: workload.receivedAt.text)
-            guard result.records == totalRecords else { fail("the ceiling (\(variant)) stored \(result.records) of \(totalRecords) records") }
+            guard result.records == totalRecords else {
+                fail("the ceiling (\(variant)) stored \(result.records) of \(totalRecords) records")
+            }
             ceilingRates[variant, default: []].append(Double(result.records) / result.seconds)
             ceilingDatabaseBytes[variant] = result.databaseBytes
             if run == 1 && variant == .history {
                 let ceilingStates = EngineRun.statesDigest(database: workDirectory + "/\(name).sqlite")
-                sameJSON = ceilingStates == cityStates
-                    ? "yes (\(grouped(Double(ceilingStates.split(separator: "|").first.flatMap { Int($0) } ?? 0))) bytes of state_json, same SHA3 in feed order)"
+                let bytes = ceilingStates.split(separator: "|").first.flatMap { Int($0) } ?? 0
+                sameJSON =
+                    ceilingStates == cityStates
+                    ? "yes (\(grouped(Double(bytes))) bytes of state_json, the same SHA3 in feed order)"
                     : "NO — engine \(cityStates), ceiling \(ceilingStates)"
             }
             if !options.keep { Ceiling.removeDatabase(workDirectory + "/\(name).sqlite") }
             say(
                 String(
                     format: "run %d  sqlite3 ceiling, %@ %@ rec/s  (%.1f s)", run,
-                    variant.rawValue.padding(toLength: 17, withPad: " ", startingAt: 0), grouped(ceilingRates[variant]!.last!).leftPad(7),
+                    variant.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0), grouped(ceilingRates[variant]!.last!).leftPad(7),
                     result.seconds))
         }
     } catch {
@@ -148,22 +169,29 @@ for run in 1...options.runs {
     }
 }
 
-let cityRate = median(cityRates)
-let partnerRate = median(partnerRates)
+let cityRate = median(cases[0].rates)
+let partnerRate = median(cases[1].rates)
 let ceilingRate = median(ceilingRates[.history]!)
 func mb(_ bytes: Int) -> String { String(format: "%.0f MB", Double(bytes) / 1e6) }
 
 say("")
-say("== engine: SyncEngine.receive, end to end (verify signature, parse, validate, merge, write, receipt, commit; median of \(options.runs))")
-say("city (sh-city) ← 徐汇, relaying    \(grouped(cityRate).leftPad(7)) rec/s")
-say("    the city also queues each record for every partner an agreement names (city-to-partners): that is real work it does")
-say("    wrote: \(cityRows); file \(mb(cityDatabaseBytes))")
-say("partner (\(Nodes.partner)) ← city      \(grouped(partnerRate).leftPad(7)) rec/s   (relays nothing: same records, as the city forwards them)")
-say("    wrote: \(partnerRows); file \(mb(partnerDatabaseBytes))")
+say(
+    "== engine: SyncEngine.receive end to end: verify signature, parse, validate, merge, write, receipt, commit (median of \(options.runs))"
+)
+say("city (sh-city) ← 徐汇, relaying     \(grouped(cityRate).leftPad(7)) rec/s")
+say("    the city also queues each record for every partner an agreement names (city-to-partners): real work it does")
+say("    wrote: \(cases[0].rows); file \(mb(cases[0].databaseBytes))")
+say(
+    "partner (\(Nodes.partner)) ← city       \(grouped(partnerRate).leftPad(7)) rec/s   (relays nothing; the same records as the city forwards them)"
+)
+say("    wrote: \(cases[1].rows); file \(mb(cases[1].databaseBytes))")
+say(
+    "pipelined (prepare on a 2nd thread while the previous batch commits, as concurrent requests would): city "
+        + "\(grouped(median(cases[2].rates))) rec/s, partner \(grouped(median(cases[3].rates))) rec/s")
 say("")
-say("== storage ceiling: sqlite3 CLI, json_each(readfile(batch file)), one 1,000-row transaction per batch, same schema and pragmas (median of \(options.runs))")
+say("== storage ceiling: sqlite3 CLI, json_each(readfile(batch file)), one 1,000-row transaction per batch, same schema and pragmas")
 for variant in Ceiling.Variant.allCases {
-    let marker = variant == .history ? "   ← the ceiling below" : ""
+    let marker = variant == .history ? "   ← the ceiling" : ""
     say(
         "\(variant.title.padding(toLength: 48, withPad: " ", startingAt: 0)) \(grouped(median(ceilingRates[variant]!)).leftPad(7)) rec/s"
             + "   file \(mb(ceilingDatabaseBytes[variant] ?? 0))\(marker)")
@@ -174,50 +202,61 @@ say("the 'full' variant's inbox row carries a \(grouped(Double(receiptBytes))) b
 // Where the time goes.
 say("")
 say("== where the engine's time goes (an instrumented replica of receive over the same \(batchCount) batches; one run each)")
-var profiles: [(String, ProfileResult, Double)] = []
+var profiles: [(name: String, profile: ProfileResult, engineRate: Double)] = []
 do {
-    let cityProfile = try Profile.run(receiver: Nodes.city, batches: toCity, workload: workload, directory: workDirectory, name: "profile-city")
+    let city = try Profile.run(receiver: Nodes.city, batches: toCity, workload: workload, directory: workDirectory, name: "profile-city")
     if !options.keep { Ceiling.removeDatabase(workDirectory + "/profile-city.sqlite") }
-    let partnerProfile = try Profile.run(
+    let partner = try Profile.run(
         receiver: Nodes.partner, batches: toPartner, workload: workload, directory: workDirectory, name: "profile-partner")
     if !options.keep { Ceiling.removeDatabase(workDirectory + "/profile-partner.sqlite") }
-    profiles = [("city", cityProfile, cityRate), ("partner", partnerProfile, partnerRate)]
+    profiles = [("city", city, cityRate), ("partner", partner, partnerRate)]
 } catch {
     fail("profile: \(error)")
 }
 say("phase                                              city ms/batch  µs/rec   share │ partner ms/batch  µs/rec   share")
 for phase in Phase.allCases {
-    var line = phase.title.padding(toLength: 48, withPad: " ", startingAt: 0)
-    for (index, (_, profile, _)) in profiles.enumerated() {
-        let seconds = profile.times[phase]
-        let batches = Double(profile.records / 1000)
+    if phase == .merge || phase == .envelopeParse {
+        say(phase == .envelopeParse ? "prepare (no store, no lock)" : "commit (one write transaction)")
+    }
+    var line = ("  " + phase.title).padding(toLength: 48, withPad: " ", startingAt: 0)
+    for (index, entry) in profiles.enumerated() {
+        let seconds = entry.profile.times[phase]
+        let batches = Double(entry.profile.records / 1000)
         line += String(
-            format: "%@%9.2f %8.1f %6.1f%%", index == 0 ? "  " : "  │ ", seconds * 1000 / batches, seconds * 1e6 / Double(profile.records),
-            seconds / profile.times.total * 100)
+            format: "%@%9.2f %8.1f %6.1f%%", index == 0 ? "  " : "  │ ", seconds * 1000 / batches,
+            seconds * 1e6 / Double(entry.profile.records), seconds / entry.profile.times.total * 100)
     }
     say(line)
 }
-func sums(_ profile: ProfileResult) -> (cpu: Double, storage: Double) {
-    let storage = Phase.allCases.filter(\.isStorage).reduce(0) { $0 + profile.times[$1] }
-    return (profile.times.total - storage, storage)
-}
+say("split further (separate passes over the same batches, outside the totals)")
 for extra in ProfileResult.Extra.allCases {
     var line = ("  " + extra.title).padding(toLength: 78, withPad: " ", startingAt: 0)
-    for (index, (_, profile, _)) in profiles.enumerated() {
-        let seconds = profile.extras[extra] ?? 0
-        line += String(format: "%@%7.2f ms", index == 0 ? "" : " │ ", seconds * 1000 / Double(profile.records / 1000))
+    for (index, entry) in profiles.enumerated() {
+        let seconds = entry.profile.extras[extra] ?? 0
+        line += String(format: "%@%7.2f ms", index == 0 ? "" : " │ ", seconds * 1000 / Double(entry.profile.records / 1000))
     }
     say(line)
 }
-for (name, profile, engineRate) in profiles {
-    let (cpu, storage) = sums(profile)
+for entry in profiles {
+    let profile = entry.profile
+    let total = profile.times.total
     let batches = Double(profile.records / 1000)
+    let prepare = Phase.allCases.filter(\.isPrepare).reduce(0) { $0 + profile.times[$1] }
+    let storage = Phase.allCases.filter(\.isStorage).reduce(0) { $0 + profile.times[$1] }
+    let commitCPU = total - prepare - storage
     say(
         String(
-            format: "%@: %.1f ms/batch = CPU %.1f ms (%.0f%%) + SQLite %.1f ms (%.0f%%); replica %@ rec/s vs the engine's %@ rec/s; %.1f outbox rows per record",
-            name, profile.times.total * 1000 / batches, cpu * 1000 / batches, cpu / profile.times.total * 100, storage * 1000 / batches,
-            storage / profile.times.total * 100, grouped(Double(profile.records) / profile.times.total), grouped(engineRate),
-            Double(profile.outboxRows) / Double(profile.records)))
+            format: "%@: %.1f ms/batch = prepare %.1f + commit CPU %.1f (merge, route, receipt) + SQLite %.1f (%.0f%%);"
+                + " replica %@ rec/s, engine %@ rec/s",
+            entry.name, total * 1000 / batches, prepare * 1000 / batches, commitCPU * 1000 / batches, storage * 1000 / batches,
+            storage / total * 100, grouped(Double(profile.records) / total), grouped(entry.engineRate)))
+    if profile.outboxRows > 0 {
+        say(
+            String(
+                format: "    relays: %.1f outbox rows and %.1f stored changes per record",
+                Double(profile.outboxRows) / Double(profile.records),
+                Double(profile.outboxChanges) / Double(profile.records)))
+    }
 }
 
 if !options.keep { try? FileManager.default.removeItem(atPath: workDirectory) }
@@ -225,9 +264,14 @@ if !options.keep { try? FileManager.default.removeItem(atPath: workDirectory) }
 say("")
 say(
     String(
-        format: "summary: city %@ rec/s (%.2f of the ceiling), partner without relays %@ rec/s (%.2f); ceiling = records + history via sqlite3",
-        grouped(cityRate), cityRate / ceilingRate, grouped(partnerRate), partnerRate / ceilingRate))
-say(String(format: "engine apply %d rec/s, sqlite3 ceiling %d rec/s, ratio %.2f", Int(cityRate.rounded()), Int(ceilingRate.rounded()), cityRate / ceilingRate))
+        format: "summary: city %@ rec/s (%.2f of the ceiling), partner %@ rec/s (%.2f), pipelined city %@ (%.2f), partner %@ (%.2f);"
+            + " ceiling = records + history via sqlite3",
+        grouped(cityRate), cityRate / ceilingRate, grouped(partnerRate), partnerRate / ceilingRate, grouped(median(cases[2].rates)),
+        median(cases[2].rates) / ceilingRate, grouped(median(cases[3].rates)), median(cases[3].rates) / ceilingRate))
+say(
+    String(
+        format: "engine apply %d rec/s, sqlite3 ceiling %d rec/s, ratio %.2f", Int(cityRate.rounded()), Int(ceilingRate.rounded()),
+        cityRate / ceilingRate))
 
 extension String {
     func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
