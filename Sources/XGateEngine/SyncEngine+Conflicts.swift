@@ -28,9 +28,7 @@ extension SyncEngine {
             }
             var content = ContentVersion(version: current.version + 1, author: node.id, at: now.text, record: chosen)
             content.override = .init(version: conflictedVersion, digest: digest)
-            let status =
-                node.isRelay
-                ? held.status : (held.statusHistory.filter { $0.author == node.id }.max { $0.version < $1.version } ?? held.status)
+            let status = statusToCarry(held) ?? held.status
             let outcome = try apply(Change(key: key, content: content, status: status), held: held, source: node.id, at: now, in: tx)
             if case .rejected(let rejection) = outcome { throw EngineError(code: rejection.code, message: rejection.message) }
             try tx.appendLog(

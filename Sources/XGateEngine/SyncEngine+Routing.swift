@@ -20,13 +20,7 @@ extension SyncEngine {
         guard contentChanged || statusChanged else { return }
         let authoredHere = (contentChanged && state.content?.author == me) || (statusChanged && state.status.author == me)
         guard node.isRelay || authoredHere else { return }
-        let status: StatusChange
-        if node.isRelay {
-            status = state.status
-        } else {
-            guard let own = state.statusHistory.filter({ $0.author == me }).max(by: { $0.version < $1.version }) else { return }
-            status = own
-        }
+        guard let status = statusToCarry(state) else { return }
         let isCorrection = statusChanged && state.status.from != nil && SyncEngine.corrections.contains(state.status.value)
         let date = at.chinaDate
         var sent = Set<String>()
@@ -65,5 +59,12 @@ extension SyncEngine {
                     CorrectionTracking(key: state.key, statusVersion: status.version, status: status.value, peer: peer, sentAt: at))
             }
         }
+    }
+
+    /// The status a change from this node carries (PROTOCOL.md §5.4): the city, which relays, carries the status that
+    /// stands; any other node the newest decision it made itself (nil if it made none).
+    func statusToCarry(_ state: RecordState) -> StatusChange? {
+        if node.isRelay { return state.status }
+        return state.statusHistory.filter { $0.author == node.id }.max { $0.version < $1.version }
     }
 }
