@@ -31,7 +31,8 @@ extension SyncEngine {
                     continue
                 }
                 let content = ContentVersion(version: (held?.content?.version ?? 0) + 1, author: node.id, at: now.text, record: record)
-                let status = held.flatMap(statusToCarry)
+                let status =
+                    held.flatMap(statusToCarry)
                     ?? StatusChange(version: 1, value: .active, from: nil, author: node.id, at: now.text)
                 let change = Change(key: key, content: content, status: status)
                 let outcome = try apply(change, held: held, source: node.id, at: now, in: tx)
