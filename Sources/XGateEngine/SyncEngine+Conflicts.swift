@@ -29,14 +29,9 @@ extension SyncEngine {
             var content = ContentVersion(version: current.version + 1, author: node.id, at: now.text, record: chosen)
             content.override = .init(version: conflictedVersion, digest: digest)
             let status = statusToCarry(held) ?? held.status
-            let outcome = try apply(Change(key: key, content: content, status: status), held: held, source: node.id, at: now, in: tx)
-            if case .rejected(let rejection) = outcome { throw EngineError(code: rejection.code, message: rejection.message) }
-            try tx.appendLog(
-                SyncLogEntry(
-                    at: now, peer: nil, batchId: nil, event: "conflict.resolved",
-                    detail: "\(key): version \(conflictedVersion) resolved as \(digest), new version \(content.version)"))
-            guard let state = try tx.record(key)?.state else { throw EngineError(code: "store.inconsistent", message: "\(key) vanished") }
-            return state
+            return try applyOperatorChange(
+                Change(key: key, content: content, status: status), held: held, event: "conflict.resolved",
+                detail: "\(key): version \(conflictedVersion) resolved as \(digest), new version \(content.version)", at: now, in: tx)
         }
     }
 

@@ -62,17 +62,25 @@ extension SyncEngine {
             let decision = StatusChange(
                 version: held.status.version + 1, value: value, from: held.status.value, author: node.id, at: now.text,
                 reason: reason, basis: basis, reasonCode: reasonCode)
-            let change = Change(key: key, content: nil, status: decision)
-            if case .rejected(let rejection) = try apply(change, held: held, source: node.id, at: now, in: tx) {
-                throw EngineError(code: rejection.code, message: rejection.message)
-            }
-            try tx.appendLog(
-                SyncLogEntry(
-                    at: now, peer: nil, batchId: nil, event: "record.status",
-                    detail: "\(key): \(held.status.value.rawValue) → \(value.rawValue)"))
-            guard let state = try tx.record(key)?.state else { throw EngineError(code: "store.inconsistent", message: "\(key) vanished") }
-            return state
+            return try applyOperatorChange(
+                Change(key: key, content: nil, status: decision), held: held, event: "record.status",
+                detail: "\(key): \(held.status.value.rawValue) → \(value.rawValue)", at: now, in: tx)
         }
+    }
+
+    /// Applies a change an operator made at this node (a decision, a conflict resolution): refused changes become
+    /// errors, the action is logged, and the merged state is returned.
+    func applyOperatorChange(
+        _ change: Change, held: RecordState, event: String, detail: String, at now: Timestamp, in tx: any StoreTransaction
+    ) throws -> RecordState {
+        if case .rejected(let rejection) = try apply(change, held: held, source: node.id, at: now, in: tx) {
+            throw EngineError(code: rejection.code, message: rejection.message)
+        }
+        try tx.appendLog(SyncLogEntry(at: now, peer: nil, batchId: nil, event: event, detail: detail))
+        guard let state = try tx.record(change.key)?.state else {
+            throw EngineError(code: "store.inconsistent", message: "\(change.key) vanished")
+        }
+        return state
     }
 
     /// Merges one change into the store and routes what changed. Shared by local submissions, decisions and
