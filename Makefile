@@ -9,11 +9,13 @@ XGATE := .build/debug/xgate
 run: build
 	XGATE=$(XGATE) deploy/walkthrough.sh
 
-## test: every proof — Swift tests (incl. the official JSON Schema suite), Python cross-checks and interoperability
+## test: every proof — Swift tests (incl. the official JSON Schema suite), Python cross-checks and interoperability,
+## three real daemons over mutual TLS (Tests/e2e)
 test: build-tests
 	$(SWIFT) test --skip-build
 	python3 Tests/interop/check_examples.py --xgate $(XGATE)
 	python3 Tests/interop/test_interop.py --xgate $(XGATE)
+	python3 Tests/e2e/test_daemons.py --xgate $(XGATE)
 	XGATE=$(XGATE) OUT=.build/walkthrough-check deploy/walkthrough.sh > .build/walkthrough.log 2>&1 \
 		|| { cat .build/walkthrough.log; echo "make test: the walkthrough (make run) failed"; exit 1; }
 	swift format lint -r Sources Tests

@@ -12,6 +12,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // JSON values, parsing, canonical serialisation, JSON Pointer. No dependencies, no I/O.
@@ -42,14 +49,54 @@ let package = Package(
         // The sync engine: outbound batches per peer, inbound apply, retries, corrections, expiry, feeds.
         // Logic over the store and transport protocols; clock and randomness injected.
         .target(name: "XGateEngine", dependencies: ["XGateJSON", "XGateCore", "XGateJOSE"]),
+        // The HTTP API over the engine and the store: mutual TLS peers, operator tokens, limits, problem details.
+        .target(
+            name: "XGateServer",
+            dependencies: [
+                "XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Outgoing HTTPS with client certificates: pushes, feed pulls, acknowledgements, and the operator API client.
+        .target(
+            name: "XGateClient",
+            dependencies: [
+                "XGateJSON", "XGateCore", "XGateEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The daemon: configuration file, services (push, pull, retry, expiry) in one service group, composition root.
+        .target(
+            name: "XGateDaemon",
+            dependencies: [
+                "XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateServer", "XGateClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // Reads Contracts/ and Peers/ from disk; writes keys with safe permissions.
         .target(name: "XGateFileSystem", dependencies: ["XGateJSON", "XGateSchema", "XGateCore", "XGateJOSE"]),
-        // The command-line interface (offline commands for now).
+        // The command-line interface: offline commands, `serve`, and the operator commands against a running daemon.
         .target(
             name: "XGateCLI",
             dependencies: [
-                "XGateJSON", "XGateSchema", "XGateCore", "XGateJOSE", "XGateFileSystem",
+                "XGateJSON", "XGateSchema", "XGateCore", "XGateJOSE", "XGateFileSystem", "XGateDaemon", "XGateClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(name: "xgate", dependencies: ["XGateCLI"]),

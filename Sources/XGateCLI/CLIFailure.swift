@@ -17,6 +17,28 @@ enum Exit {
     static let internalError: Int32 = 70
     static let exists: Int32 = 73
     static let permission: Int32 = 77
+    /// The daemon answered with a refusal (a problem document with a 4xx status).
+    static let refused: Int32 = 20
+    /// The record, conflict or batch asked for does not exist at the daemon.
+    static let missing: Int32 = 21
+    /// The daemon could not be reached, or failed (5xx): try again later.
+    static let unavailable: Int32 = 75
+    /// The configuration file is invalid (the message names the key).
+    static let configuration: Int32 = 78
+
+    /// The exit code for a daemon that could not start.
+    static func code(forStart code: String) -> Int32 {
+        if code.hasPrefix("files.") {
+            switch code {
+            case "files.notFound": return notFound
+            case "files.permission": return permission
+            case "files.configuration": return contracts
+            default: return malformed
+            }
+        }
+        if code.hasPrefix("config.") || code.hasPrefix("tls.") { return configuration }
+        return internalError
+    }
 
     /// The code for a refused batch or receipt.
     static func code(for error: BatchError) -> Int32 {

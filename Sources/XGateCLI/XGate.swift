@@ -1,18 +1,26 @@
 import ArgumentParser
 
 /// The `xgate` command.
-public struct XGate: ParsableCommand {
+@available(macOS 10.15, *)
+public struct XGate: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "xgate",
         abstract: "The cross-region credit data exchange gateway.",
         discussion: """
-            Offline tools for integrators and operators: keys, identifier and record checks, signed batches and receipts,
-            and the federation registry. Exit codes: 0 ok; 1 invalid input found; 10 signature invalid; 11 unknown key or
-            wrong signer; 12 key not valid at signing time; 13 batch or receipt envelope invalid; 64 usage; 65 malformed
-            input; 66 file not found; 67 input too large; 69 contracts or registry unusable; 73 output exists;
-            77 permission (e.g. a private key readable by others).
+            The daemon (serve), operator commands against a running daemon (push, status, log, record, conflicts,
+            corrections, repair, object, revoke, requeue), and offline tools for integrators and operators: keys,
+            identifier and record checks, signed batches and receipts, the federation registry.
+            Exit codes: 0 ok; 1 invalid input found; 10 signature invalid; 11 unknown key or wrong signer; 12 key not
+            valid at signing time; 13 batch or receipt envelope invalid; 20 the daemon refused the request; 21 not found
+            at the daemon; 64 usage; 65 malformed input; 66 file not found; 67 input too large; 69 contracts or registry
+            unusable; 70 internal error; 73 output exists; 75 daemon unreachable or failing (retry later);
+            77 permission (a private key readable by others, operator credentials refused); 78 configuration invalid.
             """,
-        subcommands: [KeysCommand.self, CheckCommand.self, BatchCommand.self, ReceiptCommand.self, PeersCommand.self]
+        subcommands: [
+            ServeCommand.self, PushCommand.self, StatusCommand.self, LogCommand.self, RecordCommand.self, ConflictsCommand.self,
+            CorrectionsCommand.self, RepairCommand.self, ObjectCommand.self, RevokeCommand.self, RequeueCommand.self,
+            KeysCommand.self, CheckCommand.self, BatchCommand.self, ReceiptCommand.self, PeersCommand.self,
+        ]
     )
 
     public init() {}

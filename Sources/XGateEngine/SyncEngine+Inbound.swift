@@ -6,10 +6,17 @@ import XGateJSON
 /// every change judged on its own. Preparing needs no lock, so a node can prepare the next batch while the store
 /// commits the previous one.
 public struct PreparedBatch: Sendable {
-    let sender: String
+    /// The node that signed the batch (its `from`).
+    public let sender: String
     let inspection: BatchInspection
     let payloadDigest: Digest
     let receivedAt: Timestamp
+
+    /// The batch's id, sequence, creation time and number of changes.
+    public var batchId: String { inspection.batch.batchId }
+    public var sequence: Int { inspection.batch.sequence }
+    public var createdAt: Timestamp { inspection.batch.createdAt }
+    public var changeCount: Int { inspection.entries.count }
 }
 
 extension SyncEngine {

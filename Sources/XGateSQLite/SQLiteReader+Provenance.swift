@@ -50,6 +50,17 @@ extension SQLiteReading {
             [before.seconds], table: "corrections", keyColumns: [0, 1, 2, 3, 4], decodeCorrection)
     }
 
+    /// Newest first.
+    func recentCorrections(limit: Int) throws -> [CorrectionTracking] {
+        try fetchAll(
+            db,
+            """
+            SELECT \(Self.correctionColumns) FROM corrections
+            ORDER BY sent_at_s DESC, owner, kind, source_id, status_version DESC, peer LIMIT ?
+            """,
+            [limit], table: "corrections", keyColumns: [0, 1, 2, 3, 4], decodeCorrection)
+    }
+
     /// By status version, then peer.
     func corrections(of key: RecordKey) throws -> [CorrectionTracking] {
         try fetchAll(

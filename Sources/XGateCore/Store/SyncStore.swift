@@ -52,6 +52,8 @@ public protocol StoreReader {
     func unacknowledgedCorrections(sentBefore before: Timestamp) throws -> [CorrectionTracking]
     /// Every tracked correction of a record.
     func corrections(of key: RecordKey) throws -> [CorrectionTracking]
+    /// The most recently sent corrections, acknowledged or not, newest first.
+    func recentCorrections(limit: Int) throws -> [CorrectionTracking]
 
     /// Refused changes, newest first.
     func rejections(limit: Int) throws -> [RejectionEntry]

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import XGateCore
+import XGateEngine
+import XGateJSON
+
+/// Outgoing HTTPS to peers with this node's client certificate: pushes batches (the engine's transport), pulls feed
+/// pages, sends acknowledgements. Peers' server certificates must chain to the configured trust roots and match the
+/// endpoint's host name. Call `shutdown()` when done.
+public final class PeerClient: PeerTransport, Sendable {
+    let http: HTTPClient
+    let federation: Federation
+    let node: String
+    let timeout: TimeAmount
+
+    /// Creates a client. `certificatePath`/`privateKeyPath` nil (development plain HTTP) sends no certificate and
+    /// names this node in `X-Xgate-Node` instead.
+    public init(
+        node: String, federation: Federation, certificatePath: String?, privateKeyPath: String?, trustRootsPath: String?,
+        timeoutSeconds: Int
+    ) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let certificatePath, let privateKeyPath {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: privateKeyPath, format: .pem))
+        }
+        if let trustRootsPath { tls.trustRoots = .file(trustRootsPath) }
+        tls.minimumTLSVersion = .tlsv12
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeoutSeconds)))
+        configuration.httpVersion = .http1Only
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.federation = federation
+        self.node = node
+        self.timeout = .seconds(Int64(timeoutSeconds))
+    }
+
+    /// Shuts the connection pool down.
+    public func shutdown() async throws { try await http.shutdown() }
+
+    func url(_ peer: String, _ path: String) throws -> String {
+        guard let endpoint = federation.peers[peer]?.endpoint else {
+            throw EngineError(code: "peer.unknown", message: "\(peer) has no endpoint in the registry")
+        }
+        return (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + path
+    }
+
+    /// Sends a request; a 2xx body comes back, a problem document becomes an `EngineError` with its code.
+    func exchange(_ method: HTTPMethod, _ url: String, body: [UInt8]?, contentType: String) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "X-Xgate-Node", value: node)
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await http.execute(request, timeout: timeout)
+        let bytes = Array(try await response.body.collect(upTo: 256 * 1024 * 1024).readableBytesView)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw PeerClient.problem(status: Int(response.status.code), body: bytes)
+        }
+        return bytes
+    }
+
+    /// The engine error a peer's problem document stands for (or a retryable transport error if it is not one).
+    static func problem(status: Int, body: [UInt8]) -> EngineError {
+        if let value = try? JSONParser().parse(body), let code = value["code"]?.stringValue {
+            return EngineError(
+                code: code, message: value["detail"]?.stringValue ?? "HTTP \(status)",
+                retryable: value["retryable"]?.boolValue ?? (status >= 500),
+                expectedSequence: value["expectedSequence"]?.numberValue.map { Int($0) })
+        }
+        return EngineError(
+            code: "transport.http", message: "HTTP \(status) without a problem document", retryable: status >= 500 || status == 429)
+    }
+
+    /// POST /v1/batches at `peer`: the receipt.
+    public func push(_ jws: [UInt8], to peer: String) async throws -> [UInt8] {
+        try await exchange(.POST, url(peer, "/v1/batches"), body: jws, contentType: "application/jose+json")
+    }
+
+    /// GET /v1/feed (or /v1/feed/snapshot) at `peer`: a signed page.
+    public func pull(from peer: String, cursor: String?, limit: Int, snapshot: Bool = false) async throws -> [UInt8] {
+        var path = snapshot ? "/v1/feed/snapshot" : "/v1/feed?limit=\(limit)"
+        if !snapshot, let cursor { path += "&cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor) }
+        return try await exchange(.GET, url(peer, path), body: nil, contentType: "")
+    }
+
+    /// POST /v1/acknowledgements at `peer`.
+    public func acknowledge(_ jws: [UInt8], to peer: String) async throws {
+        _ = try await exchange(.POST, url(peer, "/v1/acknowledgements"), body: jws, contentType: "application/jose+json")
+    }
+}

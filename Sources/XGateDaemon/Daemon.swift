@@ -1,0 +1,146 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOSSL
+import ServiceLifecycle
+import XGateClient
+import XGateCore
+import XGateEngine
+import XGateFileSystem
+import XGateJOSE
+import XGateSQLite
+import XGateServer
+
+/// The composition root of `xgate serve`: opens the contracts, the registry, the key and the store; builds the
+/// engine, the HTTP API (TLS, mutual for peers) and the loops; runs them in one service group until SIGTERM or
+/// SIGINT, which lets the batch in flight finish.
+public enum Daemon {
+    /// A start-up failure: what could not be opened or used (the CLI maps it to an exit code).
+    public struct StartError: Error, CustomStringConvertible {
+        public var code: String
+        public var message: String
+        public var description: String { "\(code): \(message)" }
+    }
+
+    /// Runs the daemon until it is told to stop.
+    public static func run(_ configuration: DaemonConfiguration, logger baseLogger: Logger) async throws {
+        var nodeLogger = baseLogger
+        nodeLogger[metadataKey: "node"] = "\(configuration.nodeId)"
+        let logger = nodeLogger
+        let engine = try makeEngine(configuration)
+        let board = DeliveryBoard()
+        let offload = Offload()
+        let access = AccessPolicy(
+            federation: engine.node.federation, operatorTokenSHA256: configuration.operatorTokenSHA256,
+            developmentPlainHTTP: configuration.developmentPlainHTTP)
+        let limits = GatewayAPI.Limits(
+            maxBodyBytes: configuration.limits.maxBodyBytes, replayWindowSeconds: configuration.limits.replayWindowSeconds,
+            maxFeedPage: configuration.limits.maxFeedPage, requestsPerSecond: configuration.limits.requestsPerSecond,
+            burst: configuration.limits.burst)
+        let api = GatewayAPI(
+            engine: engine, access: access, limits: limits, board: board, offload: offload, pullFrom: configuration.sync.pullFrom)
+
+        let client: PeerClient
+        do {
+            client = try PeerClient(
+                node: configuration.nodeId, federation: engine.node.federation,
+                certificatePath: configuration.developmentPlainHTTP ? nil : configuration.certificatePath,
+                privateKeyPath: configuration.developmentPlainHTTP ? nil : configuration.privateKeyPath,
+                trustRootsPath: configuration.clientTrustRootsPath, timeoutSeconds: configuration.clientTimeoutSeconds)
+        } catch {
+            throw StartError(code: "tls.client", message: "cannot load the client certificate or trust roots: \(error)")
+        }
+
+        let server: HTTPServerBuilder
+        if configuration.developmentPlainHTTP {
+            logger.warning(
+                "DEVELOPMENT MODE: plain HTTP without TLS on loopback; peers are NOT authenticated by certificates. Never use this in production.",
+                metadata: ["listen": "\(configuration.listenHost):\(configuration.listenPort)"])
+            server = .http1()
+        } else {
+            server = try .tls(.http1(), tlsConfiguration: serverTLS(configuration))
+        }
+        let services: [any Service] = [
+            PushService(
+                engine: engine, client: client, board: board, offload: offload,
+                intervalMilliseconds: configuration.sync.pushIntervalMilliseconds,
+                logger: logger),
+            PullService(
+                engine: engine, client: client, board: board, offload: offload, publishers: configuration.sync.pullFrom,
+                pageSize: configuration.limits.maxFeedPage, intervalSeconds: configuration.sync.pullIntervalSeconds, logger: logger),
+            ExpiryService(engine: engine, offload: offload, intervalSeconds: configuration.sync.expirySweepSeconds, logger: logger),
+        ]
+        let scheme = configuration.developmentPlainHTTP ? "http" : "https"
+        let app = Application(
+            router: api.router(), server: server,
+            configuration: .init(
+                address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil,
+                availableConnectionsDelegate: .maximum(configuration.limits.maxConnections, logger: logger)),
+            services: services,
+            onServerRunning: { channel in
+                board.isReady = true
+                logger.notice(
+                    "xgate listening",
+                    metadata: ["url": "\(scheme)://\(configuration.listenHost):\(channel.localAddress?.port ?? configuration.listenPort)"])
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try? await client.shutdown()
+        logger.notice("xgate stopped")
+    }
+
+    /// The engine over the node's store, contracts, registry and key.
+    static func makeEngine(_ configuration: DaemonConfiguration) throws -> SyncEngine {
+        let contracts: ContractSet
+        let federation: Federation
+        let key: SigningKey
+        do {
+            contracts = try ContractsDirectory.load(configuration.contractsPath)
+            federation = try PeersDirectory.load(configuration.peersPath, contracts: contracts)
+            key = try KeyFiles.read(configuration.signingKeyPath, node: configuration.nodeId)
+        } catch {
+            throw StartError(code: "files.\(error.kind.rawValue)", message: error.description)
+        }
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore.open(path: configuration.storePath)
+        } catch {
+            throw StartError(code: "store.open", message: "cannot open the store \(configuration.storePath): \(error)")
+        }
+        do {
+            let node = try NodeContext(id: configuration.nodeId, signingKey: key, federation: federation, contracts: contracts)
+            return try SyncEngine(
+                node: node, store: store, configuration: configuration.engine, clock: SystemClock(), random: SystemRandom())
+        } catch {
+            throw StartError(code: error.code, message: error.message)
+        }
+    }
+
+    /// TLS for the listener: this node's certificate, client certificates verified against the federation CA when
+    /// presented (peer endpoints then require one, pinned; operator endpoints use the token instead).
+    static func serverTLS(_ configuration: DaemonConfiguration) throws -> TLSConfiguration {
+        guard let certificatePath = configuration.certificatePath, let keyPath = configuration.privateKeyPath,
+            let caPath = configuration.clientCAPath
+        else {
+            throw StartError(code: "config.invalid", message: "server.certificate, server.privateKey and server.clientCA are required")
+        }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            tls.certificateVerification = .optionalVerification
+            tls.trustRoots = .file(caPath)
+            tls.minimumTLSVersion = .tlsv12
+            return tls
+        } catch {
+            throw StartError(code: "tls.server", message: "cannot load the TLS certificate, key or client CA: \(error)")
+        }
+    }
+}

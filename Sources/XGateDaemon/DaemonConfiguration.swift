@@ -1,0 +1,335 @@
+import Foundation
+import XGateCore
+import XGateEngine
+import Yams
+
+/// Everything `xgate serve` needs, read once from a YAML file (environment variables override any key), validated,
+/// then passed down. Relative paths are relative to the file's directory. Every key is documented in README,
+/// "Configuration", and in `deploy/config/*.yaml`.
+public struct DaemonConfiguration: Sendable {
+    /// `node`: who this daemon is.
+    public var nodeId: String
+    /// `node.signingKey`: the PKCS#8 PEM Ed25519 key (mode 0600).
+    public var signingKeyPath: String
+    /// `paths.contracts`, `paths.peers`.
+    public var contractsPath: String
+    public var peersPath: String
+    /// `store.path`: the SQLite file.
+    public var storePath: String
+    /// `server.listen`: host and port.
+    public var listenHost: String
+    public var listenPort: Int
+    /// `server.certificate`, `server.privateKey`: this node's TLS certificate and key (also the client certificate).
+    public var certificatePath: String?
+    public var privateKeyPath: String?
+    /// `server.clientCA`: the CA certificates client certificates must chain to.
+    public var clientCAPath: String?
+    /// `server.developmentPlainHTTP`: plain HTTP, loopback only, with a loud warning. Never in production.
+    public var developmentPlainHTTP: Bool
+    /// `client.trustRoots`: CA certificates for peers' server certificates.
+    public var clientTrustRootsPath: String?
+    /// `client.timeoutSeconds`: a push or pull that takes longer fails (and is retried).
+    public var clientTimeoutSeconds: Int
+    /// `operator.tokenSHA256` (hex) or `operator.tokenFile`: the operator bearer token, kept as its SHA-256.
+    public var operatorTokenSHA256: String
+    /// `limits.*`.
+    public var limits: Limits
+    /// `sync.*`.
+    public var sync: Sync
+    /// `engine.*`: batch sizes, retry, circuit breaker, dead letters, correction deadline.
+    public var engine: EngineConfiguration
+    /// `log.level`: trace, debug, info, notice, warning, error, critical.
+    public var logLevel: String
+
+    /// Request limits (`limits.*`).
+    public struct Limits: Sendable {
+        /// `limits.maxBodyBytes`: a larger request body is refused with 413 `request.too-large`.
+        public var maxBodyBytes: Int = 16 * 1024 * 1024
+        /// `limits.requestsPerSecond`, `limits.burst`: per peer (or operator); more is refused with 429 `request.rate-limited`.
+        public var requestsPerSecond: Double = 50
+        public var burst: Double = 100
+        /// `limits.maxConnections`: concurrent connections; more wait in the accept queue.
+        public var maxConnections: Int = 256
+        /// `limits.replayWindowSeconds`: a batch whose createdAt is further from now is refused (`batch.outside-window`).
+        public var replayWindowSeconds: Int64 = 86_400
+        /// `limits.maxFeedPage`: the most changes one feed page carries.
+        public var maxFeedPage: Int = 1000
+        public init() {}
+    }
+
+    /// Background work (`sync.*`).
+    public struct Sync: Sendable {
+        /// `sync.pushIntervalMilliseconds`: how often each push loop looks for work when idle.
+        public var pushIntervalMilliseconds: Int = 500
+        /// `sync.pullIntervalSeconds`: how often each feed is pulled.
+        public var pullIntervalSeconds: Int = 10
+        /// `sync.pullFrom`: the nodes whose feeds this node pulls (partners pull the city's).
+        public var pullFrom: [String] = []
+        /// `sync.expirySweepSeconds`: how often publicity periods are checked.
+        public var expirySweepSeconds: Int = 600
+        public init() {}
+    }
+}
+
+/// A configuration problem: which key (or file), and what is wrong with it.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var key: String
+    public var message: String
+    public init(key: String, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+    public var description: String { key.isEmpty ? message : "\(key): \(message)" }
+}
+
+extension DaemonConfiguration {
+    /// The keys the file may hold, with their types (anything else is refused, naming the key: a typo must not be
+    /// silently ignored).
+    static let keys: [String: ValueType] = [
+        "node.id": .string, "node.signingKey": .path,
+        "paths.contracts": .path, "paths.peers": .path,
+        "store.path": .path,
+        "server.listen": .string, "server.certificate": .path, "server.privateKey": .path, "server.clientCA": .path,
+        "server.developmentPlainHTTP": .bool,
+        "client.trustRoots": .path, "client.timeoutSeconds": .int,
+        "operator.tokenSHA256": .string, "operator.tokenFile": .path,
+        "limits.maxBodyBytes": .int, "limits.requestsPerSecond": .double, "limits.burst": .double, "limits.maxConnections": .int,
+        "limits.replayWindowSeconds": .int, "limits.maxFeedPage": .int,
+        "sync.pushIntervalMilliseconds": .int, "sync.pullIntervalSeconds": .int, "sync.pullFrom": .list,
+        "sync.expirySweepSeconds": .int,
+        "engine.maxChangesPerBatch": .int, "engine.maxBatchBytes": .int, "engine.retryBaseSeconds": .double,
+        "engine.retryCapSeconds": .double, "engine.breakerFailures": .int, "engine.breakerOpenSeconds": .int,
+        "engine.deadLetterAttempts": .int, "engine.deadLetterAgeSeconds": .int, "engine.correctionDeadlineSeconds": .int,
+        "log.level": .string,
+    ]
+
+    enum ValueType { case string, path, bool, int, double, list }
+
+    /// The environment variable that overrides `key`: `XGATE_` + the path in capitals joined by `_`.
+    public static func environmentName(for key: String) -> String {
+        "XGATE_" + key.split(separator: ".").map { $0.uppercased() }.joined(separator: "_")
+    }
+
+    /// Reads and validates the file at `path`, with `environment` overriding keys.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError)
+        -> DaemonConfiguration
+    {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(key: "", "cannot read the configuration file \(path): \(error.localizedDescription)")
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse(yaml: text, file: path, baseDirectory: base, environment: environment)
+    }
+
+    /// Parses YAML text (a mapping of sections of keys), applies the environment and validates.
+    public static func parse(yaml text: String, file: String, baseDirectory: String, environment: [String: String])
+        throws(ConfigurationError)
+        -> DaemonConfiguration
+    {
+        var flat: [String: Any] = [:]
+        do {
+            guard let root = try Yams.load(yaml: text) else { throw ConfigurationError(key: "", "\(file) is empty") }
+            guard let sections = root as? [String: Any] else {
+                throw ConfigurationError(key: "", "\(file): the top level must be a mapping of sections (node, store, server, …)")
+            }
+            for (section, value) in sections {
+                guard let entries = value as? [String: Any] else {
+                    throw ConfigurationError(key: section, "must be a mapping of keys (in \(file))")
+                }
+                for (name, entry) in entries { flat["\(section).\(name)"] = entry }
+            }
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(key: "", "\(file) is not valid YAML: \(error)")
+        }
+        for key in flat.keys.sorted() where keys[key] == nil {
+            throw ConfigurationError(key: key, "unknown key in \(file) (see README, \"Configuration\")")
+        }
+        var reader = Reader(values: flat, base: baseDirectory, file: file)
+        for key in keys.keys.sorted() {
+            if let value = environment[environmentName(for: key)] { reader.values[key] = value; reader.fromEnvironment.insert(key) }
+        }
+        return try reader.build()
+    }
+}
+
+/// Typed access to the flat key → value map, with errors that name the key and where its value came from.
+struct Reader {
+    var values: [String: Any]
+    let base: String
+    let file: String
+    var fromEnvironment: Set<String> = []
+
+    func origin(_ key: String) -> String {
+        fromEnvironment.contains(key) ? "(from \(DaemonConfiguration.environmentName(for: key)))" : "(in \(file))"
+    }
+
+    func string(_ key: String) throws(ConfigurationError) -> String? {
+        guard let value = values[key] else { return nil }
+        if let text = value as? String { return text.trimmingCharacters(in: .whitespaces) }
+        if let number = value as? Int { return String(number) }
+        throw ConfigurationError(key: key, "must be text \(origin(key))")
+    }
+
+    func required(_ key: String) throws(ConfigurationError) -> String {
+        guard let value = try string(key), !value.isEmpty else {
+            throw ConfigurationError(key: key, "is required (set it in \(file) or \(DaemonConfiguration.environmentName(for: key)))")
+        }
+        return value
+    }
+
+    func path(_ key: String) throws(ConfigurationError) -> String? {
+        guard let value = try string(key), !value.isEmpty else { return nil }
+        return value.hasPrefix("/") ? value : URL(fileURLWithPath: base).appendingPathComponent(value).standardized.path
+    }
+
+    func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let value = values[key] else { return nil }
+        let number: Int? = (value as? Int) ?? (value as? String).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard let number else { throw ConfigurationError(key: key, "must be a whole number \(origin(key))") }
+        guard range.contains(number) else {
+            throw ConfigurationError(key: key, "must be between \(range.lowerBound) and \(range.upperBound), not \(number) \(origin(key))")
+        }
+        return number
+    }
+
+    func double(_ key: String, _ range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
+        guard let value = values[key] else { return nil }
+        let number: Double? =
+            (value as? Double) ?? (value as? Int).map(Double.init)
+            ?? (value as? String).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard let number, number.isFinite else { throw ConfigurationError(key: key, "must be a number \(origin(key))") }
+        guard range.contains(number) else {
+            throw ConfigurationError(key: key, "must be between \(range.lowerBound) and \(range.upperBound), not \(number) \(origin(key))")
+        }
+        return number
+    }
+
+    func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let value = values[key] else { return nil }
+        if let flag = value as? Bool { return flag }
+        if let text = (value as? String)?.lowercased() {
+            if ["true", "yes", "1", "on"].contains(text) { return true }
+            if ["false", "no", "0", "off"].contains(text) { return false }
+        }
+        throw ConfigurationError(key: key, "must be true or false \(origin(key))")
+    }
+
+    func list(_ key: String) throws(ConfigurationError) -> [String]? {
+        guard let value = values[key] else { return nil }
+        if let items = value as? [Any] {
+            var result: [String] = []
+            for item in items {
+                guard let text = item as? String else { throw ConfigurationError(key: key, "must be a list of node ids \(origin(key))") }
+                result.append(text)
+            }
+            return result
+        }
+        if let text = value as? String {  // from the environment: comma-separated
+            return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        throw ConfigurationError(key: key, "must be a list of node ids \(origin(key))")
+    }
+
+    func build() throws(ConfigurationError) -> DaemonConfiguration {
+        let nodeId = try required("node.id")
+        guard nodeId.range(of: "^[a-z][a-z0-9-]{1,63}$", options: .regularExpression) != nil else {
+            throw ConfigurationError(
+                key: "node.id", "\"\(nodeId)\" is not a node id (lower-case letters, digits and '-') \(origin("node.id"))")
+        }
+        let listen = try required("server.listen")
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port)
+        else {
+            throw ConfigurationError(
+                key: "server.listen", "must be host:port, e.g. 0.0.0.0:8443, not \"\(listen)\" \(origin("server.listen"))")
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let development = try bool("server.developmentPlainHTTP") ?? false
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
+        if development && !loopback {
+            throw ConfigurationError(
+                key: "server.developmentPlainHTTP", "plain HTTP is allowed only on loopback (127.0.0.1, ::1), not on \(host)")
+        }
+        let certificate = try path("server.certificate")
+        let privateKey = try path("server.privateKey")
+        let clientCA = try path("server.clientCA")
+        if !development {
+            for (key, value) in [("server.certificate", certificate), ("server.privateKey", privateKey), ("server.clientCA", clientCA)]
+            where value == nil {
+                throw ConfigurationError(key: key, "is required: the daemon listens only with TLS (mutual TLS for peers)")
+            }
+        }
+        let tokenHash: String
+        if let hex = try string("operator.tokenSHA256")?.lowercased(), !hex.isEmpty {
+            guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
+                throw ConfigurationError(
+                    key: "operator.tokenSHA256",
+                    "must be 64 hexadecimal digits (the SHA-256 of the token) \(origin("operator.tokenSHA256"))")
+            }
+            tokenHash = hex
+        } else if let file = try path("operator.tokenFile") {
+            guard let token = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+                token.count >= 16
+            else {
+                throw ConfigurationError(key: "operator.tokenFile", "cannot read a token of at least 16 characters from \(file)")
+            }
+            tokenHash = Digest(of: Array(token.utf8)).hex
+        } else {
+            throw ConfigurationError(
+                key: "operator.tokenSHA256", "is required (or operator.tokenFile): operator endpoints need a credential")
+        }
+
+        var limits = DaemonConfiguration.Limits()
+        limits.maxBodyBytes = try int("limits.maxBodyBytes", 65_536...268_435_456) ?? limits.maxBodyBytes
+        limits.requestsPerSecond = try double("limits.requestsPerSecond", 0.1...100_000) ?? limits.requestsPerSecond
+        limits.burst = try double("limits.burst", 1...100_000) ?? limits.burst
+        limits.maxConnections = try int("limits.maxConnections", 1...100_000) ?? limits.maxConnections
+        limits.replayWindowSeconds = Int64(try int("limits.replayWindowSeconds", 60...31_536_000) ?? Int(limits.replayWindowSeconds))
+        limits.maxFeedPage = try int("limits.maxFeedPage", 1...1000) ?? limits.maxFeedPage
+
+        var sync = DaemonConfiguration.Sync()
+        sync.pushIntervalMilliseconds = try int("sync.pushIntervalMilliseconds", 10...3_600_000) ?? sync.pushIntervalMilliseconds
+        sync.pullIntervalSeconds = try int("sync.pullIntervalSeconds", 1...86_400) ?? sync.pullIntervalSeconds
+        sync.pullFrom = try list("sync.pullFrom") ?? []
+        sync.expirySweepSeconds = try int("sync.expirySweepSeconds", 1...86_400) ?? sync.expirySweepSeconds
+
+        var engine = EngineConfiguration()
+        engine.maximumChangesPerBatch = try int("engine.maxChangesPerBatch", 1...1000) ?? engine.maximumChangesPerBatch
+        engine.maximumBatchBytes = try int("engine.maxBatchBytes", 65_536...268_435_456) ?? engine.maximumBatchBytes
+        engine.retry.baseSeconds = try double("engine.retryBaseSeconds", 0.01...86_400) ?? engine.retry.baseSeconds
+        engine.retry.capSeconds = try double("engine.retryCapSeconds", 0.01...604_800) ?? engine.retry.capSeconds
+        if engine.retry.capSeconds < engine.retry.baseSeconds {
+            throw ConfigurationError(key: "engine.retryCapSeconds", "must not be less than engine.retryBaseSeconds")
+        }
+        engine.circuitBreaker.failureThreshold = try int("engine.breakerFailures", 1...1000) ?? engine.circuitBreaker.failureThreshold
+        engine.circuitBreaker.openSeconds = Int64(
+            try int("engine.breakerOpenSeconds", 1...86_400) ?? Int(engine.circuitBreaker.openSeconds))
+        engine.deadLetterAttempts = try int("engine.deadLetterAttempts", 1...100_000) ?? engine.deadLetterAttempts
+        engine.deadLetterAgeSeconds = Int64(try int("engine.deadLetterAgeSeconds", 60...31_536_000) ?? Int(engine.deadLetterAgeSeconds))
+        engine.correctionDeadlineSeconds =
+            Int64(try int("engine.correctionDeadlineSeconds", 1...31_536_000) ?? Int(engine.correctionDeadlineSeconds))
+
+        let level = try string("log.level") ?? "info"
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            throw ConfigurationError(
+                key: "log.level", "must be one of trace, debug, info, notice, warning, error, critical \(origin("log.level"))")
+        }
+        guard let signingKey = try path("node.signingKey") else {
+            throw ConfigurationError(key: "node.signingKey", "is required (the node's PKCS#8 PEM signing key, mode 0600)")
+        }
+        guard let contracts = try path("paths.contracts") else { throw ConfigurationError(key: "paths.contracts", "is required") }
+        guard let peers = try path("paths.peers") else { throw ConfigurationError(key: "paths.peers", "is required") }
+        guard let store = try path("store.path") else { throw ConfigurationError(key: "store.path", "is required") }
+        return DaemonConfiguration(
+            nodeId: nodeId, signingKeyPath: signingKey, contractsPath: contracts, peersPath: peers, storePath: store, listenHost: host,
+            listenPort: port, certificatePath: certificate, privateKeyPath: privateKey, clientCAPath: clientCA,
+            developmentPlainHTTP: development, clientTrustRootsPath: try path("client.trustRoots") ?? clientCA,
+            clientTimeoutSeconds: try int("client.timeoutSeconds", 1...3600) ?? 30, operatorTokenSHA256: tokenHash, limits: limits,
+            sync: sync, engine: engine, logLevel: level)
+    }
+}

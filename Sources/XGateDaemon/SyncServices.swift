@@ -1,0 +1,171 @@
+import Logging
+import ServiceLifecycle
+import XGateClient
+import XGateCore
+import XGateEngine
+import XGateServer
+
+/// Sleeps for `milliseconds`, returning early (without throwing) when the service group shuts down.
+func pause(milliseconds: Int) async {
+    _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
+}
+
+/// The push loops and retry scheduler: every peer with work gets its batches, one in flight per channel, each
+/// through its circuit breaker; failed batches come back when their backoff has passed (`nextBatch` picks them).
+/// On SIGTERM the batch in flight finishes (its receipt taken or its failure kept), then the loop ends.
+struct PushService: Service {
+    let engine: SyncEngine
+    let client: PeerClient
+    let board: DeliveryBoard
+    let offload: Offload
+    let intervalMilliseconds: Int
+    let logger: Logger
+
+    func run() async throws {
+        var breakers: [String: CircuitBreaker] = [:]
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let engine = self.engine
+            let peers = (try? await offload.run { try engine.store.read { try $0.peersWithWork() } }) ?? []
+            var delivered = 0
+            await withTaskGroup(of: (String, CircuitBreaker, Int).self) { group in
+                for peer in peers {
+                    let breaker = breakers[peer] ?? CircuitBreaker(configuration: engine.configuration.circuitBreaker)
+                    group.addTask { await self.drain(peer, breaker: breaker) }
+                }
+                for await (peer, breaker, count) in group {
+                    breakers[peer] = breaker
+                    delivered += count
+                }
+            }
+            if delivered == 0 { await pause(milliseconds: intervalMilliseconds) }
+        }
+    }
+
+    /// Pushes to one peer until nothing is due, a push fails, or the node shuts down. Returns the breaker and the
+    /// number of batches delivered.
+    func drain(_ peer: String, breaker start: CircuitBreaker) async -> (String, CircuitBreaker, Int) {
+        var breaker = start
+        var count = 0
+        while !Task.isShuttingDownGracefully {
+            do {
+                let before = try engine.store.read { try $0.outboundBatches(peer: peer, state: .pending).first }
+                guard try await engine.pushOnce(to: peer, transport: client, breaker: &breaker) else {
+                    if let batch = try engine.store.read({ try $0.outboundBatch(peer: peer, sequence: before?.sequence ?? 0) }),
+                        let error = batch.lastError, batch.state != .delivered
+                    {
+                        let now = engine.clock.now()
+                        board.update(peer) {
+                            $0.lastError = error
+                            $0.lastErrorAt = now
+                        }
+                        board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"failed\"}")
+                        logger.warning("push failed", metadata: ["peer": "\(peer)", "batch": "\(batch.batchId)", "error": "\(error)"])
+                    }
+                    break
+                }
+                count += 1
+                let now = engine.clock.now()
+                board.update(peer) { $0.lastSuccess = now }
+                board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"delivered\"}")
+            } catch {
+                logger.error("push loop error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                break
+            }
+        }
+        board.update(peer) { $0.circuit = Self.describe(breaker.state) }
+        return (peer, breaker, count)
+    }
+
+    static func describe(_ state: CircuitBreaker.State) -> String {
+        switch state {
+        case .closed: return "closed"
+        case .open: return "open"
+        case .halfOpen: return "half-open"
+        }
+    }
+}
+
+/// The pull loops: for each feed the node subscribes to, pages are pulled and applied until none is waiting; the
+/// corrections that arrived are acknowledged to the publisher. The cursor is stored with each page, so a restart
+/// continues where the last applied page ended.
+struct PullService: Service {
+    let engine: SyncEngine
+    let client: PeerClient
+    let board: DeliveryBoard
+    let offload: Offload
+    let publishers: [String]
+    let pageSize: Int
+    let intervalSeconds: Int
+    let logger: Logger
+
+    func run() async throws {
+        guard !publishers.isEmpty else {
+            try? await gracefulShutdown()  // nothing to pull; a service must not end before the group does
+            return
+        }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            for publisher in publishers {
+                await pullAll(from: publisher)
+            }
+            await pause(milliseconds: intervalSeconds * 1000)
+        }
+    }
+
+    func pullAll(from publisher: String) async {
+        let engine = self.engine
+        var pending: [Acknowledgement] = []
+        do {
+            while !Task.isShuttingDownGracefully {
+                let cursor = try await offload.run { try engine.feedCursor(of: publisher) }
+                let page = try await client.pull(from: publisher, cursor: cursor, limit: pageSize)
+                let result = try await offload.write { try engine.applyFeed(page, from: publisher) }
+                pending.append(contentsOf: result.corrections)
+                let now = engine.clock.now()
+                board.update(publisher) {
+                    $0.lastSuccess = now
+                    $0.lastPull = now
+                }
+                board.count("xgate_feed_pages_pulled_total{peer=\"\(publisher)\"}")
+                if !result.hasMore { break }
+            }
+            if !pending.isEmpty {
+                let items = pending
+                let ack = try await offload.run { try engine.acknowledgement(of: items, to: publisher) }
+                try await client.acknowledge(ack, to: publisher)
+                logger.info("corrections acknowledged", metadata: ["peer": "\(publisher)", "count": "\(items.count)"])
+            }
+        } catch {
+            let now = engine.clock.now()
+            board.update(publisher) {
+                $0.lastError = "pull: \(error)"
+                $0.lastErrorAt = now
+            }
+            logger.warning("pull failed", metadata: ["peer": "\(publisher)", "error": "\(error)"])
+        }
+    }
+}
+
+/// The expiry sweep: publicity periods that ended become `expired` decisions at the owner (and travel), and
+/// corrections unacknowledged past their deadline are flagged in the sync log.
+struct ExpiryService: Service {
+    let engine: SyncEngine
+    let offload: Offload
+    let intervalSeconds: Int
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let engine = self.engine
+            do {
+                let expired = try await offload.write { try engine.expireDue() }
+                let overdue = try await offload.write { try engine.flagOverdueCorrections() }
+                if !expired.isEmpty || !overdue.isEmpty {
+                    logger.info("expiry sweep", metadata: ["expired": "\(expired.count)", "overdueCorrections": "\(overdue.count)"])
+                }
+            } catch {
+                logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
+            }
+            await pause(milliseconds: intervalSeconds * 1000)
+        }
+    }
+}

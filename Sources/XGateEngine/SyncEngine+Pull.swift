@@ -1,0 +1,214 @@
+import XGateCore
+import XGateJOSE
+import XGateJSON
+
+/// What a subscriber did with one pulled feed page.
+public struct PulledPage: Sendable, Equatable {
+    /// Outcomes by name (applied, duplicate, stale, conflict, rejected).
+    public var outcomes: [String: Int]
+    /// The corrections (record, status version) that arrived and must be acknowledged to the publisher.
+    public var corrections: [Acknowledgement]
+    /// The cursor stored for the next pull.
+    public var cursor: String
+    /// Whether the publisher had more waiting.
+    public var hasMore: Bool
+}
+
+/// One correction acknowledged: the record and the status version that reached the holder.
+public struct Acknowledgement: Sendable, Equatable, Hashable {
+    public var key: RecordKey
+    public var statusVersion: Int
+    public init(key: RecordKey, statusVersion: Int) {
+        self.key = key
+        self.statusVersion = statusVersion
+    }
+}
+
+extension SyncEngine {
+    /// `typ` of a signed feed page (PROTOCOL.md §4.7) and of a signed acknowledgement of corrections (§4.8).
+    public static let feedType = "xgate-feed+json"
+    public static let acknowledgementType = "xgate-ack+json"
+
+    /// Serves `subscriber` a signed feed page after `cursor` (or a snapshot of everything it may hold), and records
+    /// in the lineage that each record went to it (so later corrections reach it) — in one transaction.
+    public func serveFeed(to subscriber: String, after cursor: String?, limit: Int, snapshot: Bool = false) throws -> [UInt8] {
+        guard node.federation.peers[subscriber] != nil else {
+            throw EngineError(code: "peer.unknown", message: "\(subscriber) is not in the registry")
+        }
+        let now = clock.now()
+        let pageId = random.batchID(at: now)
+        return try store.write { tx in
+            let page = snapshot ? try self.snapshot(for: subscriber) : try feed(for: subscriber, after: cursor, limit: limit)
+            for json in page.changes {
+                let change = try Change(json: json)
+                try tx.appendLineage(
+                    LineageEntry(
+                        key: change.key, peer: subscriber, direction: .outbound, batchId: pageId, contentVersion: change.content?.version,
+                        statusVersion: change.status.version, outcome: "served", at: now))
+            }
+            let payload: JSONValue = [
+                "protocol": .string(BatchDocument.protocolName), "pageId": .string(pageId), "from": .string(node.id),
+                "to": .string(subscriber), "createdAt": .string(now.text), "after": cursor.map(JSONValue.string) ?? .null,
+                "snapshot": .bool(snapshot), "cursor": .string(page.cursor), "hasMore": .bool(page.hasMore),
+                "changes": .array(page.changes),
+            ]
+            if !page.changes.isEmpty {
+                try tx.appendLog(
+                    SyncLogEntry(
+                        at: now, peer: subscriber, batchId: pageId, event: snapshot ? "feed.snapshot" : "feed.served",
+                        detail: "\(page.changes.count) changes, cursor \(page.cursor)\(page.hasMore ? ", more waiting" : "")"))
+            }
+            return try JWS.sign(payload: payload.serialized(), type: SyncEngine.feedType, key: node.signingKey).serialized()
+        }
+    }
+
+    /// The cursor this node has reached in `publisher`'s feed (nil: never pulled).
+    public func feedCursor(of publisher: String) throws -> String? {
+        try store.read { try $0.feedPosition(subscriber: node.id, feed: publisher) }
+    }
+
+    /// Applies a signed feed page pulled from `publisher`: the signature and addressee are checked, every change is
+    /// judged as in a pushed batch (schema, contract, authority, agreement), merged, and its lineage kept; the
+    /// cursor is stored in the same transaction, so a crash between pages neither loses nor repeats anything.
+    public func applyFeed(_ jwsBytes: [UInt8], from publisher: String) throws -> PulledPage {
+        let now = clock.now()
+        let verified: SignatureVerifier.Verified
+        do {
+            verified = try node.verifier.verify(
+                JSONParser().parse(jwsBytes), type: SyncEngine.feedType, signerField: "from", timeField: "createdAt", now: now)
+        } catch let error as BatchError {
+            throw EngineError(code: error.code, message: error.message)
+        } catch {
+            throw EngineError(code: "jws.format", message: "the feed page is not JSON: \(error)")
+        }
+        let payload = verified.payload
+        guard verified.signer.id == publisher else {
+            throw EngineError(code: "feed.publisher", message: "the page is signed by \(verified.signer.id), not \(publisher)")
+        }
+        guard payload["to"]?.stringValue == node.id else {
+            throw EngineError(
+                code: "batch.misaddressed", message: "the feed page is for \(payload["to"]?.stringValue ?? "nobody"), not \(node.id)")
+        }
+        guard let pageId = payload["pageId"]?.stringValue, let cursor = payload["cursor"]?.stringValue,
+            let createdAt = payload["createdAt"]?.stringValue, let changes = payload["changes"]?.arrayValue
+        else {
+            throw EngineError(code: "feed.format", message: "the feed page lacks pageId, cursor, createdAt or changes")
+        }
+        let hasMore = payload["hasMore"]?.boolValue ?? false
+        if changes.isEmpty {
+            try store.write { tx in try tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor) }
+            return PulledPage(outcomes: [:], corrections: [], cursor: cursor, hasMore: hasMore)
+        }
+        // Judge the changes exactly as those of a pushed batch from the publisher.
+        let asBatch: JSONValue = [
+            "protocol": .string(BatchDocument.protocolName), "batchId": .string(pageId), "from": .string(publisher),
+            "to": .string(node.id), "sequence": .number(1), "createdAt": .string(createdAt), "changes": .array(changes),
+        ]
+        let inspection: BatchInspection
+        do {
+            inspection = try node.contracts.inspect(batchPayload: asBatch, federation: node.federation, today: now.chinaDate)
+        } catch {
+            throw EngineError(code: error.code, message: error.message)
+        }
+        return try store.write { tx in
+            var outcomes: [String: Int] = [:]
+            var corrections: [Acknowledgement] = []
+            for entry in inspection.entries {
+                if let rejection = entry.rejection {
+                    outcomes["rejected", default: 0] += 1
+                    try tx.appendRejection(
+                        RejectionEntry(
+                            peer: publisher, batchId: pageId, index: entry.index, key: entry.change?.key, code: rejection.code,
+                            field: rejection.field?.description, message: rejection.message, at: now))
+                    continue
+                }
+                guard let change = entry.change else { continue }
+                let held = try tx.record(change.key)?.state
+                let outcome = try apply(change, held: held, source: publisher, at: now, in: tx)
+                outcomes[outcome.name, default: 0] += 1
+                try tx.appendLineage(
+                    LineageEntry(
+                        key: change.key, peer: publisher, direction: .inbound, batchId: pageId, contentVersion: change.content?.version,
+                        statusVersion: change.status.version, outcome: outcome.name, at: now))
+                if change.status.from != nil, SyncEngine.corrections.contains(change.status.value) {
+                    corrections.append(Acknowledgement(key: change.key, statusVersion: change.status.version))
+                }
+            }
+            try tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor)
+            if !inspection.entries.isEmpty {
+                try tx.appendLog(
+                    SyncLogEntry(
+                        at: now, peer: publisher, batchId: pageId, event: "feed.pulled",
+                        detail: outcomes.keys.sorted().map { "\($0) \(outcomes[$0]!)" }.joined(separator: ", ") + "; cursor \(cursor)"))
+            }
+            return PulledPage(outcomes: outcomes, corrections: corrections, cursor: cursor, hasMore: hasMore)
+        }
+    }
+
+    /// A signed acknowledgement to `publisher` that these corrections reached this node (sent by a subscriber after
+    /// applying a pulled page; pushed corrections are acknowledged by the receipt).
+    public func acknowledgement(of items: [Acknowledgement], to publisher: String) throws -> [UInt8] {
+        let now = clock.now()
+        let payload: JSONValue = [
+            "protocol": .string(BatchDocument.protocolName), "ackId": .string(random.batchID(at: now)), "from": .string(node.id),
+            "to": .string(publisher), "createdAt": .string(now.text),
+            "acknowledgements": .array(
+                items.map {
+                    [
+                        "owner": .string($0.key.owner), "kind": .string($0.key.kind), "sourceId": .string($0.key.sourceId),
+                        "statusVersion": .number(Double($0.statusVersion)),
+                    ]
+                }),
+        ]
+        return try JWS.sign(payload: payload.serialized(), type: SyncEngine.acknowledgementType, key: node.signingKey).serialized()
+    }
+
+    /// Takes a holder's signed acknowledgement of corrections; returns how many tracked corrections it settled.
+    public func receiveAcknowledgement(_ jwsBytes: [UInt8]) throws -> (sender: String, acknowledged: Int) {
+        let now = clock.now()
+        let verified: SignatureVerifier.Verified
+        do {
+            verified = try node.verifier.verify(
+                JSONParser().parse(jwsBytes), type: SyncEngine.acknowledgementType, signerField: "from", timeField: "createdAt", now: now)
+        } catch let error as BatchError {
+            throw EngineError(code: error.code, message: error.message)
+        } catch {
+            throw EngineError(code: "jws.format", message: "the acknowledgement is not JSON: \(error)")
+        }
+        let sender = verified.signer.id
+        guard verified.payload["to"]?.stringValue == node.id else {
+            throw EngineError(code: "batch.misaddressed", message: "the acknowledgement is for another node")
+        }
+        guard let items = verified.payload["acknowledgements"]?.arrayValue, items.count <= 10_000 else {
+            throw EngineError(code: "ack.format", message: "acknowledgements must be an array of at most 10000 entries")
+        }
+        var keys: [Acknowledgement] = []
+        for (index, item) in items.enumerated() {
+            guard let owner = item["owner"]?.stringValue, let kind = item["kind"]?.stringValue,
+                let sourceId = item["sourceId"]?.stringValue,
+                let version = item["statusVersion"]?.numberValue, version >= 1, version == version.rounded()
+            else {
+                throw EngineError(
+                    code: "ack.format", message: "acknowledgements[\(index)] needs owner, kind, sourceId and statusVersion ≥ 1")
+            }
+            keys.append(Acknowledgement(key: RecordKey(owner: owner, kind: kind, sourceId: sourceId), statusVersion: Int(version)))
+        }
+        return try store.write { tx in
+            var settled = 0
+            for ack in keys {
+                let tracked = try tx.corrections(of: ack.key).filter {
+                    $0.peer == sender && $0.statusVersion <= ack.statusVersion && $0.acknowledgedAt == nil
+                }
+                for correction in tracked {
+                    try tx.acknowledgeCorrection(key: ack.key, statusVersion: correction.statusVersion, peer: sender, at: now)
+                    settled += 1
+                }
+            }
+            try tx.appendLog(
+                SyncLogEntry(
+                    at: now, peer: sender, batchId: verified.payload["ackId"]?.stringValue, event: "corrections.acknowledged",
+                    detail: "\(keys.count) acknowledged by \(sender), \(settled) tracked corrections settled"))
+            return (sender, settled)
+        }
+    }
+}

@@ -1,0 +1,268 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import XGateCore
+import XGateEngine
+import XGateJSON
+
+/// The operator endpoints (`/v1/operator/…`, bearer token): per-peer status, the sync log, records with their
+/// lineage, conflicts, corrections, rejections, and the actions (submit an export, decide a status, resolve a
+/// conflict, requeue a dead batch).
+extension GatewayAPI {
+    func addOperatorRoutes(to group: RouterGroup<GatewayContext>) {
+        group.get("status") { _, _ in try await peerStatus() }
+        group.get("log") { request, _ in try await log(request) }
+        group.get("rejections") { request, _ in try await rejections(request) }
+        group.get("records/:owner/:kind/:sourceId") { _, context in try await record(key(context)) }
+        group.post("records") { request, _ in try await submit(request) }
+        group.post("records/:owner/:kind/:sourceId/status") { request, context in try await decide(request, key: key(context)) }
+        group.get("conflicts") { _, _ in try await conflicts() }
+        group.post("conflicts/:owner/:kind/:sourceId/resolve") { request, context in try await resolve(request, key: key(context)) }
+        group.get("corrections") { request, _ in try await corrections(request) }
+        group.post("requeue") { request, _ in try await requeue(request) }
+    }
+
+    func key(_ context: GatewayContext) throws -> RecordKey {
+        guard let owner = context.parameters.get("owner"), let kind = context.parameters.get("kind"),
+            let sourceId = context.parameters.get("sourceId")
+        else { throw Problem(.badRequest, code: "request.parameter", detail: "the record key needs owner, kind and sourceId") }
+        return RecordKey(owner: owner, kind: kind, sourceId: sourceId.removingPercentEncoding ?? sourceId)
+    }
+
+    /// The JSON body of an operator request.
+    func body(_ request: Request) async throws -> JSONValue {
+        let bytes = try await collect(request)
+        do {
+            return try JSONParser().parse(bytes)
+        } catch {
+            throw Problem(.badRequest, code: "request.json", detail: "the body is not JSON: \(error)")
+        }
+    }
+
+    func requiredString(_ value: JSONValue, _ member: String) throws -> String {
+        guard let text = value[member]?.stringValue, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw Problem(.badRequest, code: "request.field", detail: "the body needs \"\(member)\" (text)")
+        }
+        return text
+    }
+
+    func peerStatus() async throws -> Response {
+        let engine = self.engine
+        let now = engine.clock.now()
+        let me = engine.node.id
+        let rows = try await offload.run {
+            try engine.store.read { reader -> [JSONValue] in
+                var peers = Set(try reader.peersWithWork())
+                for (id, _) in engine.node.federation.peers where id != me {
+                    if try reader.expectedInboundSequence(from: id) > 1 || reader.nextOutboundSequence(peer: id) > 1 { peers.insert(id) }
+                }
+                peers.formUnion(pullFrom)
+                return try peers.sorted().map { peer in
+                    let pending = try reader.pendingOutbox(peer: peer, limit: 100_000)
+                    let batches = try reader.outboundBatches(peer: peer, state: .pending)
+                    let dead = try reader.outboundBatches(peer: peer, state: .dead)
+                    let oldest = (pending.map(\.enqueuedAt) + batches.map(\.createdAt)).min()
+                    let entry = board.entry(peer)
+                    return [
+                        "peer": .string(peer), "queueDepth": .number(Double(pending.count)),
+                        "batchesInFlight": .number(Double(batches.count)), "deadBatches": .number(Double(dead.count)),
+                        "lagSeconds": oldest.map { .number(Double(max(0, now.seconds - $0.seconds))) } ?? .number(0),
+                        "nextOutboundSequence": .number(Double(try reader.nextOutboundSequence(peer: peer))),
+                        "expectedInboundSequence": .number(Double(try reader.expectedInboundSequence(from: peer))),
+                        "lastSuccess": entry.lastSuccess.map { .string($0.text) } ?? .null,
+                        "lastError": entry.lastError.map(JSONValue.string) ?? batches.first?.lastError.map(JSONValue.string) ?? .null,
+                        "lastErrorAt": entry.lastErrorAt.map { .string($0.text) } ?? .null, "circuit": .string(entry.circuit),
+                        "feedCursor": try reader.feedPosition(subscriber: me, feed: peer).map(JSONValue.string) ?? .null,
+                    ]
+                }
+            }
+        }
+        return json(["node": .string(me), "at": .string(now.text), "peers": .array(rows)])
+    }
+
+    func log(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let peer = parameters.get("peer").map { String($0) }
+        let event = parameters.get("event").map { String($0) }
+        let after = parameters.get("after").flatMap { Int64(String($0)) } ?? 0
+        let limit = min(parameters.get("limit").flatMap { Int(String($0)) } ?? 200, 10_000)
+        let since: Int64? = try parameters.get("since").map { text in
+            guard let time = Timestamp(String(text)) else {
+                throw Problem(.badRequest, code: "request.parameter", detail: "since must be an RFC 3339 date-time, not \"\(text)\"")
+            }
+            return time.seconds
+        }
+        let engine = self.engine
+        let entries = try await offload.run {
+            try engine.store.read { reader -> [SyncLogEntry] in
+                var result: [SyncLogEntry] = []
+                var position = after
+                while result.count < limit {
+                    let page = try reader.log(after: position, peer: peer, limit: 1000)
+                    guard let last = page.last else { break }
+                    position = last.id
+                    for entry in page
+                    where (since.map { entry.at.seconds >= $0 } ?? true) && (event.map { entry.event.hasPrefix($0) } ?? true) {
+                        result.append(entry)
+                        if result.count == limit { break }
+                    }
+                }
+                return result
+            }
+        }
+        return json(["entries": .array(entries.map { $0.json })])
+    }
+
+    func rejections(_ request: Request) async throws -> Response {
+        let limit = min(request.uri.queryParameters.get("limit").flatMap { Int(String($0)) } ?? 200, 10_000)
+        let engine = self.engine
+        let entries = try await offload.run { try engine.store.read { try $0.rejections(limit: limit) } }
+        return json(["rejections": .array(entries.map { $0.json })])
+    }
+
+    func record(_ key: RecordKey) async throws -> Response {
+        let engine = self.engine
+        let result = try await offload.run {
+            try engine.store.read { reader -> JSONValue? in
+                guard let stored = try reader.record(key) else { return nil }
+                return [
+                    "key": key.json, "localSequence": .number(Double(stored.localSequence)), "status": stored.state.status.json,
+                    "state": stored.state.storedJSON,
+                    "lineage": .array(try reader.lineage(of: key).map(\.json)),
+                    "corrections": .array(try reader.corrections(of: key).map(\.json)),
+                    "history": .array(
+                        try reader.history(of: key).map {
+                            [
+                                "part": .string($0.part.rawValue), "version": .number(Double($0.version)),
+                                "digest": .string($0.digest.description),
+                                "source": .string($0.source), "at": .string($0.at.text),
+                            ]
+                        }),
+                ]
+            }
+        }
+        guard let result else { throw Problem(.notFound, code: "record.unknown", detail: "this node holds no record \(key)") }
+        return json(result)
+    }
+
+    /// POST /v1/operator/records: a department's export — a JSON array of record documents, or NDJSON (one per line).
+    func submit(_ request: Request) async throws -> Response {
+        let bytes = try await collect(request)
+        var records: [JSONValue] = []
+        let parser = JSONParser()
+        if bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[") {
+            do {
+                guard let array = try parser.parse(bytes).arrayValue else {
+                    throw Problem(.badRequest, code: "request.json", detail: "expected an array")
+                }
+                records = array
+            } catch let problem as Problem {
+                throw problem
+            } catch {
+                throw Problem(.badRequest, code: "request.json", detail: "the export is not a JSON array: \(error)")
+            }
+        } else {
+            for (number, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
+                do {
+                    records.append(try parser.parse(Array(line)))
+                } catch {
+                    throw Problem(.badRequest, code: "request.json", detail: "line \(number + 1) is not JSON: \(error); nothing was taken")
+                }
+            }
+        }
+        guard records.count <= 10_000 else {
+            throw Problem(.contentTooLarge, code: "request.too-many-records", detail: "at most 10000 records per request; split the export")
+        }
+        let engine = self.engine
+        let export = records
+        let results = try await engineCall { try await offload.write { try engine.submit(records: export) } }
+        var summary: [String: Int] = [:]
+        let items: [JSONValue] = results.map { result in
+            summary[result.outcome.name, default: 0] += 1
+            var item: [(key: String, value: JSONValue)] = [
+                ("index", .number(Double(result.index))), ("key", result.key?.json ?? .null), ("outcome", .string(result.outcome.name)),
+            ]
+            if case .rejected(let rejection) = result.outcome {
+                item.append(("code", .string(rejection.code)))
+                item.append(("field", rejection.field.map { .string($0.description) } ?? .null))
+                item.append(("message", .string(rejection.message)))
+            }
+            if !result.reviews.isEmpty { item.append(("reviews", .array(result.reviews.map { .string($0.rule) }))) }
+            return .object(JSONObject(item))
+        }
+        return json([
+            "records": .number(Double(records.count)),
+            "summary": .object(JSONObject(summary.keys.sorted().map { ($0, .number(Double(summary[$0]!))) })), "results": .array(items),
+        ])
+    }
+
+    func decide(_ request: Request, key: RecordKey) async throws -> Response {
+        let value = try await body(request)
+        let statusText = try requiredString(value, "status")
+        guard let status = RecordStatus(rawValue: statusText) else {
+            throw Problem(
+                .badRequest, code: "request.field",
+                detail: "\"\(statusText)\" is not a status (active, disputed, repaired, repair-revoked, revoked, expired, exited)")
+        }
+        let reason = try requiredString(value, "reason")
+        let basis = try requiredString(value, "basis")
+        let reasonCode = value["reasonCode"]?.stringValue
+        let engine = self.engine
+        let state = try await engineCall {
+            try await offload.write { try engine.decide(key, status: status, reason: reason, basis: basis, reasonCode: reasonCode) }
+        }
+        return json(["key": key.json, "status": state.status.json, "state": state.storedJSON])
+    }
+
+    func conflicts() async throws -> Response {
+        let engine = self.engine
+        let records = try await offload.run { try engine.store.read { try $0.conflictedRecords(limit: 1000) } }
+        return json(["conflicts": .array(records.map { ["key": $0.state.key.json, "state": $0.state.storedJSON] })])
+    }
+
+    func resolve(_ request: Request, key: RecordKey) async throws -> Response {
+        let value = try await body(request)
+        let text = try requiredString(value, "digest")
+        guard let digest = Digest(text) else {
+            throw Problem(.badRequest, code: "request.field", detail: "digest must be sha256:<64 hex digits>, not \"\(text)\"")
+        }
+        let engine = self.engine
+        let state = try await engineCall { try await offload.write { try engine.resolveConflict(key, choosing: digest) } }
+        return json(["key": key.json, "status": state.status.json, "state": state.storedJSON])
+    }
+
+    func corrections(_ request: Request) async throws -> Response {
+        let pendingOnly = request.uri.queryParameters.get("pending").map { $0 == "true" || $0 == "1" } ?? false
+        let engine = self.engine
+        let now = engine.clock.now()
+        let deadline = engine.configuration.correctionDeadlineSeconds
+        let items = try await offload.run {
+            try engine.store.read { reader -> [CorrectionTracking] in
+                pendingOnly
+                    ? try reader.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds + 1))
+                    : try reader.recentCorrections(limit: 10_000)
+            }
+        }
+        let rows: [JSONValue] = items.map { item in
+            var value = item.json
+            if case .object(var object) = value {
+                object["overdue"] = .bool(item.acknowledgedAt == nil && now.seconds - item.sentAt.seconds > deadline)
+                value = .object(object)
+            }
+            return value
+        }
+        return json(["corrections": .array(rows)])
+    }
+
+    func requeue(_ request: Request) async throws -> Response {
+        let value = try await body(request)
+        let peer = try requiredString(value, "peer")
+        guard let sequence = value["sequence"]?.numberValue.map(Int.init), sequence >= 1 else {
+            throw Problem(.badRequest, code: "request.field", detail: "the body needs \"sequence\" (a whole number ≥ 1)")
+        }
+        let engine = self.engine
+        try await engineCall { try await offload.write { try engine.requeue(peer: peer, sequence: sequence) } }
+        return json(["peer": .string(peer), "sequence": .number(Double(sequence)), "requeued": true])
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import XGateCore
+import XGateEngine
+import XGateJSON
+
+/// The HTTP API of one node (Contracts/openapi.yaml): peer endpoints under mutual TLS, operator endpoints under the
+/// operator token, and health, readiness and metrics.
+public struct GatewayAPI: Sendable {
+    /// Limits applied to requests.
+    public struct Limits: Sendable {
+        public var maxBodyBytes: Int
+        public var replayWindowSeconds: Int64
+        public var maxFeedPage: Int
+        public var requestsPerSecond: Double
+        public var burst: Double
+        public init(maxBodyBytes: Int, replayWindowSeconds: Int64, maxFeedPage: Int, requestsPerSecond: Double, burst: Double) {
+            self.maxBodyBytes = maxBodyBytes
+            self.replayWindowSeconds = replayWindowSeconds
+            self.maxFeedPage = maxFeedPage
+            self.requestsPerSecond = requestsPerSecond
+            self.burst = burst
+        }
+    }
+
+    public let engine: SyncEngine
+    public let access: AccessPolicy
+    public let limits: Limits
+    public let board: DeliveryBoard
+    public let offload: Offload
+    /// The peers this node pulls from (shown in the status).
+    public let pullFrom: [String]
+    let limiter: RateLimiter
+
+    /// Creates the API.
+    public init(engine: SyncEngine, access: AccessPolicy, limits: Limits, board: DeliveryBoard, offload: Offload, pullFrom: [String]) {
+        self.engine = engine
+        self.access = access
+        self.limits = limits
+        self.board = board
+        self.offload = offload
+        self.pullFrom = pullFrom
+        self.limiter = RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst)
+    }
+
+    /// The router with every route.
+    public func router() -> Router<GatewayContext> {
+        let router = Router(context: GatewayContext.self)
+        router.add(middleware: ErrorBoundaryMiddleware())
+        router.get("healthz") { _, _ in json(["status": "ok", "node": .string(engine.node.id)]) }
+        router.get("readyz") { _, _ in
+            guard board.isReady else {
+                throw Problem(.serviceUnavailable, code: "node.starting", detail: "the node is starting", retryable: true)
+            }
+            return json(["status": "ready", "node": .string(engine.node.id)])
+        }
+        router.get("metrics") { _, _ in try await metrics() }
+
+        let peers = router.group("v1").add(middleware: PeerAuthenticationMiddleware(access: access, limiter: limiter))
+        peers.post("batches") { request, context in try await receiveBatch(request, context: context) }
+        peers.get("feed") { request, context in try await serveFeed(request, context: context, snapshot: false) }
+        peers.get("feed/snapshot") { request, context in try await serveFeed(request, context: context, snapshot: true) }
+        peers.post("acknowledgements") { request, context in try await receiveAcknowledgement(request, context: context) }
+
+        let operators = router.group("v1/operator").add(middleware: OperatorAuthenticationMiddleware(access: access, limiter: limiter))
+        addOperatorRoutes(to: operators)
+        return router
+    }
+
+    // MARK: Peer endpoints
+
+    /// POST /v1/batches: a signed batch in, the signed receipt out (the same receipt, byte for byte, for a batch seen
+    /// before). The batch must be signed by the node whose certificate made the connection.
+    func receiveBatch(_ request: Request, context: GatewayContext) async throws -> Response {
+        let peer = context.peer ?? ""
+        let body = try await collect(request)
+        let engine = self.engine
+        let prepared = try await engineCall { try await offload.run { try engine.prepare(body) } }
+        guard prepared.sender == peer else {
+            throw Problem(
+                .forbidden, code: "peer.certificate-mismatch",
+                detail: "the batch is signed by \(prepared.sender) but the connection's certificate is \(peer)'s")
+        }
+        let now = engine.clock.now()
+        if abs(now.seconds - prepared.createdAt.seconds) > limits.replayWindowSeconds {
+            // A batch already answered still gets its receipt (a resend after a long outage); only new ones are refused.
+            let seen = try await offload.run { try engine.store.read { try $0.inboxEntry(sender: peer, batchId: prepared.batchId) } }
+            if let seen { return jose(seen.receipt) }
+            throw Problem(
+                .unprocessableContent, code: "batch.outside-window",
+                detail:
+                    "createdAt \(prepared.createdAt.text) is more than \(limits.replayWindowSeconds) s from this node's clock (\(now.text))"
+            )
+        }
+        let receipt = try await engineCall { try await offload.write { try engine.commit(prepared) } }
+        board.count("xgate_batches_in_total{peer=\"\(peer)\",outcome=\"accepted\"}")
+        board.count("xgate_records_in_total{peer=\"\(peer)\"}", by: Double(prepared.changeCount))
+        return jose(receipt)
+    }
+
+    /// GET /v1/feed?cursor=…&limit=… and GET /v1/feed/snapshot: a signed page of the caller's feed.
+    func serveFeed(_ request: Request, context: GatewayContext, snapshot: Bool) async throws -> Response {
+        let peer = context.peer ?? ""
+        let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : String($0) }
+        var limit = limits.maxFeedPage
+        if let text = request.uri.queryParameters.get("limit") {
+            guard let value = Int(text), value >= 1 else {
+                throw Problem(.badRequest, code: "request.parameter", detail: "limit must be a whole number ≥ 1, not \"\(text)\"")
+            }
+            limit = min(value, limits.maxFeedPage)
+        }
+        let engine = self.engine
+        let pageLimit = limit
+        let page = try await engineCall {
+            try await offload.write { try engine.serveFeed(to: peer, after: cursor, limit: pageLimit, snapshot: snapshot) }
+        }
+        board.count("xgate_feed_pages_served_total{peer=\"\(peer)\"}")
+        return jose(page)
+    }
+
+    /// POST /v1/acknowledgements: a holder that pulled a correction acknowledges it.
+    func receiveAcknowledgement(_ request: Request, context: GatewayContext) async throws -> Response {
+        let peer = context.peer ?? ""
+        let body = try await collect(request)
+        let engine = self.engine
+        let result = try await engineCall { try await offload.write { try engine.receiveAcknowledgement(body) } }
+        guard result.sender == peer else {
+            throw Problem(
+                .forbidden, code: "peer.certificate-mismatch", detail: "the acknowledgement is signed by \(result.sender), not \(peer)")
+        }
+        return json(["acknowledged": .number(Double(result.acknowledged))])
+    }
+
+    // MARK: Helpers
+
+    /// The request body, refused over the size limit with 413 `request.too-large`.
+    func collect(_ request: Request) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
+            throw tooLarge()
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw tooLarge()
+        }
+    }
+
+    func tooLarge() -> Problem {
+        Problem(
+            .contentTooLarge, code: "request.too-large",
+            detail: "the body is larger than \(limits.maxBodyBytes) bytes (limits.maxBodyBytes)")
+    }
+
+    /// Runs an engine call, turning its errors into problems.
+    func engineCall<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as EngineError {
+            throw Problem(error)
+        }
+    }
+
+    func metrics() async throws -> Response {
+        var lines: [String] = []
+        var families: [String: [(String, Double)]] = [:]
+        for (series, value) in board.counterValues() {
+            let name = String(series.prefix { $0 != "{" })
+            families[name, default: []].append((series, value))
+        }
+        for name in families.keys.sorted() {
+            lines.append("# TYPE \(name) counter")
+            for (series, value) in families[name]!.sorted(by: { $0.0 < $1.0 }) { lines.append("\(series) \(Int64(value))") }
+        }
+        let engine = self.engine
+        let depth = try await offload.run {
+            try engine.store.read { reader in
+                try reader.peersWithWork().map { ($0, try reader.pendingOutbox(peer: $0, limit: 100_000).count) }
+            }
+        }
+        lines.append("# TYPE xgate_queue_depth gauge")
+        for (peer, count) in depth.sorted(by: { $0.0 < $1.0 }) { lines.append("xgate_queue_depth{peer=\"\(peer)\"} \(count)") }
+        let body = lines.joined(separator: "\n") + "\n"
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// A JSON response.
+func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+}
+
+/// A signed document (JWS JSON serialization).
+func jose(_ bytes: [UInt8]) -> Response {
+    Response(status: .ok, headers: [.contentType: "application/jose+json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
+/// Turns every error that is not already a problem into one, so no request ever gets a stack trace or an empty 500:
+/// Hummingbird's own errors (unknown route, wrong method) keep their status with a code; anything else is a logged
+/// `server.error`.
+struct ErrorBoundaryMiddleware: RouterMiddleware {
+    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            throw problem
+        } catch let error as HTTPError {
+            let code =
+                error.status == .notFound ? "request.not-found" : error.status == .methodNotAllowed ? "request.method" : "request.invalid"
+            throw Problem(
+                error.status, code: code, detail: error.body ?? "\(request.method) \(request.uri.path): \(error.status.reasonPhrase)")
+        } catch let error as EngineError {
+            throw Problem(error)
+        } catch {
+            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw Problem(
+                .internalServerError, code: "server.error", detail: "the node could not complete the request: \(error)", retryable: true)
+        }
+    }
+}

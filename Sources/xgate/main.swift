@@ -1,3 +1,0 @@
-import XGateCLI
-
-XGate.main()

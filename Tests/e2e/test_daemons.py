@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""End-to-end tests with real daemons on loopback (run by `make test`):
+
+    python3 Tests/e2e/test_daemons.py --xgate .build/debug/xgate [--keep DIR]
+
+Three `xgate serve` processes — 徐汇 (sh-xuhui, a district), the city (sh-city) and 嘉兴 (zj-jiaxing, a G60 partner)
+— with a development PKI made by deploy/make-federation.py, talking HTTPS with mutual TLS. curl plays an outside
+client as 松江 (sh-songjiang, enrolled but not running), and the `xgate` CLI the operators.
+
+1. Records entered at 徐汇 reach the city, and the partner — started late, so it catches up by pulling.
+2. A repair entered at the city reaches 徐汇 and 嘉兴; both acknowledgements show at the city.
+3. kill -9 of the city while 徐汇 pushes 3,000 records, then a restart: every record once, none twice.
+4. Refusals, each with its documented code and nothing changed: forged signature, unknown client certificate
+   (pinned nowhere; and from a foreign CA: no handshake), certificate of one node with a batch signed by another,
+   replayed batch, sequence gap, expired key, oversized body, malformed JSON, a kind the agreement does not allow,
+   an operator call without the token. The same batch sent twice gets the same receipt, byte for byte.
+Each step prints ok or fails with what it saw.
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODES = ["sh-city", "sh-xuhui", "zj-jiaxing", "sh-songjiang"]
+RUNNING = ["sh-city", "sh-xuhui", "zj-jiaxing"]
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Federation:
+    def __init__(self, xgate, out):
+        self.xgate = os.path.abspath(xgate)
+        self.out = out
+        self.processes = {}
+        made = subprocess.run(
+            [sys.executable, os.path.join(REPO, "deploy/make-federation.py"), "--xgate", self.xgate, "--out", out, "--nodes",
+             ",".join(NODES), "--base-port", str(21443 + (os.getpid() % 400) * 5), "--contracts", os.path.join(REPO, "Contracts"),
+             "--peers", os.path.join(REPO, "Peers"), "--pull-interval", "1", "--fresh"],
+            check=True, capture_output=True, text=True)
+        self.urls = json.loads(made.stdout.strip().splitlines()[-1])["nodes"]
+        self.token_file = os.path.join(out, "pki", "operator.token")
+
+    def config(self, node):
+        return os.path.join(self.out, node, "xgate.yaml")
+
+    def start(self, node):
+        log = open(os.path.join(self.out, f"{node}.log"), "ab")
+        self.processes[node] = subprocess.Popen([self.xgate, "serve", "--config", self.config(node)], stdout=log, stderr=log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            code, _, _ = self.curl(node, "GET", "/readyz", cert=None)
+            if code == 200:
+                return
+            time.sleep(0.2)
+        raise Failure(f"{node} did not become ready; see {self.out}/{node}.log")
+
+    def kill9(self, node):
+        self.processes[node].send_signal(signal.SIGKILL)
+        self.processes[node].wait()
+
+    def stop(self, node):
+        process = self.processes.get(node)
+        if process and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                code = process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise Failure(f"{node} did not stop within 30 s of SIGTERM")
+            check(code == 0, f"{node} exited {code} on SIGTERM, expected 0")
+
+    def stop_all(self):
+        for node in list(self.processes):
+            try:
+                self.stop(node)
+            except Failure as failure:
+                print(f"warning: {failure}")
+
+    def cli(self, node, *args, expect=0):
+        result = subprocess.run([self.xgate, *args, "--config", self.config(node), "--token-file", self.token_file, "--json"],
+                                capture_output=True, text=True)
+        check(result.returncode == expect,
+              f"xgate {' '.join(args)} at {node}: exit {result.returncode}, expected {expect}: {result.stderr.strip()}")
+        return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else result
+
+    def curl(self, node, method, path, body=None, cert="sh-songjiang", cacert=None, headers=()):
+        """curl as an outside client; returns (HTTP status or None, body bytes, curl exit code)."""
+        pki = os.path.join(self.out, "pki")
+        command = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "60", "-X", method,
+                   "--cacert", cacert or os.path.join(pki, "ca.crt")]
+        if cert:
+            crt, key = (cert if isinstance(cert, tuple) else (os.path.join(pki, f"{cert}.crt"), os.path.join(pki, f"{cert}.key")))
+            command += ["--cert", crt, "--key", key]
+        for header in headers:
+            command += ["-H", header]
+        if body is not None:
+            command += ["-H", "Content-Type: application/jose+json", "--data-binary", "@-"]
+        command.append(self.urls[node] + path)
+        result = subprocess.run(command, input=body, capture_output=True)
+        if result.returncode != 0:
+            return None, result.stderr, result.returncode
+        payload, _, status = result.stdout.rpartition(b"\n")
+        return int(status), payload, 0
+
+    def sign(self, records_file, sequence, key_node="sh-songjiang", key_file=None, kid=None, batch_id=None, created_at=None,
+             allow_invalid=False, sender="sh-songjiang", to="sh-city"):
+        key_file = key_file or os.path.join(self.out, "keys", f"{key_node}.key")
+        if kid is None:
+            with open(os.path.join(self.out, "keys", f"{key_node}.jwk.json")) as f:
+                kid = json.load(f)["kid"]
+        command = [self.xgate, "batch", "sign", "--contracts", os.path.join(REPO, "Contracts"), "--key", key_file, "--kid", kid,
+                   "--from", sender, "--to", to, "--sequence", str(sequence), records_file]
+        if batch_id:
+            command += ["--batch-id", batch_id]
+        if created_at:
+            command += ["--created-at", created_at]
+        if allow_invalid:
+            command.append("--allow-invalid")
+        result = subprocess.run(command, capture_output=True)
+        check(result.returncode == 0, f"batch sign failed: {result.stderr.decode()}")
+        return result.stdout
+
+
+def wait_for(description, predicate, timeout=60):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise Failure(f"timed out after {timeout} s waiting for {description}")
+
+
+def records_at(fed, node, owner):
+    store = os.path.join(fed.out, node, "store.sqlite")
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=10) as db:
+        return db.execute("SELECT count(*) FROM records WHERE owner = ?", (owner,)).fetchone()[0]
+
+
+def held_at(fed, node, owner, source_id):
+    store = os.path.join(fed.out, node, "store.sqlite")
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=10) as db:
+        return db.execute("SELECT count(*) FROM records WHERE owner = ? AND source_id = ?", (owner, source_id)).fetchone()[0]
+
+
+def problem(status, body):
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise Failure(f"expected a problem document, got HTTP {status}: {body[:200]!r}")
+    return value.get("code")
+
+
+def step(name, function):
+    started = time.time()
+    function()
+    print(f"ok  {name} ({time.time() - started:.1f} s)")
+
+
+def make_records(path, count, district="sh-xuhui", prefix="XH-E2E"):
+    """Realistic penalties by 上海市徐汇区市场监督管理局 against a real-shaped company with a valid USCC."""
+    with open(os.path.join(REPO, "deploy/samples/xuhui-export.ndjson")) as f:
+        template = json.loads(f.readline())
+    with open(path, "w") as f:
+        for i in range(count):
+            record = json.loads(json.dumps(template))
+            record["sourceId"] = f"{prefix}-{i:06d}"
+            record["data"]["decisionNumber"] = f"沪徐市监处〔2026〕{2104260000 + i}号"
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--xgate", required=True)
+    parser.add_argument("--keep", help="keep the federation's files in this directory")
+    args = parser.parse_args()
+    out = args.keep or tempfile.mkdtemp(prefix="xgate-e2e-")
+    fed = Federation(args.xgate, out)
+    samples = os.path.join(REPO, "deploy/samples/xuhui-export.ndjson")
+    try:
+        fed.old_kid = enrol_old_key(fed)  # before any daemon loads the registry
+
+        # 1. district → city, and the partner catches up by pulling.
+        def flow():
+            fed.start("sh-city")
+            fed.start("sh-xuhui")
+            result = fed.cli("sh-xuhui", "push", samples)
+            check(result["summary"].get("applied") == 5, f"push at 徐汇: {result}")
+            wait_for("the city to hold 徐汇's 5 records", lambda: records_at(fed, "sh-city", "sh-xuhui") == 5)
+            fed.start("zj-jiaxing")  # down until now: catches up by pulling the city's feed
+            wait_for("嘉兴 to hold the 3 legal-person records the agreement shares",
+                     lambda: records_at(fed, "zj-jiaxing", "sh-xuhui") == 3)
+            status = fed.cli("sh-city", "status")
+            check(any(p["peer"] == "sh-xuhui" and p["expectedInboundSequence"] >= 2 for p in status["peers"]), f"status: {status}")
+
+        step("a record entered at 徐汇 reaches the city and, by pull, the partner 嘉兴", flow)
+
+        key = "sh-xuhui/administrative-penalty/XH-AMR-CF-2026-00871"
+
+        def repair():
+            decided = fed.cli("sh-city", "repair", key, "--reason", "当事人已履行行政处罚决定并公开作出信用承诺，准予信用修复",
+                              "--basis", "《上海市社会信用条例》第四十条；《失信行为纠正后的信用信息修复管理办法（试行）》")
+            check(decided["status"]["value"] == "repaired", f"repair: {decided}")
+
+            def acknowledged():
+                items = fed.cli("sh-city", "corrections")["corrections"]
+                mine = {c["peer"]: c for c in items if c["key"]["sourceId"] == "XH-AMR-CF-2026-00871"}
+                return all(mine.get(p, {}).get("acknowledgedAt") for p in ("sh-xuhui", "zj-jiaxing"))
+
+            wait_for("徐汇's and 嘉兴's acknowledgements at the city", acknowledged)
+            for node in ("sh-xuhui", "zj-jiaxing"):
+                record = fed.cli(node, "record", key)
+                check(record["status"]["value"] == "repaired", f"{node} shows {record['status']}")
+
+        step("a repair at the city reaches 徐汇 and 嘉兴, and both acknowledgements are visible at the city", repair)
+
+        def crash():
+            bulk = os.path.join(out, "bulk.ndjson")
+            make_records(bulk, 3000)
+            pusher = subprocess.Popen([fed.xgate, "push", bulk, "--config", fed.config("sh-xuhui"), "--token-file", fed.token_file,
+                                       "--chunk", "500"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            check(pusher.wait(timeout=300) == 0, "pushing 3,000 records at 徐汇 failed")
+            wait_for("the city to start receiving the bulk", lambda: records_at(fed, "sh-city", "sh-xuhui") > 5, timeout=120)
+            fed.kill9("sh-city")
+            held = records_at(fed, "sh-city", "sh-xuhui")
+            fed.start("sh-city")
+            wait_for("all 3,005 records at the city after the restart",
+                     lambda: records_at(fed, "sh-city", "sh-xuhui") == 3005, timeout=180)
+            store = os.path.join(fed.out, "sh-city", "store.sqlite")
+            with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+                twice = db.execute("""SELECT count(*) FROM (SELECT source_id FROM record_history WHERE owner = 'sh-xuhui'
+                                      AND part = 'content' GROUP BY source_id, version HAVING count(*) > 1)""").fetchone()[0]
+                applied = db.execute("""SELECT count(*) FROM lineage WHERE owner = 'sh-xuhui' AND direction = 'inbound'
+                                        AND outcome = 'applied' AND source_id LIKE 'XH-E2E-%'""").fetchone()[0]
+            check(twice == 0, f"{twice} record versions were applied twice at the city")
+            check(applied == 3000, f"{applied} inbound applications of the 3,000 records (expected exactly 3,000)")
+            print(f"    killed with {held} of 3,005 records held; after restart 3,005, each applied once")
+
+        step("kill -9 of the city mid-push, then restart: nothing lost, nothing applied twice", crash)
+
+        # 4. Refusals.
+        one = os.path.join(out, "songjiang.ndjson")
+        with open(samples) as f:
+            record = json.loads(f.readline())
+        record["sourceId"] = "SJ-E2E-0001"
+        with open(one, "w") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+        def refusals():
+            before = records_at(fed, "sh-city", "sh-songjiang")
+            batch = fed.sign(one, 1)
+            # Forged: flip a byte of the signature.
+            forged = json.loads(batch)
+            signature = bytearray(base64.urlsafe_b64decode(forged["signature"] + "=="))
+            signature[0] ^= 1
+            forged["signature"] = base64.urlsafe_b64encode(bytes(signature)).rstrip(b"=").decode()
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", json.dumps(forged).encode())
+            check((status, problem(status, body)) == (401, "signature.invalid"), f"forged: {status} {body[:200]}")
+            # A certificate of one node (嘉兴) with a batch signed by another (松江).
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", batch, cert="zj-jiaxing")
+            check((status, problem(status, body)) == (403, "peer.certificate-mismatch"), f"mismatch: {status} {body[:200]}")
+            # A certificate from the federation CA that no peer file pins.
+            rogue = make_rogue_certificate(fed.out, same_ca=True)
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", batch, cert=rogue)
+            check((status, problem(status, body)) == (403, "peer.unknown-certificate"), f"unpinned: {status} {body[:200]}")
+            # A certificate from another CA: no TLS handshake at all.
+            foreign = make_rogue_certificate(fed.out, same_ca=False)
+            status, body, code = fed.curl("sh-city", "POST", "/v1/batches", batch, cert=foreign)
+            check(status is None and code != 0, f"foreign CA: expected the handshake to fail, got HTTP {status}")
+            # Malformed JSON.
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", b"{\"payload\": ")
+            check(status == 422 and problem(status, body).startswith("jws."), f"malformed: {status} {body[:200]}")
+            # Oversized body (limits.maxBodyBytes, 16 MiB by default).
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", b"{" + b" " * (17 * 1024 * 1024) + b"}")
+            check((status, problem(status, body)) == (413, "request.too-large"), f"oversized: {status} {body[:200]}")
+            # Sequence gap: 5 where 1 is expected.
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", fed.sign(one, 5))
+            value = json.loads(body)
+            check((status, value.get("code"), value.get("expectedSequence")) == (409, "sequence.gap", 1), f"gap: {status} {body[:200]}")
+            check(records_at(fed, "sh-city", "sh-songjiang") == before, "a refused batch changed the city's store")
+            # The real batch, twice: the same receipt, byte for byte.
+            status, first, _ = fed.curl("sh-city", "POST", "/v1/batches", batch)
+            check(status == 200, f"the valid batch: {status} {first[:300]}")
+            status, second, _ = fed.curl("sh-city", "POST", "/v1/batches", batch)
+            check(status == 200 and first == second, "resending the same batch did not return the same receipt")
+            check(records_at(fed, "sh-city", "sh-songjiang") == before + 1, "the valid batch was not applied exactly once")
+            # Replayed: the same batch id with a different payload.
+            batch_id = json.loads(base64.urlsafe_b64decode(json.loads(batch)["payload"] + "=="))["batchId"]
+            other = os.path.join(out, "songjiang-2.ndjson")
+            record["sourceId"] = "SJ-E2E-0002"
+            with open(other, "w") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", fed.sign(other, 1, batch_id=batch_id))
+            check((status, problem(status, body)) == (409, "batch.replayed"), f"replayed: {status} {body[:200]}")
+            # Expired key: 松江's old key, enrolled with a validity that has ended.
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches",
+                                       fed.sign(other, 2, key_file=os.path.join(fed.out, "old-keys", "sh-songjiang.key"),
+                                                kid=fed.old_kid))
+            check(status == 401 and problem(status, body) in ("key.expired", "key.not-yet-valid"), f"expired key: {status} {body[:200]}")
+            # A kind the agreement does not allow (a district may send every kind to the city; to 嘉兴 it may send none).
+            status, body, _ = fed.curl("zj-jiaxing", "POST", "/v1/batches", fed.sign(other, 1, to="zj-jiaxing", allow_invalid=True))
+            receipt = json.loads(base64.urlsafe_b64decode(json.loads(body)["payload"] + "==")) if status == 200 else {}
+            outcomes = [o.get("code") for o in receipt.get("outcomes", [])]
+            check(status == 200 and outcomes == ["agreement.not-permitted"], f"not permitted: {status} {outcomes} {body[:200]}")
+            check(held_at(fed, "zj-jiaxing", "sh-songjiang", "SJ-E2E-0002") == 0, "嘉兴 kept a record the agreement does not allow")
+            # An operator call without the token, and with a wrong one.
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/operator/status", cert=None)
+            check((status, problem(status, body)) == (401, "operator.unauthenticated"), f"operator: {status} {body[:200]}")
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/operator/status", cert=None, headers=["Authorization: Bearer wrong-token"])
+            check((status, problem(status, body)) == (401, "operator.unauthenticated"), f"operator (wrong token): {status}")
+            # Peer endpoints without a client certificate.
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", batch, cert=None)
+            check((status, problem(status, body)) == (401, "peer.certificate-required"), f"no certificate: {status} {body[:200]}")
+
+        step("forged, unpinned, foreign, mismatched, malformed, oversized, gap, replay, expired key, agreement, operator: refused", refusals)
+
+        def shutdown():
+            for node in RUNNING:
+                fed.stop(node)
+
+        step("SIGTERM stops every daemon with exit 0", shutdown)
+        print("e2e: all daemon tests passed")
+    except Failure as failure:
+        print(f"FAIL: {failure}")
+        for node in RUNNING:
+            path = os.path.join(out, f"{node}.log")
+            if os.path.exists(path):
+                print(f"--- last lines of {path}")
+                with open(path, errors="replace") as f:
+                    print("".join(f.readlines()[-15:]))
+        fed.stop_all()
+        sys.exit(1)
+    finally:
+        fed.stop_all()
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def enrol_old_key(fed):
+    """A second key for 松江 whose validity ended in 2026-06 (must be enrolled before the daemons start)."""
+    old = os.path.join(fed.out, "old-keys")
+    os.makedirs(old, exist_ok=True)
+    subprocess.run([fed.xgate, "keys", "generate", "--node", "sh-songjiang", "--out", old], check=True, capture_output=True)
+    subprocess.run([fed.xgate, "peers", "add-key", "--contracts", os.path.join(REPO, "Contracts"), "--peers",
+                    os.path.join(fed.out, "Peers"), "--node", "sh-songjiang", "--jwk", os.path.join(old, "sh-songjiang.jwk.json"),
+                    "--not-before", "2026-01-01T00:00:00+08:00", "--not-after", "2026-06-30T23:59:59+08:00"],
+                   check=True, capture_output=True)
+    with open(os.path.join(old, "sh-songjiang.jwk.json")) as f:
+        return json.load(f)["kid"]
+
+
+def make_rogue_certificate(out, same_ca):
+    """A client certificate pinned for no node: signed by the federation's CA, or by a CA of its own."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    if same_ca:
+        with open(os.path.join(out, "pki", "ca.key"), "rb") as f:
+            ca_key = serialization.load_pem_private_key(f.read(), None)
+        with open(os.path.join(out, "pki", "ca.crt"), "rb") as f:
+            issuer = x509.load_pem_x509_certificate(f.read()).subject
+    else:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not the federation CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rogue")]))
+            .issuer_name(issuer).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .sign(ca_key, hashes.SHA256()))
+    name = "rogue-same-ca" if same_ca else "rogue-foreign-ca"
+    crt, pem = os.path.join(out, f"{name}.crt"), os.path.join(out, f"{name}.key")
+    with open(crt, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(pem, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return crt, pem
+
+
+if __name__ == "__main__":
+    main()
