@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import XGateDaemon
+import XGateJSON
 
 /// `xgate serve --config FILE`: runs the node's daemon until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -79,19 +80,8 @@ struct JSONLogHandler: LogHandler {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
+    /// A JSON string literal (XGateJSON's serialization: quotes, backslashes and control characters escaped).
     private func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
+        String(decoding: JSONValue.string(text).serialized(), as: UTF8.self)
     }
 }

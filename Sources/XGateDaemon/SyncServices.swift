@@ -46,27 +46,26 @@ struct PushService: Service {
     func drain(_ peer: String, breaker start: CircuitBreaker) async -> (String, CircuitBreaker, Int) {
         var breaker = start
         var count = 0
-        while !Task.isShuttingDownGracefully {
+        push: while !Task.isShuttingDownGracefully {
             do {
-                let before = try engine.store.read { try $0.outboundBatches(peer: peer, state: .pending).first }
-                guard try await engine.pushOnce(to: peer, transport: client, breaker: &breaker) else {
-                    if let batch = try engine.store.read({ try $0.outboundBatch(peer: peer, sequence: before?.sequence ?? 0) }),
-                        let error = batch.lastError, batch.state != .delivered
-                    {
-                        let now = engine.clock.now()
-                        board.update(peer) {
-                            $0.lastError = error
-                            $0.lastErrorAt = now
-                        }
-                        board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"failed\"}")
-                        logger.warning("push failed", metadata: ["peer": "\(peer)", "batch": "\(batch.batchId)", "error": "\(error)"])
+                switch try await engine.push(to: peer, transport: client, breaker: &breaker) {
+                case .idle:
+                    break push
+                case .delivered:
+                    count += 1
+                    let now = engine.clock.now()
+                    board.update(peer) { $0.lastSuccess = now }
+                    board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"delivered\"}")
+                case .failed(let batch, let error):
+                    let now = engine.clock.now()
+                    board.update(peer) {
+                        $0.lastError = error.description
+                        $0.lastErrorAt = now
                     }
-                    break
+                    board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"failed\"}")
+                    logger.warning("push failed", metadata: ["peer": "\(peer)", "batch": "\(batch.batchId)", "error": "\(error)"])
+                    break push
                 }
-                count += 1
-                let now = engine.clock.now()
-                board.update(peer) { $0.lastSuccess = now }
-                board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"delivered\"}")
             } catch {
                 logger.error("push loop error", metadata: ["peer": "\(peer)", "error": "\(error)"])
                 break

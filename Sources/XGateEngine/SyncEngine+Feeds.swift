@@ -17,52 +17,61 @@ extension SyncEngine {
     /// node's local sequence; resumable after any crash because the cursor is the position itself.
     public func feed(for subscriber: String, after cursor: String?, limit: Int = 500) throws -> FeedPage {
         let position = try FeedCursor.position(cursor)
-        let today = clock.now().chinaDate
-        return try store.read { reader in
-            var changes: [JSONValue] = []
-            var last = position
-            var hasMore = false
-            var after = position
-            scan: while true {
-                let page = try reader.records(after: after, limit: limit)
-                guard !page.isEmpty else { break }
-                for stored in page {
-                    if changes.count == limit {
-                        hasMore = true
-                        break scan
-                    }
-                    after = stored.localSequence
-                    last = stored.localSequence
-                    if let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader) { changes.append(change) }
-                }
-            }
-            return FeedPage(changes: changes, cursor: FeedCursor.encode(last), hasMore: hasMore)
-        }
+        return try store.read { try feedPage(for: subscriber, after: position, limit: limit, reader: $0).page }
     }
 
     /// Everything the subscriber may hold now, and the cursor from which the feed continues: read in one snapshot,
     /// so nothing falls between the snapshot and the feed.
     public func snapshot(for subscriber: String) throws -> FeedPage {
+        try store.read { try snapshotPage(for: subscriber, reader: $0).page }
+    }
+
+    /// A feed page read through `reader` (a read snapshot, or the transaction that serves it), with the changes
+    /// also as values.
+    func feedPage(for subscriber: String, after position: Int64, limit: Int, reader: any StoreReader) throws -> (
+        page: FeedPage, changes: [Change]
+    ) {
         let today = clock.now().chinaDate
-        return try store.read { reader in
-            let end = try reader.lastLocalSequence()
-            var changes: [JSONValue] = []
-            var after: Int64 = 0
-            while after < end {
-                let page = try reader.records(after: after, limit: 1000)
-                guard let lastRecord = page.last else { break }
-                after = lastRecord.localSequence
-                for stored in page where stored.localSequence <= end && isServable(stored.state, today: today) {
-                    if let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader) { changes.append(change) }
+        var changes: [Change] = []
+        var last = position
+        var hasMore = false
+        var after = position
+        scan: while true {
+            let page = try reader.records(after: after, limit: limit)
+            guard !page.isEmpty else { break }
+            for stored in page {
+                if changes.count == limit {
+                    hasMore = true
+                    break scan
                 }
+                after = stored.localSequence
+                last = stored.localSequence
+                if let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader) { changes.append(change) }
             }
-            return FeedPage(changes: changes, cursor: FeedCursor.encode(end), hasMore: false)
         }
+        return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(last), hasMore: hasMore), changes)
+    }
+
+    /// A snapshot read through `reader`, with the changes also as values.
+    func snapshotPage(for subscriber: String, reader: any StoreReader) throws -> (page: FeedPage, changes: [Change]) {
+        let today = clock.now().chinaDate
+        let end = try reader.lastLocalSequence()
+        var changes: [Change] = []
+        var after: Int64 = 0
+        while after < end {
+            let page = try reader.records(after: after, limit: 1000)
+            guard let lastRecord = page.last else { break }
+            after = lastRecord.localSequence
+            for stored in page where stored.localSequence <= end && isServable(stored.state, today: today) {
+                if let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader) { changes.append(change) }
+            }
+        }
+        return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(end), hasMore: false), changes)
     }
 
     /// The change a subscriber sees for a record: content masked per agreement while it is served; a status-only
     /// change once it is not (for a subscriber the agreements cover, or one that held it); nothing otherwise.
-    func feedChange(_ state: RecordState, for subscriber: String, today: CivilDate, reader: any StoreReader) throws -> JSONValue? {
+    func feedChange(_ state: RecordState, for subscriber: String, today: CivilDate, reader: any StoreReader) throws -> Change? {
         guard subscriber != node.id, node.isRelay || state.content?.author == node.id || state.key.owner == node.id else { return nil }
         let subjectType = state.content?.record["subject"]?["type"]?.stringValue ?? ""
         let permission = node.federation.permission(
@@ -71,12 +80,12 @@ extension SyncEngine {
             let (record, masked) = Federation.redact(content.record, permission: permission)
             var travelling = content
             travelling.record = record
-            return Change(key: state.key, content: travelling, status: state.status, masked: masked).json
+            return Change(key: state.key, content: travelling, status: state.status, masked: masked)
         }
         let held = try reader.holders(of: state.key).contains(subscriber)
         guard permission != nil || held else { return nil }
         guard !state.status.value.isPublished else { return nil }  // served-by-rule expiry without a decision: withheld, not withdrawn
-        return Change(key: state.key, content: nil, status: state.status).json
+        return Change(key: state.key, content: nil, status: state.status)
     }
 }
 

@@ -94,25 +94,7 @@ extension SyncEngine {
                 code: "sequence.replayed",
                 message: "sequence \(batch.sequence) from \(sender) was already used by another batch; the next expected is \(expected)")
         }
-        var outcomes: [Receipt.Outcome] = []
-        for entry in inspection.entries {
-            if let rejection = entry.rejection {
-                outcomes.append(Receipt.Outcome(index: entry.index, .rejected(rejection)))
-                try tx.appendRejection(
-                    RejectionEntry(
-                        peer: sender, batchId: batch.batchId, index: entry.index, key: entry.change?.key, code: rejection.code,
-                        field: rejection.field?.description, message: rejection.message, at: now))
-                continue
-            }
-            guard let change = entry.change else { continue }
-            let held = try tx.record(change.key)?.state
-            let outcome = try apply(change, held: held, source: sender, at: now, in: tx)
-            outcomes.append(Receipt.Outcome(index: entry.index, outcome))
-            try tx.appendLineage(
-                LineageEntry(
-                    key: change.key, peer: sender, direction: .inbound, batchId: batch.batchId, contentVersion: change.content?.version,
-                    statusVersion: change.status.version, outcome: outcome.name, at: now))
-        }
+        let outcomes = try applyEntries(of: inspection, from: sender, batchId: batch.batchId, at: now, in: tx)
         let receipt = Receipt(
             receiptId: random.batchID(at: now), batchId: batch.batchId, from: node.id, to: sender, sequence: batch.sequence,
             payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
@@ -129,5 +111,35 @@ extension SyncEngine {
                     + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
         )
         return signed
+    }
+}
+
+extension SyncEngine {
+    /// Applies the changes of an inspected batch (pushed, or a pulled feed page) from `sender`: a rejected change is
+    /// kept with its reason; every other change is merged, routed onward and recorded in the lineage. Returns each
+    /// change's outcome, in batch order.
+    func applyEntries(of inspection: BatchInspection, from sender: String, batchId: String, at now: Timestamp, in tx: any StoreTransaction)
+        throws -> [Receipt.Outcome]
+    {
+        var outcomes: [Receipt.Outcome] = []
+        for entry in inspection.entries {
+            if let rejection = entry.rejection {
+                outcomes.append(Receipt.Outcome(index: entry.index, .rejected(rejection)))
+                try tx.appendRejection(
+                    RejectionEntry(
+                        peer: sender, batchId: batchId, index: entry.index, key: entry.change?.key, code: rejection.code,
+                        field: rejection.field?.description, message: rejection.message, at: now))
+                continue
+            }
+            guard let change = entry.change else { continue }
+            let held = try tx.record(change.key)?.state
+            let outcome = try apply(change, held: held, source: sender, at: now, in: tx)
+            outcomes.append(Receipt.Outcome(index: entry.index, outcome))
+            try tx.appendLineage(
+                LineageEntry(
+                    key: change.key, peer: sender, direction: .inbound, batchId: batchId, contentVersion: change.content?.version,
+                    statusVersion: change.status.version, outcome: outcome.name, at: now))
+        }
+        return outcomes
     }
 }

@@ -164,24 +164,39 @@ extension SyncEngine {
         }
     }
 
+    /// What one delivery step did.
+    public enum PushOutcome: Sendable, Equatable {
+        /// Nothing was due, or the peer's circuit is open.
+        case idle
+        /// A batch was delivered and its receipt taken.
+        case delivered(OutboundBatch)
+        /// A batch was sent and failed; the failure is kept with the batch (retry later, or dead).
+        case failed(OutboundBatch, EngineError)
+    }
+
     /// One delivery step to one peer: the next batch, sent through `transport`, its receipt taken or its failure kept.
-    /// Returns whether a batch was delivered.
-    @discardableResult
-    public func pushOnce(to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker) async throws -> Bool {
-        guard breaker.allowsRequest(now: clock.now()), let batch = try nextBatch(to: peer) else { return false }
+    public func push(to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker) async throws -> PushOutcome {
+        guard breaker.allowsRequest(now: clock.now()), let batch = try nextBatch(to: peer) else { return .idle }
+        let failure: EngineError
         do {
             let receipt = try await transport.push(batch.jws, to: peer)
             try accept(receipt: receipt, for: batch)
             breaker.recordSuccess()
-            return true
+            return .delivered(batch)
         } catch let error as EngineError {
-            breaker.recordFailure(now: clock.now())
-            try failed(batch, error: error)
-            return false
+            failure = error
         } catch {
-            breaker.recordFailure(now: clock.now())
-            try failed(batch, error: EngineError(code: "transport.failed", message: "\(error)", retryable: true))
-            return false
+            failure = EngineError(code: "transport.failed", message: "\(error)", retryable: true)
         }
+        breaker.recordFailure(now: clock.now())
+        try failed(batch, error: failure)
+        return .failed(batch, failure)
+    }
+
+    /// `push`, answering only whether a batch was delivered.
+    @discardableResult
+    public func pushOnce(to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker) async throws -> Bool {
+        if case .delivered = try await push(to: peer, transport: transport, breaker: &breaker) { return true }
+        return false
     }
 }

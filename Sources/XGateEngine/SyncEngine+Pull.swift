@@ -37,10 +37,13 @@ extension SyncEngine {
         }
         let now = clock.now()
         let pageId = random.batchID(at: now)
+        let position = snapshot ? 0 : try FeedCursor.position(cursor)
         return try store.write { tx in
-            let page = snapshot ? try self.snapshot(for: subscriber) : try feed(for: subscriber, after: cursor, limit: limit)
-            for json in page.changes {
-                let change = try Change(json: json)
+            // Read through the serving transaction: the page and its lineage are one consistent step.
+            let (page, changes) =
+                snapshot
+                ? try snapshotPage(for: subscriber, reader: tx) : try feedPage(for: subscriber, after: position, limit: limit, reader: tx)
+            for change in changes {
                 try tx.appendLineage(
                     LineageEntry(
                         key: change.key, peer: subscriber, direction: .outbound, batchId: pageId, contentVersion: change.content?.version,
@@ -110,29 +113,17 @@ extension SyncEngine {
         } catch {
             throw EngineError(code: error.code, message: error.message)
         }
+        // The corrections that arrived (whatever their outcome, unless refused) are acknowledged to the publisher.
+        let corrections = inspection.entries.compactMap { entry -> Acknowledgement? in
+            guard entry.rejection == nil, let change = entry.change, change.status.from != nil,
+                SyncEngine.corrections.contains(change.status.value)
+            else { return nil }
+            return Acknowledgement(key: change.key, statusVersion: change.status.version)
+        }
         return try store.write { tx in
             var outcomes: [String: Int] = [:]
-            var corrections: [Acknowledgement] = []
-            for entry in inspection.entries {
-                if let rejection = entry.rejection {
-                    outcomes["rejected", default: 0] += 1
-                    try tx.appendRejection(
-                        RejectionEntry(
-                            peer: publisher, batchId: pageId, index: entry.index, key: entry.change?.key, code: rejection.code,
-                            field: rejection.field?.description, message: rejection.message, at: now))
-                    continue
-                }
-                guard let change = entry.change else { continue }
-                let held = try tx.record(change.key)?.state
-                let outcome = try apply(change, held: held, source: publisher, at: now, in: tx)
-                outcomes[outcome.name, default: 0] += 1
-                try tx.appendLineage(
-                    LineageEntry(
-                        key: change.key, peer: publisher, direction: .inbound, batchId: pageId, contentVersion: change.content?.version,
-                        statusVersion: change.status.version, outcome: outcome.name, at: now))
-                if change.status.from != nil, SyncEngine.corrections.contains(change.status.value) {
-                    corrections.append(Acknowledgement(key: change.key, statusVersion: change.status.version))
-                }
+            for outcome in try applyEntries(of: inspection, from: publisher, batchId: pageId, at: now, in: tx) {
+                outcomes[outcome.outcome, default: 0] += 1
             }
             try tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor)
             if !inspection.entries.isEmpty {

@@ -16,8 +16,15 @@ public struct SystemRandom: EngineRandom {
 
     public func batchID(at time: Timestamp) -> String {
         let milliseconds = max(UInt64(Date().timeIntervalSince1970 * 1000), UInt64(max(0, time.seconds)) * 1000)
-        let a = UInt64.random(in: 0...UInt64.max)
-        let b = UInt64.random(in: 0...UInt64.max)
+        return UUIDv7.string(milliseconds: milliseconds, a: UInt64.random(in: 0...UInt64.max), b: UInt64.random(in: 0...UInt64.max))
+    }
+}
+
+/// The text form of a UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version 7, 12 random bits, variant 10, 62
+/// random bits. Shared by the system's random source and the seeded ones of tests and benchmarks.
+public enum UUIDv7 {
+    /// The UUID for `milliseconds` with random bits taken from `a` (low 12) and `b` (low 62).
+    public static func string(milliseconds: UInt64, a: UInt64, b: UInt64) -> String {
         let hex = String(
             format: "%012llx%04llx%016llx", milliseconds & 0xFFFF_FFFF_FFFF, (a & 0x0FFF) | 0x7000,
             (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000)

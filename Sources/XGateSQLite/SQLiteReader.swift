@@ -93,6 +93,19 @@ extension SQLiteReading {
             [peer, limit], table: "outbox", keyColumns: [0], decodeOutboxItem)
     }
 
+    func pendingOutboxSummary(peer: String) throws -> (count: Int, oldest: Timestamp?) {
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT count(*), (SELECT enqueued_at FROM outbox WHERE peer = ? AND batch_sequence IS NULL ORDER BY id LIMIT 1)
+                    FROM outbox WHERE peer = ? AND batch_sequence IS NULL
+                    """),
+            arguments: [peer, peer])
+        let count: Int = row?[0] ?? 0
+        let oldest: String? = row?[1]
+        return (count, oldest.flatMap { Timestamp($0) })
+    }
+
     /// In the order of `ids`; unknown ids are skipped.
     func outboxItems(ids: [Int64]) throws -> [OutboxItem] {
         guard !ids.isEmpty else { return [] }

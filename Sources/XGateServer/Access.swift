@@ -51,8 +51,7 @@ public struct AccessPolicy: Sendable {
     /// Whether the request carries the operator token (`Authorization: Bearer …`), compared in constant time.
     func isOperator(_ request: Request) -> Bool {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
-        let presented = SHA256.hash(data: Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8))
-            .map { String(format: "%02x", $0) }.joined()
+        let presented = Digest(of: Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)).hex
         var difference: UInt8 = 0
         let expected = Array(operatorTokenSHA256.utf8)
         let given = Array(presented.utf8)

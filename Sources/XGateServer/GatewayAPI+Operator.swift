@@ -58,10 +58,10 @@ extension GatewayAPI {
                 }
                 peers.formUnion(pullFrom)
                 return try peers.sorted().map { peer in
-                    let pending = try reader.pendingOutbox(peer: peer, limit: 100_000)
+                    let pending = try reader.pendingOutboxSummary(peer: peer)
                     let batches = try reader.outboundBatches(peer: peer, state: .pending)
                     let dead = try reader.outboundBatches(peer: peer, state: .dead)
-                    let oldest = (pending.map(\.enqueuedAt) + batches.map(\.createdAt)).min()
+                    let oldest = ([pending.oldest].compactMap { $0 } + batches.map(\.createdAt)).min()
                     let entry = board.entry(peer)
                     return [
                         "peer": .string(peer), "queueDepth": .number(Double(pending.count)),

@@ -178,7 +178,7 @@ public struct GatewayAPI: Sendable {
         let engine = self.engine
         let depth = try await offload.run {
             try engine.store.read { reader in
-                try reader.peersWithWork().map { ($0, try reader.pendingOutbox(peer: $0, limit: 100_000).count) }
+                try reader.peersWithWork().map { ($0, try reader.pendingOutboxSummary(peer: $0).count) }
             }
         }
         lines.append("# TYPE xgate_queue_depth gauge")

@@ -26,11 +26,7 @@ final class SeededRandom: EngineRandom, @unchecked Sendable {
     func chance(_ p: Double) -> Bool { unit() < p }
     func batchID(at time: Timestamp) -> String {
         let bits = lock.withLock { (generator.next(), generator.next()) }
-        let ms = UInt64(max(0, time.seconds)) * 1000
-        let hex = String(
-            format: "%012llx%04llx%016llx", ms, (bits.0 & 0x0FFF) | 0x7000, (bits.1 & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000)
-        let c = Array(hex)
-        return "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"
+        return UUIDv7.string(milliseconds: UInt64(max(0, time.seconds)) * 1000, a: bits.0, b: bits.1)
     }
 }
 

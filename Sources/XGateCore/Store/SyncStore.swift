@@ -27,6 +27,8 @@ public protocol StoreReader {
 
     /// Outbox items for `peer` not yet in a batch, oldest first.
     func pendingOutbox(peer: String, limit: Int) throws -> [OutboxItem]
+    /// How many outbox items wait for `peer` outside any batch, and when the oldest was queued (for status and metrics).
+    func pendingOutboxSummary(peer: String) throws -> (count: Int, oldest: Timestamp?)
     /// Outbox items by id (those a batch carries).
     func outboxItems(ids: [Int64]) throws -> [OutboxItem]
     /// The sequence the next batch to `peer` will take (1 for a new channel).

@@ -6,7 +6,8 @@ import XGateJSON
 
 extension StoreConformance {
     /// `enqueue` returns increasing ids; `pendingOutbox` lists one peer's items oldest first within the limit, each
-    /// as enqueued; `outboxItems(ids:)` returns items in the order asked, skipping unknown ids.
+    /// as enqueued; `pendingOutboxSummary` counts them and names the oldest's time; `outboxItems(ids:)` returns items in
+    /// the order asked, skipping unknown ids.
     public static func outboxIsPerPeerOldestFirst(_ makeStore: Factory) throws {
         let store = try makeStore()
         let items = [
@@ -25,6 +26,10 @@ extension StoreConformance {
             #expect(try r.pendingOutbox(peer: "sh-city", limit: 2) == [expected[0], expected[2]])
             #expect(try r.pendingOutbox(peer: "sh-pudong", limit: 10) == [expected[1]])
             #expect(try r.pendingOutbox(peer: "sh-songjiang", limit: 10).isEmpty)
+            let summary = try r.pendingOutboxSummary(peer: "sh-city")
+            #expect(summary.count == 3 && summary.oldest?.text == expected[0].enqueuedAt.text)
+            let none = try r.pendingOutboxSummary(peer: "sh-songjiang")
+            #expect(none.count == 0 && none.oldest == nil)
             #expect(try r.outboxItems(ids: [ids[3], ids[0], 999_999]) == [expected[3], expected[0]])
             let read = try r.pendingOutbox(peer: "sh-city", limit: 10)
             #expect(read.map(\.enqueuedAt.text) == [expected[0], expected[2], expected[3]].map(\.enqueuedAt.text))
