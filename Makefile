@@ -10,9 +10,10 @@ run: build
 	XGATE=$(XGATE) deploy/walkthrough.sh
 
 ## test: every proof — Swift tests (incl. the official JSON Schema suite), Python cross-checks and interoperability,
-## three real daemons over mutual TLS (Tests/e2e)
+## the OpenAPI document (openapi-spec-validator), three real daemons over mutual TLS whose every answer is checked against it (Tests/e2e)
 test: build-tests
 	$(SWIFT) test --skip-build
+	python3 -m openapi_spec_validator Contracts/openapi.yaml
 	python3 Tests/interop/check_examples.py --xgate $(XGATE)
 	python3 Tests/interop/test_interop.py --xgate $(XGATE)
 	python3 Tests/e2e/test_daemons.py --xgate $(XGATE)

@@ -21,6 +21,8 @@ python_missing=()
 python3 -c 'import jsonschema, referencing' 2>/dev/null || python_missing+=(jsonschema)
 python3 -c 'import cryptography' 2>/dev/null || python_missing+=(cryptography)
 python3 -c 'import joserfc' 2>/dev/null || python_missing+=(joserfc)
+python3 -c 'import yaml' 2>/dev/null || python_missing+=(pyyaml)
+python3 -c 'import openapi_spec_validator' 2>/dev/null || python_missing+=(openapi-spec-validator)
 if [ ${#python_missing[@]} -gt 0 ]; then
   echo "install-deps: pip install ${python_missing[*]}"
   python3 -m pip install -q "${python_missing[@]}"

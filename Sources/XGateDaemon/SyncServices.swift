@@ -127,8 +127,9 @@ struct PullService: Service {
                 board.count("xgate_feed_pages_pulled_total{peer=\"\(publisher)\"}")
                 if !result.hasMore { break }
             }
-            if !pending.isEmpty {
-                let items = pending
+            // At most 10,000 per signed acknowledgement (urn:xgate:schema:acknowledgement:1).
+            for start in stride(from: 0, to: pending.count, by: 10_000) {
+                let items = Array(pending[start..<min(start + 10_000, pending.count)])
                 let ack = try await offload.run { try engine.acknowledgement(of: items, to: publisher) }
                 try await client.acknowledge(ack, to: publisher)
                 logger.info("corrections acknowledged", metadata: ["peer": "\(publisher)", "count": "\(items.count)"])

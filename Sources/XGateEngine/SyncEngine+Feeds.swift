@@ -21,9 +21,10 @@ extension SyncEngine {
     }
 
     /// Everything the subscriber may hold now, and the cursor from which the feed continues: read in one snapshot,
-    /// so nothing falls between the snapshot and the feed.
-    public func snapshot(for subscriber: String) throws -> FeedPage {
-        try store.read { try snapshotPage(for: subscriber, reader: $0).page }
+    /// so nothing falls between the snapshot and the feed. With a `limit`, the snapshot stops after that many
+    /// changes (`hasMore`) and the feed continues from its cursor: a record changed meanwhile has moved past it.
+    public func snapshot(for subscriber: String, limit: Int = .max) throws -> FeedPage {
+        try store.read { try snapshotPage(for: subscriber, limit: limit, reader: $0).page }
     }
 
     /// A feed page read through `reader` (a read snapshot, or the transaction that serves it), with the changes
@@ -52,18 +53,27 @@ extension SyncEngine {
         return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(last), hasMore: hasMore), changes)
     }
 
-    /// A snapshot read through `reader`, with the changes also as values.
-    func snapshotPage(for subscriber: String, reader: any StoreReader) throws -> (page: FeedPage, changes: [Change]) {
+    /// A snapshot read through `reader`, with the changes also as values: at most `limit` changes; when it stops
+    /// early the cursor is the last record read, from which the feed continues.
+    func snapshotPage(for subscriber: String, limit: Int = .max, reader: any StoreReader) throws -> (page: FeedPage, changes: [Change]) {
         let today = clock.now().chinaDate
         let end = try reader.lastLocalSequence()
         var changes: [Change] = []
         var after: Int64 = 0
-        while after < end {
+        scan: while after < end {
             let page = try reader.records(after: after, limit: 1000)
-            guard let lastRecord = page.last else { break }
-            after = lastRecord.localSequence
-            for stored in page where stored.localSequence <= end && isServable(stored.state, today: today) {
-                if let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader) { changes.append(change) }
+            guard !page.isEmpty else { break }
+            for stored in page {
+                guard stored.localSequence <= end else { break scan }
+                if changes.count == limit {
+                    return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(after), hasMore: true), changes)
+                }
+                after = stored.localSequence
+                if isServable(stored.state, today: today),
+                    let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader)
+                {
+                    changes.append(change)
+                }
             }
         }
         return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(end), hasMore: false), changes)

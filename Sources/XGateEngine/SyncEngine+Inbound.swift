@@ -60,7 +60,7 @@ extension SyncEngine {
             return try store.write { tx in try commit(prepared, in: tx) }
         } catch let error as EngineError where error.code == "sequence.gap" || error.code == "sequence.replayed" {
             // The refused batch's transaction rolled back; the log line is written on its own so operators see it.
-            try store.write { tx in
+            try store.write { tx -> Void in
                 try tx.appendLog(
                     SyncLogEntry(
                         at: prepared.receivedAt, peer: prepared.sender, batchId: prepared.inspection.batch.batchId, event: error.code,

@@ -124,6 +124,12 @@ extension SyncEngine {
                         detail: "peer expects \(expected); resending from there"))
                 return
             }
+            if error.code == "batch.outside-window" {
+                // The receiver never took this batch and never will (too old): the same changes, signed again as a new
+                // batch under the same sequence. Lineage gains the new batch id; the old one stays unanswered in it.
+                try resign(current, at: now, after: error, in: tx)
+                return
+            }
             current.attempts += 1
             current.lastError = error.description
             let age = now.seconds - current.createdAt.seconds
@@ -144,6 +150,34 @@ extension SyncEngine {
                     at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.failed",
                     detail: "attempt \(current.attempts): \(error.description); next attempt at \(current.nextAttemptAt)"))
         }
+    }
+
+    /// Signs a pending batch's changes again as a new batch (new id and time, the same sequence and items).
+    func resign(_ batch: OutboundBatch, at now: Timestamp, after error: EngineError, in tx: any StoreTransaction) throws {
+        let old = try BatchDocument(json: JSONParser().parse(JWS.parse(JSONParser().parse(batch.jws), expectedType: JWS.batchType).payload))
+        let document = BatchDocument(
+            batchId: random.batchID(at: now), from: node.id, to: batch.peer, sequence: batch.sequence, createdAt: now, changes: old.changes)
+        var again = batch
+        again.batchId = document.batchId
+        again.jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey).serialized()
+        again.createdAt = now
+        again.nextAttemptAt = now
+        again.lastError = error.description
+        try tx.resignOutboundBatch(again, replacing: batch.batchId)
+        for change in old.changes {
+            guard let parsed = try? Change(json: change) else { continue }
+            try tx.appendLineage(
+                LineageEntry(
+                    key: parsed.key, peer: batch.peer, direction: .outbound, batchId: document.batchId,
+                    contentVersion: parsed.content?.version,
+                    statusVersion: parsed.status.version, outcome: nil, at: now))
+        }
+        try tx.appendLog(
+            SyncLogEntry(
+                at: now, peer: batch.peer, batchId: document.batchId, event: "batch.resigned",
+                detail:
+                    "sequence \(batch.sequence): \(batch.batchId) refused as outside the receiver's window; signed again as \(document.batchId)"
+            ))
     }
 
     /// Puts a dead batch back in line (an operator's decision), attempts reset.

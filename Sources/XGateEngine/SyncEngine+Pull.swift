@@ -29,7 +29,8 @@ extension SyncEngine {
     public static let feedType = "xgate-feed+json"
     public static let acknowledgementType = "xgate-ack+json"
 
-    /// Serves `subscriber` a signed feed page after `cursor` (or a snapshot of everything it may hold), and records
+    /// Serves `subscriber` a signed feed page after `cursor` (or the first page of a snapshot of everything it may hold,
+    /// which the feed continues from its cursor), and records
     /// in the lineage that each record went to it (so later corrections reach it) — in one transaction.
     public func serveFeed(to subscriber: String, after cursor: String?, limit: Int, snapshot: Bool = false) throws -> [UInt8] {
         guard node.federation.peers[subscriber] != nil else {
@@ -42,7 +43,8 @@ extension SyncEngine {
             // Read through the serving transaction: the page and its lineage are one consistent step.
             let (page, changes) =
                 snapshot
-                ? try snapshotPage(for: subscriber, reader: tx) : try feedPage(for: subscriber, after: position, limit: limit, reader: tx)
+                ? try snapshotPage(for: subscriber, limit: limit, reader: tx)
+                : try feedPage(for: subscriber, after: position, limit: limit, reader: tx)
             for change in changes {
                 try tx.appendLineage(
                     LineageEntry(
@@ -51,7 +53,8 @@ extension SyncEngine {
             }
             let payload: JSONValue = [
                 "protocol": .string(BatchDocument.protocolName), "pageId": .string(pageId), "from": .string(node.id),
-                "to": .string(subscriber), "createdAt": .string(now.text), "after": cursor.map(JSONValue.string) ?? .null,
+                "to": .string(subscriber), "createdAt": .string(now.text),
+                "after": snapshot ? .null : cursor.map(JSONValue.string) ?? .null,
                 "snapshot": .bool(snapshot), "cursor": .string(page.cursor), "hasMore": .bool(page.hasMore),
                 "changes": .array(page.changes),
             ]
@@ -91,6 +94,15 @@ extension SyncEngine {
         guard payload["to"]?.stringValue == node.id else {
             throw EngineError(
                 code: "batch.misaddressed", message: "the feed page is for \(payload["to"]?.stringValue ?? "nobody"), not \(node.id)")
+        }
+        // The page's envelope against urn:xgate:schema:feed-page:1; its changes are judged one by one below, as a batch's.
+        if case .object(var envelope) = payload, payload["changes"]?.arrayValue != nil {
+            envelope["changes"] = .array([])
+            do {
+                try node.contracts.checkDocument(.object(envelope), against: ContractSet.feedPageSchema, code: "feed.schema")
+            } catch {
+                throw EngineError(code: error.code, message: error.message)
+            }
         }
         guard let pageId = payload["pageId"]?.stringValue, let cursor = payload["cursor"]?.stringValue,
             let createdAt = payload["createdAt"]?.stringValue, let changes = payload["changes"]?.arrayValue
@@ -169,6 +181,11 @@ extension SyncEngine {
         let sender = verified.signer.id
         guard verified.payload["to"]?.stringValue == node.id else {
             throw EngineError(code: "batch.misaddressed", message: "the acknowledgement is for another node")
+        }
+        do {
+            try node.contracts.checkDocument(verified.payload, against: ContractSet.acknowledgementSchema, code: "ack.schema")
+        } catch {
+            throw EngineError(code: error.code, message: error.message)
         }
         guard let items = verified.payload["acknowledgements"]?.arrayValue, items.count <= 10_000 else {
             throw EngineError(code: "ack.format", message: "acknowledgements must be an array of at most 10000 entries")

@@ -142,6 +142,22 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
         }
     }
 
+    func resignOutboundBatch(_ batch: OutboundBatch, replacing oldBatchId: String) throws {
+        try execute(
+            """
+            UPDATE outbound_batches SET batch_id = ?, jws = ?, created_at = ?, state = ?, attempts = ?, next_attempt_at = ?,
+                next_attempt_at_s = ?, last_error = ?, receipt = NULL
+            WHERE peer = ? AND sequence = ? AND batch_id = ? AND state = 'pending'
+            """,
+            [
+                batch.batchId, batch.jws.blob, batch.createdAt.text, batch.state.rawValue, batch.attempts, batch.nextAttemptAt.text,
+                batch.nextAttemptAt.seconds, batch.lastError, batch.peer, batch.sequence, oldBatchId,
+            ])
+        guard db.changesCount == 1 else {
+            throw StoreError(.missing, "there is no pending outbound batch \(oldBatchId) to \(batch.peer) with sequence \(batch.sequence)")
+        }
+    }
+
     /// Sets the next sequence of a channel.
     private func setChannelSequence(peer: String, direction: String, next: Int) throws {
         try execute(

@@ -29,14 +29,34 @@ extension GatewayAPI {
         return RecordKey(owner: owner, kind: kind, sourceId: sourceId.removingPercentEncoding ?? sourceId)
     }
 
-    /// The JSON body of an operator request.
-    func body(_ request: Request) async throws -> JSONValue {
+    /// The JSON body of an operator request: an object with no members but `allowed` (Contracts/openapi.yaml).
+    func body(_ request: Request, allowed: Set<String>) async throws -> JSONValue {
         let bytes = try await collect(request)
+        let value: JSONValue
         do {
-            return try JSONParser().parse(bytes)
+            value = try JSONParser().parse(bytes)
         } catch {
             throw Problem(.badRequest, code: "request.json", detail: "the body is not JSON: \(error)")
         }
+        guard case .object(let object) = value else {
+            throw Problem(.badRequest, code: "request.json", detail: "the body must be a JSON object")
+        }
+        if let unknown = object.keys.first(where: { !allowed.contains($0) }) {
+            throw Problem(
+                .badRequest, code: "request.field",
+                detail: "unknown member \"\(unknown)\"; this request takes \(allowed.sorted().joined(separator: ", "))")
+        }
+        return value
+    }
+
+    /// A query parameter that must be a whole number ≥ `minimum` when present.
+    func wholeNumber(_ request: Request, _ name: String, minimum: Int) throws -> Int? {
+        guard let parameter = request.uri.queryParameters.get(name) else { return nil }
+        let text = String(parameter)
+        guard let value = Int(text), value >= minimum else {
+            throw Problem(.badRequest, code: "request.parameter", detail: "\(name) must be a whole number ≥ \(minimum), not \"\(text)\"")
+        }
+        return value
     }
 
     func requiredString(_ value: JSONValue, _ member: String) throws -> String {
@@ -84,8 +104,8 @@ extension GatewayAPI {
         let parameters = request.uri.queryParameters
         let peer = parameters.get("peer").map { String($0) }
         let event = parameters.get("event").map { String($0) }
-        let after = parameters.get("after").flatMap { Int64(String($0)) } ?? 0
-        let limit = min(parameters.get("limit").flatMap { Int(String($0)) } ?? 200, 10_000)
+        let after = Int64(try wholeNumber(request, "after", minimum: 0) ?? 0)
+        let limit = min(try wholeNumber(request, "limit", minimum: 1) ?? 200, 10_000)
         let since: Int64? = try parameters.get("since").map { text in
             guard let time = Timestamp(String(text)) else {
                 throw Problem(.badRequest, code: "request.parameter", detail: "since must be an RFC 3339 date-time, not \"\(text)\"")
@@ -114,7 +134,7 @@ extension GatewayAPI {
     }
 
     func rejections(_ request: Request) async throws -> Response {
-        let limit = min(request.uri.queryParameters.get("limit").flatMap { Int(String($0)) } ?? 200, 10_000)
+        let limit = min(try wholeNumber(request, "limit", minimum: 1) ?? 200, 10_000)
         let engine = self.engine
         let entries = try await offload.run { try engine.store.read { try $0.rejections(limit: limit) } }
         return json(["rejections": .array(entries.map { $0.json })])
@@ -198,7 +218,7 @@ extension GatewayAPI {
     }
 
     func decide(_ request: Request, key: RecordKey) async throws -> Response {
-        let value = try await body(request)
+        let value = try await body(request, allowed: ["status", "reason", "basis", "reasonCode"])
         let statusText = try requiredString(value, "status")
         guard let status = RecordStatus(rawValue: statusText) else {
             throw Problem(
@@ -222,7 +242,7 @@ extension GatewayAPI {
     }
 
     func resolve(_ request: Request, key: RecordKey) async throws -> Response {
-        let value = try await body(request)
+        let value = try await body(request, allowed: ["digest"])
         let text = try requiredString(value, "digest")
         guard let digest = Digest(text) else {
             throw Problem(.badRequest, code: "request.field", detail: "digest must be sha256:<64 hex digits>, not \"\(text)\"")
@@ -233,7 +253,13 @@ extension GatewayAPI {
     }
 
     func corrections(_ request: Request) async throws -> Response {
-        let pendingOnly = request.uri.queryParameters.get("pending").map { $0 == "true" || $0 == "1" } ?? false
+        let pendingOnly: Bool
+        switch request.uri.queryParameters.get("pending").map({ String($0) }) {
+        case nil, "false", "0": pendingOnly = false
+        case "true", "1": pendingOnly = true
+        case let other?:
+            throw Problem(.badRequest, code: "request.parameter", detail: "pending must be true or false, not \"\(other)\"")
+        }
         let engine = self.engine
         let now = engine.clock.now()
         let deadline = engine.configuration.correctionDeadlineSeconds
@@ -256,7 +282,7 @@ extension GatewayAPI {
     }
 
     func requeue(_ request: Request) async throws -> Response {
-        let value = try await body(request)
+        let value = try await body(request, allowed: ["peer", "sequence"])
         let peer = try requiredString(value, "peer")
         guard let sequence = value["sequence"]?.numberValue.map(Int.init), sequence >= 1 else {
             throw Problem(.badRequest, code: "request.field", detail: "the body needs \"sequence\" (a whole number ≥ 1)")

@@ -49,6 +49,7 @@ public struct GatewayAPI: Sendable {
     /// The router with every route.
     public func router() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
+        router.add(middleware: RequestMetricsMiddleware(board: board))
         router.add(middleware: ErrorBoundaryMiddleware())
         router.get("healthz") { _, _ in json(["status": "ok", "node": .string(engine.node.id)]) }
         router.get("readyz") { _, _ in
@@ -105,13 +106,7 @@ public struct GatewayAPI: Sendable {
     func serveFeed(_ request: Request, context: GatewayContext, snapshot: Bool) async throws -> Response {
         let peer = context.peer ?? ""
         let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : String($0) }
-        var limit = limits.maxFeedPage
-        if let text = request.uri.queryParameters.get("limit") {
-            guard let value = Int(text), value >= 1 else {
-                throw Problem(.badRequest, code: "request.parameter", detail: "limit must be a whole number ≥ 1, not \"\(text)\"")
-            }
-            limit = min(value, limits.maxFeedPage)
-        }
+        let limit = min(try wholeNumber(request, "limit", minimum: 1) ?? limits.maxFeedPage, limits.maxFeedPage)
         let engine = self.engine
         let pageLimit = limit
         let page = try await engineCall {
@@ -199,10 +194,60 @@ func jose(_ bytes: [UInt8]) -> Response {
     Response(status: .ok, headers: [.contentType: "application/jose+json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
+/// Counts every answer by route family and status (`xgate_http_requests_total{route,status}`), refusals included.
+struct RequestMetricsMiddleware: RouterMiddleware {
+    let board: DeliveryBoard
+
+    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
+        -> Response
+    {
+        let route = Self.route(request.uri.path)
+        do {
+            let response = try await next(request, context)
+            board.count("xgate_http_requests_total{route=\"\(route)\",status=\"\(response.status.code)\"}")
+            return response
+        } catch let problem as Problem {
+            board.count("xgate_http_requests_total{route=\"\(route)\",status=\"\(problem.status.code)\"}")
+            throw problem
+        } catch {
+            board.count("xgate_http_requests_total{route=\"\(route)\",status=\"500\"}")
+            throw error
+        }
+    }
+
+    /// A bounded label: the endpoint family, never the raw path (record keys would make a series each).
+    static func route(_ path: String) -> String {
+        for (prefix, name) in [
+            ("/v1/operator/", "operator"), ("/v1/batches", "batches"), ("/v1/feed", "feed"), ("/v1/acknowledgements", "acknowledgements"),
+            ("/healthz", "healthz"), ("/readyz", "readyz"), ("/metrics", "metrics"),
+        ] where path.hasPrefix(prefix) {
+            return name
+        }
+        return "other"
+    }
+}
+
 /// Turns every error that is not already a problem into one, so no request ever gets a stack trace or an empty 500:
 /// Hummingbird's own errors (unknown route, wrong method) keep their status with a code; anything else is a logged
 /// `server.error`.
 struct ErrorBoundaryMiddleware: RouterMiddleware {
+    /// The routes of `GatewayAPI.router()` by path (`:name` is one segment), so that a known path asked with another
+    /// method is answered 405 rather than 404.
+    static let routes: [(path: [Substring], methods: [HTTPRequest.Method])] = [
+        ("healthz", [.get]), ("readyz", [.get]), ("metrics", [.get]), ("v1/batches", [.post]), ("v1/feed", [.get]),
+        ("v1/feed/snapshot", [.get]), ("v1/acknowledgements", [.post]), ("v1/operator/status", [.get]), ("v1/operator/log", [.get]),
+        ("v1/operator/rejections", [.get]), ("v1/operator/records", [.post]), ("v1/operator/records/:o/:k/:s", [.get]),
+        ("v1/operator/records/:o/:k/:s/status", [.post]), ("v1/operator/conflicts", [.get]),
+        ("v1/operator/conflicts/:o/:k/:s/resolve", [.post]), ("v1/operator/corrections", [.get]), ("v1/operator/requeue", [.post]),
+    ].map { (path: String, methods: [HTTPRequest.Method]) in (path.split(separator: "/"), methods) }
+
+    static func methods(for path: String) -> [HTTPRequest.Method]? {
+        let segments = path.split(separator: "/")
+        return routes.first { route in
+            route.path.count == segments.count && zip(route.path, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }?.methods
+    }
+
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
         -> Response
     {
@@ -211,6 +256,11 @@ struct ErrorBoundaryMiddleware: RouterMiddleware {
         } catch let problem as Problem {
             throw problem
         } catch let error as HTTPError {
+            if error.status == .notFound, let allowed = Self.methods(for: request.uri.path), !allowed.contains(request.method) {
+                throw Problem(
+                    .methodNotAllowed, code: "request.method",
+                    detail: "\(request.uri.path) takes \(allowed.map(\.rawValue).joined(separator: ", ")), not \(request.method)")
+            }
             let code =
                 error.status == .notFound ? "request.not-found" : error.status == .methodNotAllowed ? "request.method" : "request.invalid"
             throw Problem(

@@ -9,7 +9,7 @@ import XGateTestSupport
 
 /// A transport whose behaviour the test sets: deliver, fail retryably, or fail for good.
 final class ScriptedTransport: PeerTransport, @unchecked Sendable {
-    enum Mode { case deliver, fail, refuse }
+    enum Mode { case deliver, fail, refuse, outsideWindow }
     private let lock = NSLock()
     var mode: Mode = .deliver
     var nodes: [String: SimulatedNode] = [:]
@@ -24,6 +24,7 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         case .deliver: return try nodes[peer]!.engine.receive(jws)
         case .fail: throw EngineError(code: "transport.failed", message: "connection refused", retryable: true)
         case .refuse: throw EngineError(code: "signature.invalid", message: "the peer refused the signature")
+        case .outsideWindow: throw EngineError(code: "batch.outside-window", message: "createdAt is more than 86400 s from the clock")
         }
     }
 }
@@ -139,6 +140,30 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         }
     }
 
+    @Test func aBatchRefusedAsOutsideTheWindowIsSignedAgainUnderTheSameSequence() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-WINDOW-0001")])
+        transport.mode = .outsideWindow
+        #expect(try await push(district, to: "sh-city") == false)
+        let old = try #require(transport.sent.last)
+        let again = try #require(try batch(district, "sh-city", 1))
+        #expect(again.state == .pending && again.attempts == 0, "not a failed attempt, not dead")
+        #expect(again.jws != old)
+        let oldDocument = try BatchDocument(
+            json: JSONParser().parse(JWS.parse(JSONParser().parse(old), expectedType: JWS.batchType).payload))
+        let newDocument = try BatchDocument(
+            json: JSONParser().parse(JWS.parse(JSONParser().parse(again.jws), expectedType: JWS.batchType).payload))
+        #expect(newDocument.batchId != oldDocument.batchId && newDocument.batchId == again.batchId)
+        #expect(newDocument.sequence == 1 && newDocument.changes == oldDocument.changes)
+        transport.mode = .deliver
+        #expect(try await push(district, to: "sh-city"))
+        let key = RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-WINDOW-0001")
+        #expect(try city.store.read { try $0.record(key) } != nil)
+        #expect(try city.store.read { try $0.inboxEntry(sender: "sh-xuhui", batchId: again.batchId) } != nil)
+        let lineage = try district.store.read { try $0.lineage(of: key) }
+        #expect(lineage.contains { $0.batchId == again.batchId && $0.outcome == "applied" })
+        #expect(try district.store.read { try $0.log(after: 0, peer: "sh-city", limit: 100) }.contains { $0.event == "batch.resigned" })
+    }
+
     @Test func aReusedSequenceWithAnotherBatchIdIsRefused() async throws {
         _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-SEQ-0001")])
         #expect(try await push(district, to: "sh-city"))
@@ -179,6 +204,29 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         #expect(next.changes[0]["status"]?["value"] == "exited")
         #expect(try city.engine.snapshot(for: "zj-jiaxing").changes.isEmpty, "the snapshot holds only what is served")
         #expect(try city.engine.feed(for: "sh-nowhere", after: nil).changes.isEmpty)
+    }
+
+    @Test func aSnapshotStopsAtItsLimitAndTheFeedContinuesWithNothingLostOrRepeated() async throws {
+        let records = (1...5).map { SampleRecords.penalty(sourceId: String(format: "XH-SNAP-%04d", $0)) }
+        _ = try city.engine.submit(records: records)
+        let first = try city.engine.snapshot(for: "zj-jiaxing", limit: 2)
+        #expect(first.changes.count == 2 && first.hasMore)
+        // A record already read changes between the snapshot and the feed: it moves past the cursor and comes again.
+        let changed = try Change(json: first.changes[0]).key
+        try city.engine.decide(changed, status: .revoked, reason: "处罚决定被依法撤销", basis: "沪徐市监撤字〔2026〕第3号")
+        var seen = first.changes.map { try! Change(json: $0).key.sourceId }
+        var cursor: String? = first.cursor
+        while true {
+            let page = try city.engine.feed(for: "zj-jiaxing", after: cursor, limit: 2)
+            seen += try page.changes.map { try Change(json: $0).key.sourceId }
+            cursor = page.cursor
+            if !page.hasMore { break }
+        }
+        #expect(Set(seen) == Set(records.compactMap { $0["sourceId"]?.stringValue }), "every record reached the subscriber")
+        #expect(seen.count == 6, "each record once, and the changed one once more: \(seen)")
+        #expect(seen.last == changed.sourceId)
+        let whole = try city.engine.snapshot(for: "zj-jiaxing")
+        #expect(!whole.hasMore && whole.changes.count == 4, "an unlimited snapshot holds what is served now")
     }
 
     @Test func theOwnerExpiresRecordsWhosePublicityEndedAndTheExpiryTravels() async throws {

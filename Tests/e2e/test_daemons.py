@@ -13,7 +13,10 @@ client as 松江 (sh-songjiang, enrolled but not running), and the `xgate` CLI t
 4. Refusals, each with its documented code and nothing changed: forged signature, unknown client certificate
    (pinned nowhere; and from a foreign CA: no handshake), certificate of one node with a batch signed by another,
    replayed batch, sequence gap, expired key, oversized body, malformed JSON, a kind the agreement does not allow,
-   an operator call without the token. The same batch sent twice gets the same receipt, byte for byte.
+   a field it requires masked sent in full, an operator call without the token. The same batch sent twice gets the
+   same receipt, byte for byte.
+5. Every endpoint of Contracts/openapi.yaml, called with curl; every answer of the whole test is checked against the
+   document (status, content type, body schema, signed payload schema) by openapi_conformance.py.
 Each step prints ok or fails with what it saw.
 """
 import argparse
@@ -29,6 +32,8 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "Tests", "e2e"))
+from openapi_conformance import OpenAPIConformance  # noqa: E402
 NODES = ["sh-city", "sh-xuhui", "zj-jiaxing", "sh-songjiang"]
 RUNNING = ["sh-city", "sh-xuhui", "zj-jiaxing"]
 
@@ -54,6 +59,7 @@ class Federation:
             check=True, capture_output=True, text=True)
         self.urls = json.loads(made.stdout.strip().splitlines()[-1])["nodes"]
         self.token_file = os.path.join(out, "pki", "operator.token")
+        self.conformance = OpenAPIConformance()
 
     def config(self, node):
         return os.path.join(self.out, node, "xgate.yaml")
@@ -98,10 +104,12 @@ class Federation:
               f"xgate {' '.join(args)} at {node}: exit {result.returncode}, expected {expect}: {result.stderr.strip()}")
         return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else result
 
-    def curl(self, node, method, path, body=None, cert="sh-songjiang", cacert=None, headers=()):
-        """curl as an outside client; returns (HTTP status or None, body bytes, curl exit code)."""
+    def curl(self, node, method, path, body=None, cert="sh-songjiang", cacert=None, headers=(), content_type="application/jose+json"):
+        """curl as an outside client; returns (HTTP status or None, body bytes, curl exit code). Every answer is checked
+        against Contracts/openapi.yaml."""
         pki = os.path.join(self.out, "pki")
-        command = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "60", "-X", method,
+        header_file = os.path.join(self.out, "curl-headers.txt")
+        command = ["curl", "-sS", "-o", "-", "-D", header_file, "-w", "\n%{http_code}", "--max-time", "60", "-X", method,
                    "--cacert", cacert or os.path.join(pki, "ca.crt")]
         if cert:
             crt, key = (cert if isinstance(cert, tuple) else (os.path.join(pki, f"{cert}.crt"), os.path.join(pki, f"{cert}.key")))
@@ -109,13 +117,26 @@ class Federation:
         for header in headers:
             command += ["-H", header]
         if body is not None:
-            command += ["-H", "Content-Type: application/jose+json", "--data-binary", "@-"]
+            command += ["-H", f"Content-Type: {content_type}", "--data-binary", "@-"]
         command.append(self.urls[node] + path)
         result = subprocess.run(command, input=body, capture_output=True)
         if result.returncode != 0:
             return None, result.stderr, result.returncode
         payload, _, status = result.stdout.rpartition(b"\n")
+        with open(header_file, errors="replace", newline="") as f:
+            block = f.read().strip().split("\r\n\r\n")[-1]
+        response_headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in block.split("\r\n")[1:])}
+        differences = self.conformance.check(method, path, int(status), response_headers, payload)
+        check(not differences, "the answer differs from Contracts/openapi.yaml:\n  " + "\n  ".join(differences))
         return int(status), payload, 0
+
+    def operator(self, node, method, path, body=None, content_type="application/json"):
+        """An operator call with curl and the token."""
+        with open(self.token_file) as f:
+            token = f.read().strip()
+        status, payload, _ = self.curl(node, method, path, body, cert=None, headers=[f"Authorization: Bearer {token}"],
+                                       content_type=content_type)
+        return status, json.loads(payload) if payload.strip() else None
 
     def sign(self, records_file, sequence, key_node="sh-songjiang", key_file=None, kid=None, batch_id=None, created_at=None,
              allow_invalid=False, sender="sh-songjiang", to="sh-city"):
@@ -319,6 +340,15 @@ def main():
             outcomes = [o.get("code") for o in receipt.get("outcomes", [])]
             check(status == 200 and outcomes == ["agreement.not-permitted"], f"not permitted: {status} {outcomes} {body[:200]}")
             check(held_at(fed, "zj-jiaxing", "sh-songjiang", "SJ-E2E-0002") == 0, "嘉兴 kept a record the agreement does not allow")
+            # A field the agreement masks, sent in full: 嘉兴 may send the city legal-person penalties only with the
+            # legal representative's ID number masked (partners-to-city).
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", sign_records(fed, [jiaxing_penalty()], 1, "zj-jiaxing"),
+                                       cert="zj-jiaxing")
+            receipt = json.loads(base64.urlsafe_b64decode(json.loads(body)["payload"] + "==")) if status == 200 else {}
+            outcomes = [(o.get("code"), o.get("field")) for o in receipt.get("outcomes", [])]
+            check(outcomes == [("agreement.field-not-masked", "/content/record/subject/legalRepresentative/idNumber")],
+                  f"unmasked field: {status} {outcomes} {body[:200]}")
+            check(records_at(fed, "sh-city", "zj-jiaxing") == 0, "the city kept a record with a field the agreement masks")
             # An operator call without the token, and with a wrong one.
             status, body, _ = fed.curl("sh-city", "GET", "/v1/operator/status", cert=None)
             check((status, problem(status, body)) == (401, "operator.unauthenticated"), f"operator: {status} {body[:200]}")
@@ -328,7 +358,79 @@ def main():
             status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", batch, cert=None)
             check((status, problem(status, body)) == (401, "peer.certificate-required"), f"no certificate: {status} {body[:200]}")
 
-        step("forged, unpinned, foreign, mismatched, malformed, oversized, gap, replay, expired key, agreement, operator: refused", refusals)
+        step("forged, unpinned, foreign, mismatched, malformed, oversized, gap, replay, expired key, agreement (kind and field), "
+             "operator: refused", refusals)
+
+        def documented_api():
+            for path in ("/healthz", "/readyz", "/metrics"):
+                status, body, _ = fed.curl("sh-city", "GET", path, cert=None)
+                check(status == 200, f"{path}: {status}")
+            check(b"xgate_http_requests_total{route=\"batches\",status=\"401\"}" in body, "metrics lack the refusals counted")
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/no-such-thing")
+            check(status == 404, f"unknown path: {status}")
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/batches")
+            check(status == 405, f"wrong method: {status}")
+            # 松江 loads the city's joint lists: a snapshot page, then the feed from its cursor.
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed/snapshot?limit=2")
+            page = json.loads(base64.urlsafe_b64decode(json.loads(body)["payload"] + "=="))
+            check(status == 200 and page["snapshot"] and page["to"] == "sh-songjiang", f"snapshot: {status} {page}")
+            status, body, _ = fed.curl("sh-city", "GET", f"/v1/feed?cursor={page['cursor']}&limit=2")
+            check(status == 200, f"feed: {status}")
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?limit=0")
+            check((status, problem(status, body)) == (400, "request.parameter"), f"limit 0: {status} {body[:200]}")
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?cursor=v1.bm90LWEtcG9zaXRpb24")
+            check((status, problem(status, body)) == (422, "feed.cursor"), f"foreign cursor: {status} {body[:200]}")
+            # An acknowledgement signed outside xgate (Python, cryptography), and one that fails its schema.
+            acknowledged = {"owner": "sh-xuhui", "kind": "administrative-penalty", "sourceId": "XH-AMR-CF-2026-00871", "statusVersion": 2}
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/acknowledgements", sign_ack(fed, [acknowledged]))
+            check(status == 200 and isinstance(json.loads(body)["acknowledged"], int), f"acknowledgement: {status} {body[:200]}")
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/acknowledgements", sign_ack(fed, [acknowledged]))
+            check(status == 200 and json.loads(body) == {"acknowledged": 0}, f"acknowledged again: {status} {body[:200]}")
+            status, body, _ = fed.curl("sh-city", "POST", "/v1/acknowledgements", sign_ack(fed, [dict(acknowledged, statusVersion=1)]))
+            check((status, problem(status, body)) == (422, "ack.schema"), f"bad acknowledgement: {status} {body[:200]}")
+            # The operator endpoints, with curl and the token.
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/status")
+            check(status == 200 and value["node"] == "sh-city", f"status: {status}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/log?event=batch.&limit=5")
+            check(status == 200 and 0 < len(value["entries"]) <= 5, f"log: {status} {value}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/log?since=yesterday")
+            check((status, value["code"]) == (400, "request.parameter"), f"log since: {status} {value}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/rejections?limit=3")
+            check(status == 200 and any(r["code"] == "agreement.field-not-masked" for r in value["rejections"]), f"rejections: {value}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/records/sh-xuhui/administrative-penalty/XH-AMR-CF-2026-00871")
+            check(status == 200 and value["lineage"], f"record: {status} {value}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/records/sh-xuhui/administrative-penalty/XH-NOWHERE")
+            check((status, value["code"]) == (404, "record.unknown"), f"unknown record: {status} {value}")
+            with open(samples) as f:
+                line = json.loads(f.readlines()[1])
+            line["sourceId"] = "XH-E2E-API-0001"
+            status, value = fed.operator("sh-xuhui", "POST", "/v1/operator/records", json.dumps(line, ensure_ascii=False).encode() + b"\n",
+                                         content_type="application/x-ndjson")
+            check(status == 200 and value["summary"] == {"applied": 1}, f"submit: {status} {value}")
+            path = "/v1/operator/records/sh-xuhui/administrative-penalty/XH-E2E-API-0001/status"
+            decision = {"status": "revoked", "reason": "行政复议决定撤销原处罚决定", "basis": "徐府复决字〔2026〕第47号"}
+            status, value = fed.operator("sh-xuhui", "POST", path, json.dumps(dict(decision, urgent=True)).encode())
+            check((status, value["code"]) == (400, "request.field"), f"unknown member: {status} {value}")
+            status, value = fed.operator("sh-xuhui", "POST", path, json.dumps(decision).encode())
+            check(status == 200 and value["status"]["value"] == "revoked", f"revoke: {status} {value}")
+            status, value = fed.operator("sh-xuhui", "POST", path, json.dumps(dict(decision, status="repaired")).encode())
+            check((status, value["code"]) == (422, "status.transition"), f"repair after revocation: {status} {value}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/conflicts")
+            check(status == 200 and value["conflicts"] == [], f"conflicts: {status} {value}")
+            status, value = fed.operator("sh-city", "POST", "/v1/operator/conflicts/sh-xuhui/administrative-penalty/XH-NOWHERE/resolve",
+                                         json.dumps({"digest": "sha256:" + "0" * 64}).encode())
+            check(status == 404, f"resolve unknown: {status} {value}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/corrections?pending=true")
+            check(status == 200 and all(c["acknowledgedAt"] is None for c in value["corrections"]), f"pending: {status} {value}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/corrections?pending=maybe")
+            check((status, value["code"]) == (400, "request.parameter"), f"pending=maybe: {status} {value}")
+            status, value = fed.operator("sh-city", "POST", "/v1/operator/requeue", json.dumps({"peer": "zj-jiaxing", "sequence": 1}).encode())
+            check((status, value["code"]) == (422, "batch.not-dead"), f"requeue: {status} {value}")
+            missing = fed.conformance.unexercised()
+            check(not missing, f"operations in openapi.yaml never called: {missing}")
+            print(f"    {fed.conformance.checked} answers matched Contracts/openapi.yaml; every documented operation called")
+
+        step("every endpoint of Contracts/openapi.yaml answers as documented (curl)", documented_api)
 
         def shutdown():
             for node in RUNNING:
@@ -350,6 +452,70 @@ def main():
         fed.stop_all()
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
+
+
+def sign_document(fed, node, typ, payload):
+    """A JWS signed with Python's cryptography, not xgate (as a Java or Python partner would)."""
+    from cryptography.hazmat.primitives import serialization
+    with open(os.path.join(fed.out, "keys", f"{node}.key"), "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), None)
+    with open(os.path.join(fed.out, "keys", f"{node}.jwk.json")) as f:
+        kid = json.load(f)["kid"]
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    protected = b64(json.dumps({"alg": "EdDSA", "kid": kid, "typ": typ}, separators=(",", ":")).encode())
+    encoded = b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    signature = b64(key.sign(f"{protected}.{encoded}".encode()))
+    return json.dumps({"protected": protected, "payload": encoded, "signature": signature}).encode()
+
+
+def now_text():
+    import datetime
+    return datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).replace(microsecond=0).isoformat()
+
+
+def sign_ack(fed, items, node="sh-songjiang", to="sh-city"):
+    """An acknowledgement (urn:xgate:schema:acknowledgement:1)."""
+    import uuid
+    return sign_document(fed, node, "xgate-ack+json", {"protocol": "xgate/1", "ackId": str(uuid.uuid4()), "from": node, "to": to,
+                                                       "createdAt": now_text(), "acknowledgements": items})
+
+
+def sign_records(fed, records, sequence, node, to="sh-city"):
+    """A batch of new records signed in Python: nothing masked on the way, unlike `xgate batch sign`."""
+    import uuid
+    at = now_text()
+    changes = [{"key": {"owner": node, "kind": r["kind"], "sourceId": r["sourceId"]},
+                "content": {"version": 1, "author": node, "at": at, "record": r},
+                "status": {"version": 1, "value": "active", "from": None, "author": node, "at": at}} for r in records]
+    return sign_document(fed, node, "xgate-batch+json", {"protocol": "xgate/1", "batchId": str(uuid.uuid4()), "from": node, "to": to,
+                                                         "sequence": sequence, "createdAt": at, "changes": changes})
+
+
+def jiaxing_penalty():
+    """A penalty by 嘉兴市南湖区市场监督管理局 against a 嘉兴 company (valid USCCs, a valid ID number for the legal
+    representative — which partners-to-city requires masked)."""
+    sys.path.insert(0, os.path.join(REPO, "Tests", "interop"))
+    from check_examples import id_check_character, organisation_code_check, uscc_check_character
+
+    def uscc(prefix, division, body8):
+        first17 = prefix + division + body8 + organisation_code_check(body8)
+        return first17 + uscc_check_character(first17)
+
+    person = "33040219780312152"
+    record = {"kind": "administrative-penalty", "sourceId": "JX-NH-CF-2026-00412", "schemaVersion": 1,
+              "subject": {"type": "legal-person", "name": "嘉兴南湖禾丰食品有限公司", "uscc": uscc("91", "330402", "MA2JX7Q3"),
+                          "legalRepresentative": {"name": "沈建国", "idNumber": person + id_check_character(person)}},
+              "data": {"decisionNumber": "嘉南市监处〔2026〕412号", "violationType": "生产经营标签不符合规定的预包装食品",
+                       "violationFacts": "经查，当事人于2026年9月生产的预包装食品标签未标注生产日期，共计860件。",
+                       "basis": "《中华人民共和国食品安全法》第一百二十五条第一款第（二）项",
+                       "penaltyCategories": ["warning", "fine"], "penaltyContent": "警告，并处罚款人民币壹万元整。",
+                       "fineAmount": "1", "decisionDate": "2026-11-05", "severity": "general", "area": "food",
+                       "authority": {"name": "嘉兴市南湖区市场监督管理局", "uscc": uscc("11", "330402", "MB1C4258")},
+                       "dataSource": {"name": "嘉兴市南湖区市场监督管理局", "uscc": uscc("11", "330402", "MB1C4258")}}}
+    return record
 
 
 def enrol_old_key(fed):

@@ -94,6 +94,9 @@ public protocol StoreTransaction: StoreReader {
     func saveOutboundBatch(_ batch: OutboundBatch) throws
     /// Replaces a batch's delivery state (state, attempts, next attempt, last error, receipt).
     func updateOutboundBatch(_ batch: OutboundBatch) throws
+    /// Replaces a pending batch the receiver refused as too old (`batch.outside-window`) by the same changes signed
+    /// again: same peer, sequence and items; new batch id, bytes and creation time, and the delivery state given.
+    func resignOutboundBatch(_ batch: OutboundBatch, replacing oldBatchId: String) throws
 
     /// Records a received batch and its receipt, and expects `entry.sequence + 1` next from the sender.
     func saveInbox(_ entry: InboxEntry) throws

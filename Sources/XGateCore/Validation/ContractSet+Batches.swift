@@ -44,6 +44,19 @@ extension ContractSet {
         }
     }
 
+    /// Checks a signed document's payload other than a batch (a feed page, an acknowledgement) against its schema,
+    /// throwing `code` with the first error's location, keyword and message.
+    public func checkDocument(_ json: JSONValue, against schemaID: String, code: String) throws(BatchError) {
+        guard let validator = validator(for: schemaID) else {
+            throw BatchError(code: "contracts.missing", message: "schema \(schemaID) is not loaded")
+        }
+        let errors = validator.validate(json)
+        guard let first = errors.first else { return }
+        let more = errors.count > 1 ? " (and \(errors.count - 1) more)" : ""
+        let location = first.instanceLocation.description.isEmpty ? "/" : first.instanceLocation.description
+        throw BatchError(code: code, message: "\(location): \(first.keyword): \(first.message)\(more) (\(schemaID))")
+    }
+
     /// Reads a batch payload: refuses the whole batch only for an envelope that cannot be trusted, and judges
     /// every change on its own (schema, record contract, identifiers, authorship, and — with a registry — the
     /// sharing agreement from the batch's sender to its receiver, including masking).

@@ -58,6 +58,8 @@ public struct ContractSet: Sendable {
     public static let batchSchema = "urn:xgate:schema:batch:1"
     public static let changeSchema = "urn:xgate:schema:change:1"
     public static let receiptSchema = "urn:xgate:schema:receipt:1"
+    public static let feedPageSchema = "urn:xgate:schema:feed-page:1"
+    public static let acknowledgementSchema = "urn:xgate:schema:acknowledgement:1"
     public static let peerSchema = "urn:xgate:schema:peer:1"
     public static let agreementSchema = "urn:xgate:schema:agreement:1"
 }

@@ -157,6 +157,35 @@ extension StoreConformance {
         }
     }
 
+    /// `resignOutboundBatch` gives a pending batch new bytes, id and time under the same sequence and items; it refuses
+    /// a batch id it does not hold pending, and a delivered batch.
+    public static func resignOutboundBatchKeepsTheSequence(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let ids = try store.write { tx in [try tx.enqueue(try item("sh-city", "R-0001")), try tx.enqueue(try item("sh-city", "R-0002"))] }
+        let original = batch("sh-city", sequence: 1, items: ids)
+        try store.write { tx in try tx.saveOutboundBatch(original) }
+        var again = original
+        again.batchId = "019ad3c1-7e42-7b10-9c3e-2f5a8d41b6e7"
+        again.jws = bytes(77, count: 260)
+        again.createdAt = at(90_000)
+        again.nextAttemptAt = at(90_000)
+        again.attempts = 0
+        try store.write { tx in try tx.resignOutboundBatch(again, replacing: original.batchId) }
+        try store.read { (r) throws in
+            let read = try #require(try r.outboundBatch(peer: "sh-city", sequence: 1))
+            #expect(read == again)
+            #expect(read.jws == again.jws && read.itemIDs == ids && read.createdAt.text == again.createdAt.text)
+            #expect(try r.nextOutboundSequence(peer: "sh-city") == 2, "re-signing does not move the channel")
+        }
+        #expect(throws: (any Error).self) { try store.write { tx in try tx.resignOutboundBatch(again, replacing: original.batchId) } }
+        var delivered = again
+        delivered.state = .delivered
+        try store.write { tx in try tx.updateOutboundBatch(delivered) }
+        var late = again
+        late.batchId = "019ad3c1-7e42-7b10-9c3e-2f5a8d41b6e8"
+        #expect(throws: (any Error).self) { try store.write { tx in try tx.resignOutboundBatch(late, replacing: again.batchId) } }
+    }
+
     /// A peer has work while it has items not yet in a batch, or a pending batch; delivered and dead batches are
     /// not work.
     public static func peersWithWorkListsPendingWork(_ makeStore: Factory) throws {

@@ -53,6 +53,9 @@ public enum StoreConformance {
         Property("saveOutboundBatch takes only the channel's next sequence") { try saveOutboundBatchRefusesOtherSequences($0) },
         Property("saveOutboundBatch takes its items out of the outbox and advances the channel") { try saveOutboundBatchTakesItems($0) },
         Property("updateOutboundBatch replaces the delivery state only") { try updateOutboundBatchReplacesDeliveryState($0) },
+        Property("resignOutboundBatch replaces a pending batch's bytes under the same sequence") {
+            try resignOutboundBatchKeepsTheSequence($0)
+        },
         Property("peersWithWork lists peers with pending items or pending batches") { try peersWithWorkListsPendingWork($0) },
         Property("saveInbox advances the expected sequence and keeps the receipt byte for byte") {
             try saveInboxAdvancesAndKeepsReceipt($0)
