@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 XGATE := .build/debug/xgate
 
-.PHONY: run test deps build build-tests bench bench-engine registry clean
+.PHONY: run test deps build build-tests bench bench-engine bench-e2e registry clean
 
 ## run: build, then the offline walkthrough (keys, validation, signed batch, verification, signed receipt)
 run: build
@@ -41,6 +41,14 @@ bench: deps
 bench-engine: deps
 	$(SWIFT) build -c release --product xgate-bench-engine
 	.build/release/xgate-bench-engine $(BENCH_ENGINE_FLAGS)
+
+## bench-e2e: 11 daemons over HTTPS with mutual TLS: district → city ingest vs the engine in process, correction latency
+## from a district through the city to 9 partners (p50/p99), peak memory of the city (release build; ~5 min;
+## BENCH_E2E_FLAGS="--records 50000 --corrections 200" for more)
+bench-e2e: deps
+	$(SWIFT) build -c release --product xgate
+	$(SWIFT) build -c release --product xgate-bench-engine
+	python3 Tests/e2e/bench_e2e.py --xgate .build/release/xgate --bench-engine .build/release/xgate-bench-engine $(BENCH_E2E_FLAGS)
 
 ## registry: regenerate the sample federation's development keys and agreements in Peers/
 registry: build

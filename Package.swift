@@ -116,6 +116,7 @@ let package = Package(
             name: "xgate-bench-engine",
             dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport"]
         ),
+        .testTarget(name: "XGateDaemonTests", dependencies: ["XGateDaemon", "XGateEngine"]),
         .testTarget(name: "XGateJSONTests", dependencies: ["XGateJSON"]),
         .testTarget(name: "XGateSchemaTests", dependencies: ["XGateJSON", "XGateSchema"]),
         .testTarget(name: "XGateCoreTests", dependencies: ["XGateJSON", "XGateSchema", "XGateCore", "XGateTestSupport"]),

@@ -15,7 +15,8 @@ Writes, under OUT:
                                     and the endpoint https://127.0.0.1:<port>
   <node>/xgate.yaml                 the node's configuration; its store goes to <node>/store.sqlite
 
-Nodes not listed keep their sample registry entries and no pin, so no daemon here talks to them. Re-running with
+Nodes not listed keep their sample registry entries and no pin, and their endpoint becomes a closed loopback port
+(https://127.0.0.1:1): pushes to them are refused at once and retried with backoff, as to any node that is down. Re-running with
 the same OUT reuses the PKI, keys and stores (--fresh removes OUT first). Everything here is for development only:
 production nodes get certificates from the federation's CA and enrol their own keys (README, "Enrolling a node").
 """
@@ -187,6 +188,21 @@ def main():
         with open(path, "w") as f:
             json.dump(peer, f, ensure_ascii=False, indent=2)
             f.write("\n")
+
+    # Nodes of the registry that run nowhere here: their endpoint is a closed loopback port, so a push to them is
+    # refused at once (and retried with backoff) instead of waiting for a DNS lookup of a host that does not exist.
+    for name in sorted(os.listdir(os.path.join(registry, "nodes"))):
+        node = name[:-len(".json")]
+        if not name.endswith(".json") or node in nodes:
+            continue
+        path = os.path.join(registry, "nodes", name)
+        with open(path) as f:
+            peer = json.load(f)
+        if "endpoint" in peer:
+            peer["endpoint"] = "https://127.0.0.1:1"
+            with open(path, "w") as f:
+                json.dump(peer, f, ensure_ascii=False, indent=2)
+                f.write("\n")
 
     city = [n for n in nodes if "city" in roles[n]]
     for index, node in enumerate(nodes):

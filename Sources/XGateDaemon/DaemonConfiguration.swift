@@ -103,6 +103,9 @@ extension DaemonConfiguration {
         "log.level": .string,
     ]
 
+    /// Every key the file may hold (README, "Configuration", and `deploy/config/xgate.example.yaml` document each).
+    public static var documentedKeys: [String] { keys.keys.sorted() }
+
     enum ValueType { case string, path, bool, int, double, list }
 
     /// The environment variable that overrides `key`: `XGATE_` + the path in capitals joined by `_`.

@@ -22,23 +22,41 @@ struct PushService: Service {
     let logger: Logger
 
     func run() async throws {
-        var breakers: [String: CircuitBreaker] = [:]
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let engine = self.engine
-            let peers = (try? await offload.run { try engine.store.read { try $0.peersWithWork() } }) ?? []
-            var delivered = 0
-            await withTaskGroup(of: (String, CircuitBreaker, Int).self) { group in
-                for peer in peers {
-                    let breaker = breakers[peer] ?? CircuitBreaker(configuration: engine.configuration.circuitBreaker)
-                    group.addTask { await self.drain(peer, breaker: breaker) }
+        // One loop per peer, started the first time the peer has work and kept until shutdown: a slow or unreachable
+        // peer delays only its own channel. Each loop drains its channel, then waits for new work or the interval.
+        await withTaskGroup(of: Void.self) { group in
+            var started = Set<String>()
+            var seen = board.work.current
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let engine = self.engine
+                let peers = (try? await offload.run { try engine.store.read { try $0.peersWithWork() } }) ?? []
+                for peer in peers where !started.contains(peer) {
+                    started.insert(peer)
+                    group.addTask { await self.loop(peer) }
                 }
-                for await (peer, breaker, count) in group {
-                    breakers[peer] = breaker
-                    delivered += count
-                }
+                seen = await waitForWork(after: seen)
             }
-            if delivered == 0 { await pause(milliseconds: intervalMilliseconds) }
+            await group.waitForAll()
         }
+    }
+
+    /// The push loop of one peer: drain, then wait for a signal or the interval (the retry scheduler's tick too:
+    /// `nextBatch` returns a failed batch once its backoff has passed).
+    func loop(_ peer: String) async {
+        var breaker = CircuitBreaker(configuration: engine.configuration.circuitBreaker)
+        var seen = board.work.current
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let (_, after, _) = await drain(peer, breaker: breaker)
+            breaker = after
+            seen = await waitForWork(after: seen)
+        }
+    }
+
+    /// Waits for a work signal after `seen` or the interval; returns early on graceful shutdown.
+    func waitForWork(after seen: UInt64) async -> UInt64 {
+        let board = self.board
+        let interval = intervalMilliseconds
+        return await cancelWhenGracefulShutdown { await board.work.wait(after: seen, milliseconds: interval) }
     }
 
     /// Pushes to one peer until nothing is due, a push fails, or the node shuts down. Returns the breaker and the
@@ -48,10 +66,17 @@ struct PushService: Service {
         var count = 0
         push: while !Task.isShuttingDownGracefully {
             do {
-                switch try await engine.push(to: peer, transport: client, breaker: &breaker) {
+                let started = ContinuousClock.now
+                switch try await engine.push(to: peer, transport: client, breaker: &breaker, executor: offload) {
                 case .idle:
                     break push
-                case .delivered:
+                case .delivered(let batch):
+                    logger.debug(
+                        "batch delivered",
+                        metadata: [
+                            "peer": "\(peer)", "sequence": "\(batch.sequence)", "changes": "\(batch.itemIDs.count)",
+                            "ms": "\(milliseconds(ContinuousClock.now - started))",
+                        ])
                     count += 1
                     let now = engine.clock.now()
                     board.update(peer) { $0.lastSuccess = now }
@@ -118,6 +143,7 @@ struct PullService: Service {
                 let cursor = try await offload.run { try engine.feedCursor(of: publisher) }
                 let page = try await client.pull(from: publisher, cursor: cursor, limit: pageSize)
                 let result = try await offload.write { try engine.applyFeed(page, from: publisher) }
+                board.work.signal()
                 pending.append(contentsOf: result.corrections)
                 let now = engine.clock.now()
                 board.update(publisher) {

@@ -13,40 +13,61 @@ extension SyncEngine {
                 return pending.nextAttemptAt <= now ? pending : nil
             }
             if try !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return nil }  // the channel waits for an operator
-            let items = try tx.pendingOutbox(peer: peer, limit: configuration.maximumChangesPerBatch)
-            guard !items.isEmpty else { return nil }
-            var changes: [JSONValue] = []
-            var carried: [OutboxItem] = []
-            var bytes = 512
-            for item in items {
-                let size = item.change.serialized().count + 1
-                if !carried.isEmpty && bytes + size > configuration.maximumBatchBytes { break }
-                bytes += size
-                changes.append(item.change)
-                carried.append(item)
-            }
-            let sequence = try tx.nextOutboundSequence(peer: peer)
-            let document = BatchDocument(
-                batchId: random.batchID(at: now), from: node.id, to: peer, sequence: sequence, createdAt: now, changes: changes)
-            let jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey)
-            let batch = OutboundBatch(
-                peer: peer, sequence: sequence, batchId: document.batchId, jws: jws.serialized(), itemIDs: carried.map(\.id),
-                createdAt: now, nextAttemptAt: now)
-            try tx.saveOutboundBatch(batch)
-            for item in carried {
-                let change = try? Change(json: item.change)
-                try tx.appendLineage(
-                    LineageEntry(
-                        key: item.key, peer: peer, direction: .outbound, batchId: document.batchId,
-                        contentVersion: change?.content?.version,
-                        statusVersion: change?.status.version ?? 0, outcome: nil, at: now))
-            }
-            try tx.appendLog(
-                SyncLogEntry(
-                    at: now, peer: peer, batchId: document.batchId, event: "batch.created",
-                    detail: "sequence \(sequence), \(carried.count) changes"))
-            return batch
+            return try makeBatch(to: peer, at: now, in: tx)
         }
+    }
+
+    /// Makes the channel's next batch while `inFlight` travels, so that the push after it need not wait for the
+    /// outbox to be read and the batch signed. At most one batch waits behind the one in flight; it gets the next
+    /// sequence and is sent only after `inFlight` is answered. Returns whether a batch was made.
+    @discardableResult
+    public func prepareNextBatch(to peer: String, behind inFlight: OutboundBatch) throws -> Bool {
+        let now = clock.now()
+        return try store.write { tx in
+            let pending = try tx.outboundBatches(peer: peer, state: .pending)
+            guard pending.count == 1, pending[0].sequence == inFlight.sequence,
+                try tx.outboundBatches(peer: peer, state: .dead).isEmpty
+            else { return false }
+            return try makeBatch(to: peer, at: now, in: tx) != nil
+        }
+    }
+
+    /// A new batch from the outbox, signed, with the channel's next sequence, its lineage and log line (nil when
+    /// nothing waits).
+    func makeBatch(to peer: String, at now: Timestamp, in tx: any StoreTransaction) throws -> OutboundBatch? {
+        let items = try tx.pendingOutbox(peer: peer, limit: configuration.maximumChangesPerBatch)
+        guard !items.isEmpty else { return nil }
+        var changes: [JSONValue] = []
+        var carried: [OutboxItem] = []
+        var bytes = 512
+        for item in items {
+            let size = item.change.serialized().count + 1
+            if !carried.isEmpty && bytes + size > configuration.maximumBatchBytes { break }
+            bytes += size
+            changes.append(item.change)
+            carried.append(item)
+        }
+        let sequence = try tx.nextOutboundSequence(peer: peer)
+        let document = BatchDocument(
+            batchId: random.batchID(at: now), from: node.id, to: peer, sequence: sequence, createdAt: now, changes: changes)
+        let jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey)
+        let batch = OutboundBatch(
+            peer: peer, sequence: sequence, batchId: document.batchId, jws: jws.serialized(), itemIDs: carried.map(\.id),
+            createdAt: now, nextAttemptAt: now)
+        try tx.saveOutboundBatch(batch)
+        for item in carried {
+            // The versions straight from the queued JSON (the change was checked when it was queued).
+            try tx.appendLineage(
+                LineageEntry(
+                    key: item.key, peer: peer, direction: .outbound, batchId: document.batchId,
+                    contentVersion: item.change["content"]?["version"]?.intValue,
+                    statusVersion: item.change["status"]?["version"]?.intValue ?? 0, outcome: nil, at: now))
+        }
+        try tx.appendLog(
+            SyncLogEntry(
+                at: now, peer: peer, batchId: document.batchId, event: "batch.created",
+                detail: "sequence \(sequence), \(carried.count) changes"))
+        return batch
     }
 
     /// Takes a peer's receipt for a batch: checks its signature and that it answers exactly this batch, then marks the
@@ -209,12 +230,30 @@ extension SyncEngine {
     }
 
     /// One delivery step to one peer: the next batch, sent through `transport`, its receipt taken or its failure kept.
-    public func push(to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker) async throws -> PushOutcome {
-        guard breaker.allowsRequest(now: clock.now()), let batch = try nextBatch(to: peer) else { return .idle }
+    /// The store work (making the batch, taking the receipt, keeping the failure) runs on `executor`: a daemon passes
+    /// its writer thread, so that blocking SQLite calls never hold a thread of the async runtime.
+    public func push(
+        to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker, executor: any StoreExecutor = InlineExecutor()
+    ) async throws -> PushOutcome {
+        guard breaker.allowsRequest(now: clock.now()), let batch = try await executor.write({ try self.nextBatch(to: peer) }) else {
+            return .idle
+        }
         let failure: EngineError
         do {
-            let receipt = try await transport.push(batch.jws, to: peer)
-            try accept(receipt: receipt, for: batch)
+            // The next batch is made while this one travels and the peer applies it (an optimisation only: if it
+            // fails, the next `nextBatch` makes the batch and reports the error). Not for a retry: a peer that is
+            // down must not make the node sign batches it cannot send.
+            let makeAhead = batch.attempts == 0
+            async let ahead = makeAhead ? (try? executor.write { try self.prepareNextBatch(to: peer, behind: batch) }) : false
+            let receipt: [UInt8]
+            do {
+                receipt = try await transport.push(batch.jws, to: peer)
+            } catch {
+                _ = await ahead
+                throw error
+            }
+            _ = await ahead
+            try await executor.write { try self.accept(receipt: receipt, for: batch) }
             breaker.recordSuccess()
             return .delivered(batch)
         } catch let error as EngineError {
@@ -223,7 +262,8 @@ extension SyncEngine {
             failure = EngineError(code: "transport.failed", message: "\(error)", retryable: true)
         }
         breaker.recordFailure(now: clock.now())
-        try failed(batch, error: failure)
+        let kept = failure
+        try await executor.write { try self.failed(batch, error: kept) }
         return .failed(batch, failure)
     }
 
@@ -233,4 +273,16 @@ extension SyncEngine {
         if case .delivered = try await push(to: peer, transport: transport, breaker: &breaker) { return true }
         return false
     }
+}
+
+/// Where the engine's blocking store work runs when it is called from async code.
+public protocol StoreExecutor: Sendable {
+    /// Runs `body`, a store write, and returns its result.
+    func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T
+}
+
+/// Runs store work on the calling task (tests, tools).
+public struct InlineExecutor: StoreExecutor {
+    public init() {}
+    public func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try body() }
 }

@@ -7,7 +7,7 @@ import GRDB
 /// epoch seconds, for the columns the store orders or filters by.
 enum StoreMigrations {
     /// Every migration, oldest first.
-    static let all: [(identifier: String, sql: String)] = [("v1", v1)]
+    static let all: [(identifier: String, sql: String)] = [("v1", v1), ("v2", v2)]
 
     /// The migrator that applies ``all``.
     static var migrator: DatabaseMigrator {
@@ -18,6 +18,13 @@ enum StoreMigrations {
         }
         return migrator
     }
+
+    /// Batches of a channel by state through an index: without it, finding the pending or dead batch read every
+    /// batch of the peer, and `state` sits after the signed JWS (about 1 MB per batch of 1,000 changes) in the row,
+    /// so each lookup walked megabytes of overflow pages — a cost that grew with every batch ever sent.
+    static let v2 = """
+        CREATE INDEX outbound_batches_by_state ON outbound_batches (peer, state, sequence);
+        """
 
     /// The first schema.
     static let v1 = """

@@ -90,10 +90,11 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
                 "batch \(batch.batchId) to \(batch.peer) has sequence \(batch.sequence), but the channel's next sequence is \(expected)")
         }
         let ids = JSONValue.array(batch.itemIDs.map { .number(Double($0)) }).columnText
+        // CROSS JOIN keeps json_each outside: otherwise SQLite scans every pending item of the peer once per id.
         let pending = try Int64.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT o.id FROM json_each(?) AS j JOIN outbox AS o ON o.id = j.value
+                    SELECT o.id FROM json_each(?) AS j CROSS JOIN outbox AS o ON o.id = j.value
                     WHERE o.peer = ? AND o.batch_sequence IS NULL
                     """),
             arguments: [ids, batch.peer])

@@ -13,6 +13,8 @@ public final class DeliveryBoard: @unchecked Sendable {
         public var lastPull: Timestamp?
     }
 
+    /// Signalled whenever outbound work may have arrived; the push loops wait on it between polls.
+    public let work = WorkSignal()
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
     private var counters: [String: Double] = [:]

@@ -197,6 +197,7 @@ extension GatewayAPI {
         let engine = self.engine
         let export = records
         let results = try await engineCall { try await offload.write { try engine.submit(records: export) } }
+        board.work.signal()
         var summary: [String: Int] = [:]
         let items: [JSONValue] = results.map { result in
             summary[result.outcome.name, default: 0] += 1
@@ -232,6 +233,7 @@ extension GatewayAPI {
         let state = try await engineCall {
             try await offload.write { try engine.decide(key, status: status, reason: reason, basis: basis, reasonCode: reasonCode) }
         }
+        board.work.signal()
         return json(["key": key.json, "status": state.status.json, "state": state.storedJSON])
     }
 
@@ -249,6 +251,7 @@ extension GatewayAPI {
         }
         let engine = self.engine
         let state = try await engineCall { try await offload.write { try engine.resolveConflict(key, choosing: digest) } }
+        board.work.signal()
         return json(["key": key.json, "status": state.status.json, "state": state.storedJSON])
     }
 
@@ -289,6 +292,7 @@ extension GatewayAPI {
         }
         let engine = self.engine
         try await engineCall { try await offload.write { try engine.requeue(peer: peer, sequence: sequence) } }
+        board.work.signal()
         return json(["peer": .string(peer), "sequence": .number(Double(sequence)), "requeued": true])
     }
 }

@@ -77,9 +77,12 @@ public struct GatewayAPI: Sendable {
     /// before). The batch must be signed by the node whose certificate made the connection.
     func receiveBatch(_ request: Request, context: GatewayContext) async throws -> Response {
         let peer = context.peer ?? ""
+        let started = ContinuousClock.now
         let body = try await collect(request)
         let engine = self.engine
+        let received = ContinuousClock.now
         let prepared = try await engineCall { try await offload.run { try engine.prepare(body) } }
+        let preparedAt = ContinuousClock.now
         guard prepared.sender == peer else {
             throw Problem(
                 .forbidden, code: "peer.certificate-mismatch",
@@ -97,6 +100,14 @@ public struct GatewayAPI: Sendable {
             )
         }
         let receipt = try await engineCall { try await offload.write { try engine.commit(prepared) } }
+        context.logger.debug(
+            "batch received",
+            metadata: [
+                "peer": "\(peer)", "sequence": "\(prepared.sequence)", "changes": "\(prepared.changeCount)",
+                "bodyMs": "\(milliseconds(received - started))", "prepareMs": "\(milliseconds(preparedAt - received))",
+                "commitMs": "\(milliseconds(ContinuousClock.now - preparedAt))",
+            ])
+        board.work.signal()  // a relay (the city) has new changes for its peers
         board.count("xgate_batches_in_total{peer=\"\(peer)\",outcome=\"accepted\"}")
         board.count("xgate_records_in_total{peer=\"\(peer)\"}", by: Double(prepared.changeCount))
         return jose(receipt)
@@ -182,6 +193,11 @@ public struct GatewayAPI: Sendable {
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
+}
+
+/// A duration in whole milliseconds, for logs.
+public func milliseconds(_ duration: Duration) -> Int64 {
+    duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
 }
 
 /// A JSON response.

@@ -1,8 +1,9 @@
 import Dispatch
+import XGateEngine
 
 /// Runs blocking work (SQLite, signature checks) off the event loops: `prepare` anywhere, writes one at a time
 /// (SQLite has one writer; queueing them here keeps event-loop threads free while they wait).
-public struct Offload: Sendable {
+public struct Offload: StoreExecutor {
     private let workers = DispatchQueue(label: "xgate.work", attributes: .concurrent)
     private let writer = DispatchQueue(label: "xgate.writer")
 

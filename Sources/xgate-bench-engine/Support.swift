@@ -20,6 +20,8 @@ struct Options {
     var keep = false
     /// Internal: this process is the child that runs the long phase alone, so its peak RSS is its own.
     var millionChild = false
+    /// Only the city's pipelined receive and the records + history ceiling, one summary line (for `make bench-e2e`).
+    var cityOnly = false
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -46,11 +48,12 @@ struct Options {
             case "--dir": options.directory = value()
             case "--keep": options.keep = true
             case "--million-child": options.millionChild = true
+            case "--city-only": options.cityOnly = true
             case "-h", "--help":
                 print(
                     """
                     usage: xgate-bench-engine [--batches N] [--runs N] [--no-million] [--million-records N] [--million-node partner|city]
-                              [--dir PATH] [--keep]
+                              [--dir PATH] [--keep] [--city-only]
                       --batches N          batches of 1,000 records per run (default 200)
                       --runs N             runs per figure; the median is printed (default 3)
                       --no-million         skip the long phase (1,000,000 records, peak memory)
@@ -59,6 +62,7 @@ struct Options {
                                            (relays to 12 partners: ~20 KB of database per record, ~20 GB for 1,000,000)
                       --dir PATH           where the fresh databases go (default the temp dir; must not be tmpfs to be fair)
                       --keep               keep the databases and batch files
+                      --city-only          only the city's pipelined receive and the records + history ceiling (make bench-e2e)
                     """)
                 exit(0)
             default: fail("unknown argument \(arguments[i]) (try --help)")

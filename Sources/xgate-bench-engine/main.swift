@@ -109,6 +109,8 @@ var cases = [
     EngineCase(label: "city, pipelined", receiver: Nodes.city, batches: toCity, pipelined: true),
     EngineCase(label: "partner, pipelined", receiver: Nodes.partner, batches: toPartner, pipelined: true),
 ]
+if options.cityOnly { cases = [cases[2]] }
+let variants = options.cityOnly ? [Ceiling.Variant.history] : Ceiling.Variant.allCases
 var ceilingRates: [Ceiling.Variant: [Double]] = [:]
 var ceilingDatabaseBytes: [Ceiling.Variant: Int] = [:]
 var receiptBytes = 40_000
@@ -140,7 +142,7 @@ for run in 1...options.runs {
                     cases[index].label.padding(toLength: 29, withPad: " ", startingAt: 0),
                     grouped(cases[index].rates.last!).leftPad(7), result.seconds))
         }
-        for variant in Ceiling.Variant.allCases {
+        for variant in variants {
             let name = "ceiling-\(variant.rawValue)-\(run)"
             let result = try Ceiling.run(
                 variant: variant, files: ceilingFiles, directory: workDirectory, name: name, receiptBytes: receiptBytes,
@@ -168,6 +170,14 @@ for run in 1...options.runs {
     } catch {
         fail("run \(run): \(error)")
     }
+}
+
+if options.cityOnly {
+    say("")
+    say(
+        "city pipelined \(Int(median(cases[0].rates).rounded())) rec/s, sqlite3 ceiling \(Int(median(ceilingRates[.history]!).rounded())) rec/s"
+    )
+    exit(0)
 }
 
 let cityRate = median(cases[0].rates)

@@ -48,14 +48,14 @@ def check(condition, message):
 
 
 class Federation:
-    def __init__(self, xgate, out):
+    def __init__(self, xgate, out, nodes=NODES, pull_interval=1, log_level="info"):
         self.xgate = os.path.abspath(xgate)
         self.out = out
         self.processes = {}
         made = subprocess.run(
             [sys.executable, os.path.join(REPO, "deploy/make-federation.py"), "--xgate", self.xgate, "--out", out, "--nodes",
-             ",".join(NODES), "--base-port", str(21443 + (os.getpid() % 400) * 5), "--contracts", os.path.join(REPO, "Contracts"),
-             "--peers", os.path.join(REPO, "Peers"), "--pull-interval", "1", "--fresh"],
+             ",".join(nodes), "--base-port", str(21443 + (os.getpid() % 400) * 15), "--contracts", os.path.join(REPO, "Contracts"),
+             "--peers", os.path.join(REPO, "Peers"), "--pull-interval", str(pull_interval), "--log-level", log_level, "--fresh"],
             check=True, capture_output=True, text=True)
         self.urls = json.loads(made.stdout.strip().splitlines()[-1])["nodes"]
         self.token_file = os.path.join(out, "pki", "operator.token")
@@ -64,9 +64,10 @@ class Federation:
     def config(self, node):
         return os.path.join(self.out, node, "xgate.yaml")
 
-    def start(self, node):
+    def start(self, node, env=None):
         log = open(os.path.join(self.out, f"{node}.log"), "ab")
-        self.processes[node] = subprocess.Popen([self.xgate, "serve", "--config", self.config(node)], stdout=log, stderr=log)
+        self.processes[node] = subprocess.Popen([self.xgate, "serve", "--config", self.config(node)], stdout=log, stderr=log,
+                                                env=dict(os.environ, **(env or {})))
         deadline = time.time() + 30
         while time.time() < deadline:
             code, _, _ = self.curl(node, "GET", "/readyz", cert=None)

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import XGateDaemon
+import XGateEngine
+
+/// The configuration file: the documented example parses and states the real defaults, every key is documented,
+/// and every error names its key.
+struct DaemonConfigurationTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let example = repository.appendingPathComponent("deploy/config/xgate.example.yaml").path
+
+    /// The smallest valid file, for the error cases.
+    static let minimal = """
+        node: {id: sh-xuhui, signingKey: keys/sh-xuhui.key}
+        paths: {contracts: /usr/share/xgate/Contracts, peers: /etc/xgate/Peers}
+        store: {path: /var/lib/xgate/store.sqlite}
+        server: {listen: "0.0.0.0:8443", certificate: tls/n.crt, privateKey: tls/n.key, clientCA: tls/ca.crt}
+        operator: {tokenSHA256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}
+        """
+
+    func parse(_ text: String, environment: [String: String] = [:]) throws(ConfigurationError) -> DaemonConfiguration {
+        try DaemonConfiguration.parse(yaml: text, file: "xgate.yaml", baseDirectory: "/etc/xgate", environment: environment)
+    }
+
+    @Test func theExampleParsesAndStatesTheDefaults() throws {
+        let configuration = try DaemonConfiguration.load(path: Self.example, environment: [:])
+        #expect(configuration.nodeId == "sh-xuhui")
+        #expect(configuration.listenPort == 8443)
+        let defaults = try parse(Self.minimal)
+        #expect(configuration.limits.maxBodyBytes == defaults.limits.maxBodyBytes)
+        #expect(configuration.limits.requestsPerSecond == defaults.limits.requestsPerSecond)
+        #expect(configuration.limits.burst == defaults.limits.burst)
+        #expect(configuration.limits.maxConnections == defaults.limits.maxConnections)
+        #expect(configuration.limits.replayWindowSeconds == defaults.limits.replayWindowSeconds)
+        #expect(configuration.limits.maxFeedPage == defaults.limits.maxFeedPage)
+        #expect(configuration.sync.pushIntervalMilliseconds == defaults.sync.pushIntervalMilliseconds)
+        #expect(configuration.sync.pullIntervalSeconds == defaults.sync.pullIntervalSeconds)
+        #expect(configuration.sync.expirySweepSeconds == defaults.sync.expirySweepSeconds)
+        #expect(configuration.clientTimeoutSeconds == defaults.clientTimeoutSeconds)
+        #expect(configuration.engine.maximumChangesPerBatch == defaults.engine.maximumChangesPerBatch)
+        #expect(configuration.engine.maximumBatchBytes == defaults.engine.maximumBatchBytes)
+        #expect(configuration.engine.deadLetterAttempts == defaults.engine.deadLetterAttempts)
+        #expect(configuration.engine.deadLetterAgeSeconds == defaults.engine.deadLetterAgeSeconds)
+        #expect(configuration.engine.correctionDeadlineSeconds == defaults.engine.correctionDeadlineSeconds)
+        #expect(configuration.logLevel == defaults.logLevel)
+    }
+
+    @Test func everyKeyIsDocumentedInTheExampleAndTheReadme() throws {
+        let example = try String(contentsOfFile: Self.example, encoding: .utf8)
+        let readme = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        for key in DaemonConfiguration.documentedKeys {
+            let name = String(key.split(separator: ".").last!)
+            #expect(example.contains("  \(name):") || example.contains("# \(name):"), "the example does not document \(key)")
+            #expect(readme.contains("`\(key)`"), "README does not document \(key)")
+        }
+    }
+
+    @Test func anUnknownKeyIsRefusedByName() {
+        #expect(throws: ConfigurationError.self) { try parse(Self.minimal + "\nlimits: {maxBodyByte: 1024}\n") }
+        do {
+            _ = try parse(Self.minimal + "\nlimits: {maxBodyByte: 1024}\n")
+        } catch {
+            #expect(error.key == "limits.maxBodyByte")
+        }
+    }
+
+    @Test func theEnvironmentOverridesAndItsErrorsNameTheVariable() throws {
+        let overridden = try parse(Self.minimal, environment: ["XGATE_LIMITS_MAXFEEDPAGE": "200", "XGATE_SYNC_PULLFROM": "sh-city"])
+        #expect(overridden.limits.maxFeedPage == 200)
+        #expect(overridden.sync.pullFrom == ["sh-city"])
+        do {
+            _ = try parse(Self.minimal, environment: ["XGATE_LIMITS_MAXFEEDPAGE": "5000"])
+            Issue.record("5000 changes per page was accepted")
+        } catch {
+            #expect(error.key == "limits.maxFeedPage")
+            #expect(error.message.contains("XGATE_LIMITS_MAXFEEDPAGE"))
+        }
+    }
+
+    @Test func aMissingRequiredKeyIsNamed() {
+        do {
+            _ = try parse(Self.minimal.replacingOccurrences(of: "store: {path: /var/lib/xgate/store.sqlite}\n", with: ""))
+            Issue.record("no store path was accepted")
+        } catch {
+            #expect(error.key == "store.path")
+        }
+    }
+
+    @Test func plainHTTPIsRefusedOffLoopback() throws {
+        let plain = Self.minimal + "\n" + "server: {listen: \"0.0.0.0:8080\", developmentPlainHTTP: true}\n"
+        let text = plain.replacingOccurrences(
+            of: "server: {listen: \"0.0.0.0:8443\", certificate: tls/n.crt, privateKey: tls/n.key, clientCA: tls/ca.crt}\n", with: "")
+        do {
+            _ = try parse(text)
+            Issue.record("plain HTTP on 0.0.0.0 was accepted")
+        } catch {
+            #expect(error.key == "server.developmentPlainHTTP")
+        }
+        let loopback = try parse(text.replacingOccurrences(of: "0.0.0.0:8080", with: "127.0.0.1:8080"))
+        #expect(loopback.developmentPlainHTTP)
+    }
+}
