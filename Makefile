@@ -3,10 +3,20 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 XGATE := .build/debug/xgate
 
-.PHONY: run test deps build build-tests bench bench-engine bench-e2e registry clean
+.PHONY: run smoke walkthrough test deps build build-tests bench bench-engine bench-e2e registry clean
 
-## run: build, then the offline walkthrough (keys, validation, signed batch, verification, signed receipt)
+## run: a local federation of six daemons over mutual TLS (the city, 松江, 浦东新区, 徐汇, 嘉兴, 苏州), seeded, with a
+## repair at the city reaching both partners; prints the addresses and the operator token; Ctrl-C stops it.
+## RUN_FLAGS="--fresh" starts from nothing (data in out/federation)
 run: build
+	python3 deploy/federation.py run --xgate $(XGATE) $(RUN_FLAGS)
+
+## smoke: the same federation and demo, without waiting: exits 0 once the repair reached both partners
+smoke: build
+	python3 deploy/federation.py smoke --xgate $(XGATE) --fresh --data out/smoke
+
+## walkthrough: offline, no network: keys, validation, a signed batch, verification, a signed receipt
+walkthrough: build
 	XGATE=$(XGATE) deploy/walkthrough.sh
 
 ## test: every proof — Swift tests (incl. the official JSON Schema suite), Python cross-checks and interoperability,
@@ -17,8 +27,11 @@ test: build-tests
 	python3 Tests/interop/check_examples.py --xgate $(XGATE)
 	python3 Tests/interop/test_interop.py --xgate $(XGATE)
 	python3 Tests/e2e/test_daemons.py --xgate $(XGATE)
+	python3 deploy/federation.py smoke --xgate $(XGATE) --fresh --data .build/smoke > .build/smoke.log 2>&1 \
+		|| { cat .build/smoke.log; echo "make test: the local federation (make smoke) failed"; exit 1; }
+	tail -1 .build/smoke.log
 	XGATE=$(XGATE) OUT=.build/walkthrough-check deploy/walkthrough.sh > .build/walkthrough.log 2>&1 \
-		|| { cat .build/walkthrough.log; echo "make test: the walkthrough (make run) failed"; exit 1; }
+		|| { cat .build/walkthrough.log; echo "make test: the walkthrough (make walkthrough) failed"; exit 1; }
 	swift format lint -r Sources Tests
 	@echo "make test: all checks passed"
 

@@ -37,6 +37,7 @@ enum Exit {
             }
         }
         if code.hasPrefix("config.") || code.hasPrefix("tls.") { return configuration }
+        if code == "contracts.missing" { return contracts }
         return internalError
     }
 

@@ -71,7 +71,7 @@ public final class PeerClient: PeerTransport, Sendable {
             return EngineError(
                 code: code, message: value["detail"]?.stringValue ?? "HTTP \(status)",
                 retryable: value["retryable"]?.boolValue ?? (status >= 500),
-                expectedSequence: value["expectedSequence"]?.numberValue.map { Int($0) })
+                expectedSequence: value["expectedSequence"]?.numberValue.flatMap { Int(exactly: $0) }.flatMap { $0 >= 1 ? $0 : nil })
         }
         return EngineError(
             code: "transport.http", message: "HTTP \(status) without a problem document", retryable: status >= 500 || status == 429)

@@ -108,6 +108,16 @@ public enum Daemon {
         } catch {
             throw StartError(code: "files.\(error.kind.rawValue)", message: error.description)
         }
+        // The documents the daemon exchanges must have their schemas, or every page or acknowledgement would fail later.
+        let required = [
+            ContractSet.batchSchema, ContractSet.changeSchema, ContractSet.receiptSchema, ContractSet.feedPageSchema,
+            ContractSet.acknowledgementSchema,
+        ]
+        if let missing = required.first(where: { contracts.validator(for: $0) == nil }) {
+            throw StartError(
+                code: "contracts.missing",
+                message: "\(configuration.contractsPath) has no schema \(missing): deploy the Contracts/ of this xgate version")
+        }
         let store: SQLiteStore
         do {
             store = try SQLiteStore.open(path: configuration.storePath)

@@ -45,9 +45,15 @@ struct PushService: Service {
     func loop(_ peer: String) async {
         var breaker = CircuitBreaker(configuration: engine.configuration.circuitBreaker)
         var seen = board.work.current
+        let engine = self.engine
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let (_, after, _) = await drain(peer, breaker: breaker)
-            breaker = after
+            // A read first (readers run beside the writer): a signal wakes every loop, and only a peer with work
+            // should take a turn on the single writer thread.
+            let busy = (try? await offload.run { try engine.store.read { try $0.peersWithWork() } })?.contains(peer) ?? true
+            if busy {
+                let (_, after, _) = await drain(peer, breaker: breaker)
+                breaker = after
+            }
             seen = await waitForWork(after: seen)
         }
     }

@@ -9,10 +9,12 @@ extension SyncEngine {
     public func nextBatch(to peer: String) throws -> OutboundBatch? {
         let now = clock.now()
         return try store.write { tx in
+            // A dead batch stops the channel until an operator requeues it: nothing after it goes out, not even a
+            // batch made ahead before it died.
+            if try !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return nil }
             if let pending = try tx.outboundBatches(peer: peer, state: .pending).first {
                 return pending.nextAttemptAt <= now ? pending : nil
             }
-            if try !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return nil }  // the channel waits for an operator
             return try makeBatch(to: peer, at: now, in: tx)
         }
     }
@@ -130,27 +132,24 @@ extension SyncEngine {
         let now = clock.now()
         try store.write { tx in
             guard var current = try tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.state == .pending else { return }
-            if error.code == "sequence.gap", let expected = error.expectedSequence, expected < current.sequence {
-                // The peer lost batches it had acknowledged (a restore): send them again, in order.
-                for sequence in expected..<current.sequence {
-                    if var earlier = try tx.outboundBatch(peer: batch.peer, sequence: sequence) {
-                        earlier.state = .pending
-                        earlier.nextAttemptAt = now
-                        try tx.updateOutboundBatch(earlier)
+            if error.code == "sequence.gap", let expected = error.expectedSequence, expected >= 1, expected < current.sequence {
+                // The peer lost batches it had acknowledged (a restore): send them again, in order — unless one of
+                // them is dead, which stays for an operator (the failure below is counted instead).
+                let earlier = try (expected..<current.sequence).compactMap { try tx.outboundBatch(peer: batch.peer, sequence: $0) }
+                if earlier.count == current.sequence - expected, !earlier.contains(where: { $0.state == .dead }) {
+                    for var resend in earlier {
+                        resend.state = .pending
+                        resend.nextAttemptAt = now
+                        try tx.updateOutboundBatch(resend)
                     }
+                    try tx.appendLog(
+                        SyncLogEntry(
+                            at: now, peer: batch.peer, batchId: batch.batchId, event: "sequence.gap",
+                            detail: "peer expects \(expected); resending from there"))
+                    return
                 }
-                try tx.appendLog(
-                    SyncLogEntry(
-                        at: now, peer: batch.peer, batchId: batch.batchId, event: "sequence.gap",
-                        detail: "peer expects \(expected); resending from there"))
-                return
             }
-            if error.code == "batch.outside-window" {
-                // The receiver never took this batch and never will (too old): the same changes, signed again as a new
-                // batch under the same sequence. Lineage gains the new batch id; the old one stays unanswered in it.
-                try resign(current, at: now, after: error, in: tx)
-                return
-            }
+            if error.code == "batch.outside-window", try resign(current, at: now, after: error, in: tx) { return }
             current.attempts += 1
             current.lastError = error.description
             let age = now.seconds - current.createdAt.seconds
@@ -174,24 +173,35 @@ extension SyncEngine {
     }
 
     /// Signs a pending batch's changes again as a new batch (new id and time, the same sequence and items).
-    func resign(_ batch: OutboundBatch, at now: Timestamp, after error: EngineError, in tx: any StoreTransaction) throws {
+    func resign(_ batch: OutboundBatch, at now: Timestamp, after error: EngineError, in tx: any StoreTransaction) throws -> Bool {
         let old = try BatchDocument(json: JSONParser().parse(JWS.parse(JSONParser().parse(batch.jws), expectedType: JWS.batchType).payload))
+        // A batch signed within the hour cannot be outside any sane window: the clocks disagree. Signing again would
+        // be refused again; the attempt counts as a failure and the error says to check the clocks.
+        guard abs(now.seconds - old.createdAt.seconds) > 3600 else { return false }
         let document = BatchDocument(
             batchId: random.batchID(at: now), from: node.id, to: batch.peer, sequence: batch.sequence, createdAt: now, changes: old.changes)
         var again = batch
         again.batchId = document.batchId
         again.jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey).serialized()
-        again.createdAt = now
-        again.nextAttemptAt = now
+        // The stored creation time stays the first one: the dead-letter age counts from it. The attempt counts.
+        again.attempts += 1
         again.lastError = error.description
+        let age = now.seconds - batch.createdAt.seconds
+        if again.attempts >= configuration.deadLetterAttempts || age >= configuration.deadLetterAgeSeconds {
+            return false
+        }
+        let delay = configuration.retry.delay(afterAttempt: again.attempts, unit: random.unit())
+        again.nextAttemptAt = Timestamp(seconds: now.seconds + Int64(delay.rounded(.up)))
         try tx.resignOutboundBatch(again, replacing: batch.batchId)
         for change in old.changes {
-            guard let parsed = try? Change(json: change) else { continue }
+            guard let owner = change["key"]?["owner"]?.stringValue, let kind = change["key"]?["kind"]?.stringValue,
+                let sourceId = change["key"]?["sourceId"]?.stringValue
+            else { continue }
             try tx.appendLineage(
                 LineageEntry(
-                    key: parsed.key, peer: batch.peer, direction: .outbound, batchId: document.batchId,
-                    contentVersion: parsed.content?.version,
-                    statusVersion: parsed.status.version, outcome: nil, at: now))
+                    key: RecordKey(owner: owner, kind: kind, sourceId: sourceId), peer: batch.peer, direction: .outbound,
+                    batchId: document.batchId, contentVersion: change["content"]?["version"]?.intValue,
+                    statusVersion: change["status"]?["version"]?.intValue ?? 0, outcome: nil, at: now))
         }
         try tx.appendLog(
             SyncLogEntry(
@@ -199,6 +209,7 @@ extension SyncEngine {
                 detail:
                     "sequence \(batch.sequence): \(batch.batchId) refused as outside the receiver's window; signed again as \(document.batchId)"
             ))
+        return true
     }
 
     /// Puts a dead batch back in line (an operator's decision), attempts reset.
@@ -258,6 +269,8 @@ extension SyncEngine {
             return .delivered(batch)
         } catch let error as EngineError {
             failure = error
+        } catch is CancellationError {
+            return .idle  // the node is stopping: not a failed attempt; the batch stays pending as it was
         } catch {
             failure = EngineError(code: "transport.failed", message: "\(error)", retryable: true)
         }

@@ -287,7 +287,7 @@ extension GatewayAPI {
     func requeue(_ request: Request) async throws -> Response {
         let value = try await body(request, allowed: ["peer", "sequence"])
         let peer = try requiredString(value, "peer")
-        guard let sequence = value["sequence"]?.numberValue.map(Int.init), sequence >= 1 else {
+        guard let sequence = value["sequence"]?.numberValue.flatMap({ Int(exactly: $0) }), sequence >= 1 else {
             throw Problem(.badRequest, code: "request.field", detail: "the body needs \"sequence\" (a whole number ≥ 1)")
         }
         let engine = self.engine

@@ -247,27 +247,40 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 /// Hummingbird's own errors (unknown route, wrong method) keep their status with a code; anything else is a logged
 /// `server.error`.
 struct ErrorBoundaryMiddleware: RouterMiddleware {
-    /// The routes of `GatewayAPI.router()` by path (`:name` is one segment), so that a known path asked with another
-    /// method is answered 405 rather than 404.
-    static let routes: [(path: [Substring], methods: [HTTPRequest.Method])] = [
-        ("healthz", [.get]), ("readyz", [.get]), ("metrics", [.get]), ("v1/batches", [.post]), ("v1/feed", [.get]),
-        ("v1/feed/snapshot", [.get]), ("v1/acknowledgements", [.post]), ("v1/operator/status", [.get]), ("v1/operator/log", [.get]),
-        ("v1/operator/rejections", [.get]), ("v1/operator/records", [.post]), ("v1/operator/records/:o/:k/:s", [.get]),
-        ("v1/operator/records/:o/:k/:s/status", [.post]), ("v1/operator/conflicts", [.get]),
-        ("v1/operator/conflicts/:o/:k/:s/resolve", [.post]), ("v1/operator/corrections", [.get]), ("v1/operator/requeue", [.post]),
-    ].map { (path: String, methods: [HTTPRequest.Method]) in (path.split(separator: "/"), methods) }
+    /// The routes of `GatewayAPI.router()` by path (`:name` is one segment), with their methods and the query
+    /// parameters they take (Contracts/openapi.yaml): a known path asked with another method is answered 405, and an
+    /// unknown query parameter 400 — a misspelt `cursor` must not silently restart a feed.
+    static let routes: [(path: [Substring], methods: [HTTPRequest.Method], parameters: Set<String>)] = [
+        ("healthz", [.get], []), ("readyz", [.get], []), ("metrics", [.get], []), ("v1/batches", [.post], []),
+        ("v1/feed", [.get], ["cursor", "limit"]), ("v1/feed/snapshot", [.get], ["limit"]), ("v1/acknowledgements", [.post], []),
+        ("v1/operator/status", [.get], []), ("v1/operator/log", [.get], ["peer", "since", "event", "after", "limit"]),
+        ("v1/operator/rejections", [.get], ["limit"]), ("v1/operator/records", [.post], []),
+        ("v1/operator/records/:o/:k/:s", [.get], []), ("v1/operator/records/:o/:k/:s/status", [.post], []),
+        ("v1/operator/conflicts", [.get], []), ("v1/operator/conflicts/:o/:k/:s/resolve", [.post], []),
+        ("v1/operator/corrections", [.get], ["pending"]), ("v1/operator/requeue", [.post], []),
+    ].map { (path: String, methods: [HTTPRequest.Method], parameters: Set<String>) in (path.split(separator: "/"), methods, parameters) }
 
-    static func methods(for path: String) -> [HTTPRequest.Method]? {
+    static func route(for path: String) -> (methods: [HTTPRequest.Method], parameters: Set<String>)? {
         let segments = path.split(separator: "/")
         return routes.first { route in
             route.path.count == segments.count && zip(route.path, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
-        }?.methods
+        }.map { ($0.methods, $0.parameters) }
     }
+
+    static func methods(for path: String) -> [HTTPRequest.Method]? { route(for: path)?.methods }
 
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
         -> Response
     {
         do {
+            if let route = Self.route(for: request.uri.path),
+                let unknown = request.uri.queryParameters.first(where: { !route.parameters.contains(String($0.key)) })
+            {
+                let takes = route.parameters.isEmpty ? "no parameters" : route.parameters.sorted().joined(separator: ", ")
+                throw Problem(
+                    .badRequest, code: "request.parameter",
+                    detail: "unknown query parameter \"\(unknown.key)\"; \(request.uri.path) takes \(takes)")
+            }
             return try await next(request, context)
         } catch let problem as Problem {
             throw problem

@@ -142,19 +142,25 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
 
     @Test func aBatchRefusedAsOutsideTheWindowIsSignedAgainUnderTheSameSequence() async throws {
         _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-WINDOW-0001")])
+        transport.mode = .fail  // the city is down …
+        #expect(try await push(district, to: "sh-city") == false)
+        let first = try #require(try batch(district, "sh-city", 1))
+        world.clock.advance(2 * 86_400)  // … for two days: the batch is now outside the city's 24 h window
         transport.mode = .outsideWindow
         #expect(try await push(district, to: "sh-city") == false)
         let old = try #require(transport.sent.last)
         let again = try #require(try batch(district, "sh-city", 1))
-        #expect(again.state == .pending && again.attempts == 0, "not a failed attempt, not dead")
-        #expect(again.jws != old)
+        #expect(again.state == .pending && again.attempts == 2, "the refusal counts as an attempt; the batch is not dead")
+        #expect(again.jws != old && again.batchId != first.batchId)
+        #expect(again.createdAt.text == first.createdAt.text, "the dead-letter age still counts from the first signing")
         let oldDocument = try BatchDocument(
             json: JSONParser().parse(JWS.parse(JSONParser().parse(old), expectedType: JWS.batchType).payload))
         let newDocument = try BatchDocument(
             json: JSONParser().parse(JWS.parse(JSONParser().parse(again.jws), expectedType: JWS.batchType).payload))
-        #expect(newDocument.batchId != oldDocument.batchId && newDocument.batchId == again.batchId)
-        #expect(newDocument.sequence == 1 && newDocument.changes == oldDocument.changes)
+        #expect(newDocument.batchId == again.batchId && newDocument.sequence == 1 && newDocument.changes == oldDocument.changes)
+        #expect(newDocument.createdAt.seconds == world.clock.now().seconds, "signed now")
         transport.mode = .deliver
+        world.clock.advance(3_600)
         #expect(try await push(district, to: "sh-city"))
         let key = RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-WINDOW-0001")
         #expect(try city.store.read { try $0.record(key) } != nil)
@@ -162,6 +168,31 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         let lineage = try district.store.read { try $0.lineage(of: key) }
         #expect(lineage.contains { $0.batchId == again.batchId && $0.outcome == "applied" })
         #expect(try district.store.read { try $0.log(after: 0, peer: "sh-city", limit: 100) }.contains { $0.event == "batch.resigned" })
+    }
+
+    @Test func aFreshBatchRefusedAsOutsideTheWindowMeansTheClocksDisagree() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-SKEW-0001")])
+        transport.mode = .outsideWindow
+        #expect(try await push(district, to: "sh-city") == false)
+        let kept = try #require(try batch(district, "sh-city", 1))
+        #expect(kept.jws == transport.sent.last, "not signed again: the same bytes would be refused again")
+        #expect(kept.attempts == 1 && kept.lastError?.contains("batch.outside-window") == true)
+    }
+
+    @Test func aDeadBatchStopsTheChannelEvenWithTheNextBatchAlreadyMade() async throws {
+        _ = try district.engine.submit(records: (1...1_500).map { SampleRecords.penalty(sourceId: String(format: "XH-DEAD-%04d", $0)) })
+        transport.mode = .refuse  // not retryable: dead at once
+        #expect(try await push(district, to: "sh-city") == false)
+        #expect(try batch(district, "sh-city", 1)?.state == .dead)
+        #expect(try batch(district, "sh-city", 2)?.state == .pending, "batch 2 was made while batch 1 travelled")
+        transport.mode = .deliver
+        world.clock.advance(3_600)
+        #expect(try await push(district, to: "sh-city") == false)
+        #expect(transport.sent.count == 1, "batch 2 must not go out while batch 1 is dead")
+        try district.engine.requeue(peer: "sh-city", sequence: 1)
+        #expect(try await push(district, to: "sh-city"))
+        #expect(try await push(district, to: "sh-city"))
+        #expect(try batch(district, "sh-city", 2)?.state == .delivered)
     }
 
     @Test func aReusedSequenceWithAnotherBatchIdIsRefused() async throws {

@@ -33,13 +33,11 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "Tests", "e2e"))
+sys.path.insert(0, os.path.join(REPO, "deploy"))
+from federation import Failure, LocalFederation  # noqa: E402
 from openapi_conformance import OpenAPIConformance  # noqa: E402
 NODES = ["sh-city", "sh-xuhui", "zj-jiaxing", "sh-songjiang"]
 RUNNING = ["sh-city", "sh-xuhui", "zj-jiaxing"]
-
-
-class Failure(Exception):
-    pass
 
 
 def check(condition, message):
@@ -47,63 +45,15 @@ def check(condition, message):
         raise Failure(message)
 
 
-class Federation:
+class Federation(LocalFederation):
+    """The local federation of deploy/federation.py, with curl as an outside client checked against openapi.yaml."""
+
     def __init__(self, xgate, out, nodes=NODES, pull_interval=1, log_level="info"):
-        self.xgate = os.path.abspath(xgate)
-        self.out = out
-        self.processes = {}
-        made = subprocess.run(
-            [sys.executable, os.path.join(REPO, "deploy/make-federation.py"), "--xgate", self.xgate, "--out", out, "--nodes",
-             ",".join(nodes), "--base-port", str(21443 + (os.getpid() % 400) * 15), "--contracts", os.path.join(REPO, "Contracts"),
-             "--peers", os.path.join(REPO, "Peers"), "--pull-interval", str(pull_interval), "--log-level", log_level, "--fresh"],
-            check=True, capture_output=True, text=True)
-        self.urls = json.loads(made.stdout.strip().splitlines()[-1])["nodes"]
-        self.token_file = os.path.join(out, "pki", "operator.token")
+        super().__init__(xgate, out, nodes, pull_interval=pull_interval, log_level=log_level)
         self.conformance = OpenAPIConformance()
 
-    def config(self, node):
-        return os.path.join(self.out, node, "xgate.yaml")
-
     def start(self, node, env=None):
-        log = open(os.path.join(self.out, f"{node}.log"), "ab")
-        self.processes[node] = subprocess.Popen([self.xgate, "serve", "--config", self.config(node)], stdout=log, stderr=log,
-                                                env=dict(os.environ, **(env or {})))
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            code, _, _ = self.curl(node, "GET", "/readyz", cert=None)
-            if code == 200:
-                return
-            time.sleep(0.2)
-        raise Failure(f"{node} did not become ready; see {self.out}/{node}.log")
-
-    def kill9(self, node):
-        self.processes[node].send_signal(signal.SIGKILL)
-        self.processes[node].wait()
-
-    def stop(self, node):
-        process = self.processes.get(node)
-        if process and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                raise Failure(f"{node} did not stop within 30 s of SIGTERM")
-            check(code == 0, f"{node} exited {code} on SIGTERM, expected 0")
-
-    def stop_all(self):
-        for node in list(self.processes):
-            try:
-                self.stop(node)
-            except Failure as failure:
-                print(f"warning: {failure}")
-
-    def cli(self, node, *args, expect=0):
-        result = subprocess.run([self.xgate, *args, "--config", self.config(node), "--token-file", self.token_file, "--json"],
-                                capture_output=True, text=True)
-        check(result.returncode == expect,
-              f"xgate {' '.join(args)} at {node}: exit {result.returncode}, expected {expect}: {result.stderr.strip()}")
-        return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else result
+        super().start(node, env=env, ready=lambda n: self.curl(n, "GET", "/readyz", cert=None)[0] == 200)
 
     def curl(self, node, method, path, body=None, cert="sh-songjiang", cacert=None, headers=(), content_type="application/jose+json"):
         """curl as an outside client; returns (HTTP status or None, body bytes, curl exit code). Every answer is checked
@@ -377,6 +327,8 @@ def main():
             check(status == 200 and page["snapshot"] and page["to"] == "sh-songjiang", f"snapshot: {status} {page}")
             status, body, _ = fed.curl("sh-city", "GET", f"/v1/feed?cursor={page['cursor']}&limit=2")
             check(status == 200, f"feed: {status}")
+            status, body, _ = fed.curl("sh-city", "GET", f"/v1/feed/snapshot?cursor={page['cursor']}")
+            check((status, problem(status, body)) == (400, "request.parameter"), f"snapshot with a cursor: {status} {body[:200]}")
             status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?limit=0")
             check((status, problem(status, body)) == (400, "request.parameter"), f"limit 0: {status} {body[:200]}")
             status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?cursor=v1.bm90LWEtcG9zaXRpb24")
