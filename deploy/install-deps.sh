@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what xgate needs on a fresh Debian machine, only where it is missing: the C libraries the design names
-# (SQLite, OpenSSL, curl headers), curl (the outside client of the daemon tests), the sqlite3 CLI (the engine benchmark's storage ceiling) and the Python packages
+# (SQLite, OpenSSL, curl headers), curl (the outside client of the daemon tests), the sqlite3 CLI (the engine benchmark's storage ceiling),
+# prometheus (promtool checks /metrics) and the Python packages
 # the outside checks use. Safe to run repeatedly.
 set -euo pipefail
 
-packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3 curl)
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3 curl prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -39,8 +39,17 @@ public enum Daemon {
             maxBodyBytes: configuration.limits.maxBodyBytes, replayWindowSeconds: configuration.limits.replayWindowSeconds,
             maxFeedPage: configuration.limits.maxFeedPage, requestsPerSecond: configuration.limits.requestsPerSecond,
             burst: configuration.limits.burst)
+        var thresholds = AlertThresholds(
+            stuckPeerSeconds: Int64(configuration.alerts.stuckPeerSeconds),
+            expiryWarningSeconds: Int64(configuration.alerts.expiryWarningDays) * 86_400)
+        if !configuration.developmentPlainHTTP, let path = configuration.certificatePath,
+            let certificate = try? NIOSSLCertificate.fromPEMFile(path).first
+        {
+            thresholds.certificateNotAfter = Timestamp(seconds: Int64(certificate.notValidAfter))
+        }
         let api = GatewayAPI(
-            engine: engine, access: access, limits: limits, board: board, offload: offload, pullFrom: configuration.sync.pullFrom)
+            engine: engine, access: access, limits: limits, board: board, offload: offload, pullFrom: configuration.sync.pullFrom,
+            thresholds: thresholds)
 
         let client: PeerClient
         do {

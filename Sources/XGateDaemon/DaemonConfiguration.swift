@@ -40,6 +40,8 @@ public struct DaemonConfiguration: Sendable {
     public var engine: EngineConfiguration
     /// `log.level`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String
+    /// `alerts.*`.
+    public var alerts = Alerts()
 
     /// Request limits (`limits.*`).
     public struct Limits: Sendable {
@@ -67,6 +69,15 @@ public struct DaemonConfiguration: Sendable {
         public var pullFrom: [String] = []
         /// `sync.expirySweepSeconds`: how often publicity periods are checked.
         public var expirySweepSeconds: Int = 600
+        public init() {}
+    }
+
+    /// When the console and /metrics raise alerts (`alerts.*`).
+    public struct Alerts: Sendable {
+        /// `alerts.stuckPeerSeconds`: a peer whose oldest waiting change or batch is older than this is stuck.
+        public var stuckPeerSeconds: Int = 3_600
+        /// `alerts.expiryWarningDays`: a signing key or TLS certificate expiring within this many days is flagged.
+        public var expiryWarningDays: Int = 30
         public init() {}
     }
 }
@@ -100,7 +111,7 @@ extension DaemonConfiguration {
         "engine.maxChangesPerBatch": .int, "engine.maxBatchBytes": .int, "engine.retryBaseSeconds": .double,
         "engine.retryCapSeconds": .double, "engine.breakerFailures": .int, "engine.breakerOpenSeconds": .int,
         "engine.deadLetterAttempts": .int, "engine.deadLetterAgeSeconds": .int, "engine.correctionDeadlineSeconds": .int,
-        "log.level": .string,
+        "log.level": .string, "alerts.stuckPeerSeconds": .int, "alerts.expiryWarningDays": .int,
     ]
 
     /// Every key the file may hold (README, "Configuration", and `deploy/config/xgate.example.yaml` document each).
@@ -328,11 +339,16 @@ struct Reader {
         guard let contracts = try path("paths.contracts") else { throw ConfigurationError(key: "paths.contracts", "is required") }
         guard let peers = try path("paths.peers") else { throw ConfigurationError(key: "paths.peers", "is required") }
         guard let store = try path("store.path") else { throw ConfigurationError(key: "store.path", "is required") }
-        return DaemonConfiguration(
+        var alerts = DaemonConfiguration.Alerts()
+        alerts.stuckPeerSeconds = try int("alerts.stuckPeerSeconds", 60...31_536_000) ?? alerts.stuckPeerSeconds
+        alerts.expiryWarningDays = try int("alerts.expiryWarningDays", 1...3650) ?? alerts.expiryWarningDays
+        var configuration = DaemonConfiguration(
             nodeId: nodeId, signingKeyPath: signingKey, contractsPath: contracts, peersPath: peers, storePath: store, listenHost: host,
             listenPort: port, certificatePath: certificate, privateKeyPath: privateKey, clientCAPath: clientCA,
             developmentPlainHTTP: development, clientTrustRootsPath: try path("client.trustRoots") ?? clientCA,
             clientTimeoutSeconds: try int("client.timeoutSeconds", 1...3600) ?? 30, operatorTokenSHA256: tokenHash, limits: limits,
             sync: sync, engine: engine, logLevel: level)
+        configuration.alerts = alerts
+        return configuration
     }
 }

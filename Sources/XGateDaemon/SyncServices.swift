@@ -84,6 +84,7 @@ struct PushService: Service {
                             "ms": "\(milliseconds(ContinuousClock.now - started))",
                         ])
                     count += 1
+                    board.count("xgate_records_out_total{peer=\"\(peer)\"}", by: Double(batch.itemIDs.count))
                     let now = engine.clock.now()
                     board.update(peer) { $0.lastSuccess = now }
                     board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"delivered\"}")

@@ -20,6 +20,7 @@ extension GatewayAPI {
         group.post("conflicts/:owner/:kind/:sourceId/resolve") { request, context in try await resolve(request, key: key(context)) }
         group.get("corrections") { request, _ in try await corrections(request) }
         group.post("requeue") { request, _ in try await requeue(request) }
+        group.get("alerts") { _, _ in try await alertsResponse() }
     }
 
     func key(_ context: GatewayContext) throws -> RecordKey {

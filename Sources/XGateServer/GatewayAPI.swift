@@ -33,16 +33,22 @@ public struct GatewayAPI: Sendable {
     public let offload: Offload
     /// The peers this node pulls from (shown in the status).
     public let pullFrom: [String]
+    /// When the alerts fire.
+    public let thresholds: AlertThresholds
     let limiter: RateLimiter
 
     /// Creates the API.
-    public init(engine: SyncEngine, access: AccessPolicy, limits: Limits, board: DeliveryBoard, offload: Offload, pullFrom: [String]) {
+    public init(
+        engine: SyncEngine, access: AccessPolicy, limits: Limits, board: DeliveryBoard, offload: Offload, pullFrom: [String],
+        thresholds: AlertThresholds = AlertThresholds()
+    ) {
         self.engine = engine
         self.access = access
         self.limits = limits
         self.board = board
         self.offload = offload
         self.pullFrom = pullFrom
+        self.thresholds = thresholds
         self.limiter = RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst)
     }
 
@@ -76,6 +82,15 @@ public struct GatewayAPI: Sendable {
     /// POST /v1/batches: a signed batch in, the signed receipt out (the same receipt, byte for byte, for a batch seen
     /// before). The batch must be signed by the node whose certificate made the connection.
     func receiveBatch(_ request: Request, context: GatewayContext) async throws -> Response {
+        do {
+            return try await receive(request, context: context)
+        } catch let problem as Problem {
+            board.count("xgate_batches_refused_total{peer=\"\(context.peer ?? "")\",code=\"\(problem.code)\"}")
+            throw problem
+        }
+    }
+
+    func receive(_ request: Request, context: GatewayContext) async throws -> Response {
         let peer = context.peer ?? ""
         let started = ContinuousClock.now
         let body = try await collect(request)
@@ -169,30 +184,6 @@ public struct GatewayAPI: Sendable {
             throw Problem(error)
         }
     }
-
-    func metrics() async throws -> Response {
-        var lines: [String] = []
-        var families: [String: [(String, Double)]] = [:]
-        for (series, value) in board.counterValues() {
-            let name = String(series.prefix { $0 != "{" })
-            families[name, default: []].append((series, value))
-        }
-        for name in families.keys.sorted() {
-            lines.append("# TYPE \(name) counter")
-            for (series, value) in families[name]!.sorted(by: { $0.0 < $1.0 }) { lines.append("\(series) \(Int64(value))") }
-        }
-        let engine = self.engine
-        let depth = try await offload.run {
-            try engine.store.read { reader in
-                try reader.peersWithWork().map { ($0, try reader.pendingOutboxSummary(peer: $0).count) }
-            }
-        }
-        lines.append("# TYPE xgate_queue_depth gauge")
-        for (peer, count) in depth.sorted(by: { $0.0 < $1.0 }) { lines.append("xgate_queue_depth{peer=\"\(peer)\"} \(count)") }
-        let body = lines.joined(separator: "\n") + "\n"
-        return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
 }
 
 /// A duration in whole milliseconds, for logs.
@@ -257,7 +248,7 @@ struct ErrorBoundaryMiddleware: RouterMiddleware {
         ("v1/operator/rejections", [.get], ["limit"]), ("v1/operator/records", [.post], []),
         ("v1/operator/records/:o/:k/:s", [.get], []), ("v1/operator/records/:o/:k/:s/status", [.post], []),
         ("v1/operator/conflicts", [.get], []), ("v1/operator/conflicts/:o/:k/:s/resolve", [.post], []),
-        ("v1/operator/corrections", [.get], ["pending"]), ("v1/operator/requeue", [.post], []),
+        ("v1/operator/corrections", [.get], ["pending"]), ("v1/operator/requeue", [.post], []), ("v1/operator/alerts", [.get], []),
     ].map { (path: String, methods: [HTTPRequest.Method], parameters: Set<String>) in (path.split(separator: "/"), methods, parameters) }
 
     static func route(for path: String) -> (methods: [HTTPRequest.Method], parameters: Set<String>)? {
