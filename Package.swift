@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "XGateCLI",
             dependencies: [
-                "XGateJSON", "XGateSchema", "XGateCore", "XGateJOSE", "XGateFileSystem", "XGateDaemon", "XGateClient",
+                "XGateJSON", "XGateSchema", "XGateCore", "XGateJOSE", "XGateFileSystem", "XGateDaemon", "XGateClient", "XGateSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

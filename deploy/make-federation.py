@@ -18,7 +18,7 @@ Writes, under OUT:
 Nodes not listed keep their sample registry entries and no pin, and their endpoint becomes a closed loopback port
 (https://127.0.0.1:1): pushes to them are refused at once and retried with backoff, as to any node that is down. Re-running with
 the same OUT reuses the PKI, keys and stores (--fresh removes OUT first). Everything here is for development only:
-production nodes get certificates from the federation's CA and enrol their own keys (README, "Enrolling a node").
+production nodes get certificates from the federation's CA and enrol their own keys (deploy/OPERATIONS.md, "Enrol a new node").
 """
 import argparse
 import base64

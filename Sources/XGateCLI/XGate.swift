@@ -19,7 +19,7 @@ public struct XGate: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, PushCommand.self, StatusCommand.self, LogCommand.self, RecordCommand.self, ConflictsCommand.self,
             CorrectionsCommand.self, RepairCommand.self, ObjectCommand.self, RevokeCommand.self, RequeueCommand.self,
-            KeysCommand.self, CheckCommand.self, BatchCommand.self, ReceiptCommand.self, PeersCommand.self,
+            KeysCommand.self, CheckCommand.self, BatchCommand.self, ReceiptCommand.self, PeersCommand.self, AuditCommand.self,
         ]
     )
 

@@ -80,7 +80,8 @@ struct PushService: Service {
                     logger.debug(
                         "batch delivered",
                         metadata: [
-                            "peer": "\(peer)", "sequence": "\(batch.sequence)", "changes": "\(batch.itemIDs.count)",
+                            "peer": "\(peer)", "batch": "\(batch.batchId)", "sequence": "\(batch.sequence)",
+                            "changes": "\(batch.itemIDs.count)",
                             "ms": "\(milliseconds(ContinuousClock.now - started))",
                         ])
                     count += 1

@@ -110,6 +110,12 @@ extension SyncEngine {
                 detail: "sequence \(batch.sequence): "
                     + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
         )
+        try tx.appendAudit(
+            at: now, actor: sender, action: "batch.received", subject: batch.batchId,
+            detail: [
+                "sequence": .number(Double(batch.sequence)), "payloadDigest": .string(payloadDigest.description),
+                "outcomes": SyncEngine.summaryJSON(summary),
+            ])
         return signed
     }
 }

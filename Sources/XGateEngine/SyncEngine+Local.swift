@@ -43,6 +43,11 @@ extension SyncEngine {
                     at: now, peer: nil, batchId: nil, event: "record.local",
                     detail: "\(records.count) records submitted: \(results.filter { $0.outcome == .applied }.count) applied, "
                         + "\(results.filter { if case .rejected = $0.outcome { return true } else { return false } }.count) rejected"))
+            var counts: [String: Int] = [:]
+            for result in results { counts[result.outcome.name, default: 0] += 1 }
+            try tx.appendAudit(
+                at: now, actor: "operator", action: "records.submitted", subject: node.id,
+                detail: ["records": .number(Double(records.count)), "outcomes": SyncEngine.summaryJSON(counts)])
             return results
         }
     }
@@ -77,6 +82,12 @@ extension SyncEngine {
             throw EngineError(code: rejection.code, message: rejection.message)
         }
         try tx.appendLog(SyncLogEntry(at: now, peer: nil, batchId: nil, event: event, detail: detail))
+        try tx.appendAudit(
+            at: now, actor: "operator", action: event == "record.status" ? "status.decided" : event, subject: change.key.description,
+            detail: [
+                "detail": .string(detail), "statusVersion": .number(Double(change.status.version)),
+                "status": .string(change.status.value.rawValue),
+            ])
         guard let state = try tx.record(change.key)?.state else {
             throw EngineError(code: "store.inconsistent", message: "\(change.key) vanished")
         }

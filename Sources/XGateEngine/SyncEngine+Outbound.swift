@@ -122,6 +122,11 @@ extension SyncEngine {
                     detail: "sequence \(batch.sequence): "
                         + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(
                             separator: ", ")))
+            try tx.appendAudit(
+                at: now, actor: node.id, action: "batch.delivered", subject: batch.batchId,
+                detail: [
+                    "peer": .string(batch.peer), "sequence": .number(Double(batch.sequence)), "outcomes": SyncEngine.summaryJSON(summary),
+                ])
         }
     }
 
@@ -227,6 +232,9 @@ extension SyncEngine {
                 SyncLogEntry(
                     at: now, peer: peer, batchId: batch.batchId, event: "batch.requeued",
                     detail: "sequence \(sequence) requeued by an operator"))
+            try tx.appendAudit(
+                at: now, actor: "operator", action: "batch.requeued", subject: batch.batchId,
+                detail: ["peer": .string(peer), "sequence": .number(Double(sequence))])
         }
     }
 
@@ -298,4 +306,11 @@ public protocol StoreExecutor: Sendable {
 public struct InlineExecutor: StoreExecutor {
     public init() {}
     public func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try body() }
+}
+
+extension SyncEngine {
+    /// A receipt's counts by outcome, for the audit log.
+    static func summaryJSON(_ summary: [String: Int]) -> JSONValue {
+        .object(JSONObject(["applied", "duplicate", "stale", "conflict", "rejected"].map { ($0, .number(Double(summary[$0] ?? 0))) }))
+    }
 }

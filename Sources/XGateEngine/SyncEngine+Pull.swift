@@ -63,6 +63,11 @@ extension SyncEngine {
                     SyncLogEntry(
                         at: now, peer: subscriber, batchId: pageId, event: snapshot ? "feed.snapshot" : "feed.served",
                         detail: "\(page.changes.count) changes, cursor \(page.cursor)\(page.hasMore ? ", more waiting" : "")"))
+                try tx.appendAudit(
+                    at: now, actor: subscriber, action: "feed.served", subject: pageId,
+                    detail: [
+                        "changes": .number(Double(page.changes.count)), "cursor": .string(page.cursor), "snapshot": .bool(snapshot),
+                    ])
             }
             return try JWS.sign(payload: payload.serialized(), type: SyncEngine.feedType, key: node.signingKey).serialized()
         }
@@ -143,6 +148,9 @@ extension SyncEngine {
                     SyncLogEntry(
                         at: now, peer: publisher, batchId: pageId, event: "feed.pulled",
                         detail: outcomes.keys.sorted().map { "\($0) \(outcomes[$0]!)" }.joined(separator: ", ") + "; cursor \(cursor)"))
+                try tx.appendAudit(
+                    at: now, actor: publisher, action: "feed.pulled", subject: pageId,
+                    detail: ["outcomes": SyncEngine.summaryJSON(outcomes), "cursor": .string(cursor)])
             }
             return PulledPage(outcomes: outcomes, corrections: corrections, cursor: cursor, hasMore: hasMore)
         }
@@ -216,6 +224,10 @@ extension SyncEngine {
                 SyncLogEntry(
                     at: now, peer: sender, batchId: verified.payload["ackId"]?.stringValue, event: "corrections.acknowledged",
                     detail: "\(keys.count) acknowledged by \(sender), \(settled) tracked corrections settled"))
+            try tx.appendAudit(
+                at: now, actor: sender, action: "acknowledgement.received",
+                subject: verified.payload["ackId"]?.stringValue ?? "",
+                detail: ["acknowledgements": .number(Double(keys.count)), "settled": .number(Double(settled))])
             return (sender, settled)
         }
     }

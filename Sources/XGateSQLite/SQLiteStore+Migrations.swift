@@ -7,7 +7,7 @@ import GRDB
 /// epoch seconds, for the columns the store orders or filters by.
 enum StoreMigrations {
     /// Every migration, oldest first.
-    static let all: [(identifier: String, sql: String)] = [("v1", v1), ("v2", v2)]
+    static let all: [(identifier: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3)]
 
     /// The migrator that applies ``all``.
     static var migrator: DatabaseMigrator {
@@ -24,6 +24,21 @@ enum StoreMigrations {
     /// so each lookup walked megabytes of overflow pages — a cost that grew with every batch ever sent.
     static let v2 = """
         CREATE INDEX outbound_batches_by_state ON outbound_batches (peer, state, sequence);
+        """
+
+    /// The audit log: every batch in and out, feed page and operator action, each entry chained to the one before by
+    /// its SHA-256 (`AuditEntry`), so `xgate audit verify` finds an altered or removed entry.
+    static let v3 = """
+        CREATE TABLE audit_log (
+            seq      INTEGER PRIMARY KEY,  -- 1, 2, 3 … without gaps
+            at       TEXT    NOT NULL,
+            actor    TEXT    NOT NULL,
+            action   TEXT    NOT NULL,
+            subject  TEXT    NOT NULL,
+            detail   TEXT    NOT NULL,     -- canonical JSON
+            previous TEXT    NOT NULL,     -- hash of entry seq - 1
+            hash     TEXT    NOT NULL
+        );
         """
 
     /// The first schema.

@@ -1,5 +1,6 @@
 import GRDB
 import XGateCore
+import XGateJSON
 
 // MARK: - Lineage, corrections, rejections, log, feeds
 
@@ -69,6 +70,19 @@ extension SQLiteTransaction {
             sql: "INSERT INTO sync_log (at, peer, batch_id, event, detail) VALUES (?, ?, ?, ?, ?)"
         ).execute(arguments: [entry.at.text, entry.peer, entry.batchId, entry.event, entry.detail])
         return db.lastInsertedRowID
+    }
+
+    func appendAudit(at: Timestamp, actor: String, action: String, subject: String, detail: JSONValue) throws -> AuditEntry {
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"))
+        let seq: Int64 = (last?[0] as Int64? ?? 0) + 1
+        let previous: String = last?[1] ?? AuditEntry.origin
+        let entry = AuditEntry(seq: seq, at: at, actor: actor, action: action, subject: subject, detail: detail, previous: previous)
+        try db.cachedStatement(
+            sql: "INSERT INTO audit_log (seq, at, actor, action, subject, detail, previous, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            seq, at.text, actor, action, subject, String(decoding: detail.canonicalBytes, as: UTF8.self), previous, entry.hash,
+        ])
+        return entry
     }
 
     func setFeedPosition(subscriber: String, feed: String, cursor: String) throws {

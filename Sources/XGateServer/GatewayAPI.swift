@@ -118,7 +118,7 @@ public struct GatewayAPI: Sendable {
         context.logger.debug(
             "batch received",
             metadata: [
-                "peer": "\(peer)", "sequence": "\(prepared.sequence)", "changes": "\(prepared.changeCount)",
+                "peer": "\(peer)", "batch": "\(prepared.batchId)", "sequence": "\(prepared.sequence)", "changes": "\(prepared.changeCount)",
                 "bodyMs": "\(milliseconds(received - started))", "prepareMs": "\(milliseconds(preparedAt - received))",
                 "commitMs": "\(milliseconds(ContinuousClock.now - preparedAt))",
             ])

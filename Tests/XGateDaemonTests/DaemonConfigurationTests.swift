@@ -46,6 +46,18 @@ struct DaemonConfigurationTests {
         #expect(configuration.logLevel == defaults.logLevel)
     }
 
+    @Test(arguments: [("district", "sh-songjiang", [String]()), ("city", "sh-city", []), ("partner", "zj-jiaxing", ["sh-city"])])
+    func theDeploymentExamplesParse(file: String, node: String, pullFrom: [String]) throws {
+        let path = Self.repository.appendingPathComponent("deploy/config/\(file).yaml").path
+        // The examples name /etc/xgate/operator.token, which does not exist here: the environment gives the hash instead.
+        let configuration = try DaemonConfiguration.load(
+            path: path, environment: ["XGATE_OPERATOR_TOKENSHA256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])
+        #expect(configuration.nodeId == node)
+        #expect(configuration.sync.pullFrom == pullFrom)
+        #expect(configuration.signingKeyPath == "/etc/xgate/keys/\(node).key")
+        #expect(!configuration.developmentPlainHTTP && configuration.certificatePath != nil)
+    }
+
     @Test func everyKeyIsDocumentedInTheExampleAndTheReadme() throws {
         let example = try String(contentsOfFile: Self.example, encoding: .utf8)
         let readme = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)

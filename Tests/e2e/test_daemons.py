@@ -395,6 +395,39 @@ def main():
                 fed.stop(node)
 
         step("SIGTERM stops every daemon with exit 0", shutdown)
+
+        def audit():
+            store = os.path.join(fed.out, "sh-city", "store.sqlite")
+            result = subprocess.run([fed.xgate, "audit", "verify", "--store", store, "--json"], capture_output=True, text=True)
+            verdict = json.loads(result.stdout or "{}")
+            check(result.returncode == 0 and verdict.get("intact") and verdict["entries"] > 10, f"audit verify: {result.stdout}")
+            with sqlite3.connect(store) as db:
+                actions = {row[0] for row in db.execute("SELECT DISTINCT action FROM audit_log")}
+            for node in ("sh-xuhui", "zj-jiaxing"):
+                with sqlite3.connect(os.path.join(fed.out, node, "store.sqlite")) as db:
+                    actions |= {row[0] for row in db.execute("SELECT DISTINCT action FROM audit_log")}
+            check({"batch.received", "batch.delivered", "status.decided", "feed.served", "acknowledgement.received", "feed.pulled",
+                   "records.submitted"} <= actions, f"the audit logs lack kinds of entries: {sorted(actions)}")
+            # Alter one entry (as someone with write access to the file would), then remove another in a copy.
+            altered = os.path.join(fed.out, "audit-altered.sqlite")
+            removed = os.path.join(fed.out, "audit-removed.sqlite")
+            for copy in (altered, removed):
+                shutil.copy(store, copy)
+            with sqlite3.connect(altered) as db:
+                db.execute("UPDATE audit_log SET actor = 'sh-pudong' WHERE seq = 3")
+            with sqlite3.connect(removed) as db:
+                db.execute("DELETE FROM audit_log WHERE seq = 5")
+            for copy, expected in ((altered, "entry 3"), (removed, "entries 5…5 are missing")):
+                result = subprocess.run([fed.xgate, "audit", "verify", "--store", copy], capture_output=True, text=True)
+                check(result.returncode == 1 and expected in result.stdout, f"tampered log not caught ({expected}): {result.stdout}")
+            head = verdict["head"]
+            with sqlite3.connect(removed) as db:
+                db.execute("DELETE FROM audit_log WHERE seq >= 5")  # now a clean cut: only --expect-head can tell
+            result = subprocess.run([fed.xgate, "audit", "verify", "--store", removed, "--expect-head", head], capture_output=True, text=True)
+            check(result.returncode == 1 and "expected head" in result.stdout, f"a cut log not caught: {result.stdout}")
+            print(f"    {verdict['entries']} entries intact; an altered entry, a removed entry and a cut tail each caught (exit 1)")
+
+        step("the city's hash-chained audit log verifies, and xgate audit verify catches tampering", audit)
         print("e2e: all daemon tests passed")
     except Failure as failure:
         print(f"FAIL: {failure}")

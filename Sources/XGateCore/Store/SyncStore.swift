@@ -64,6 +64,9 @@ public protocol StoreReader {
 
     /// A pull position (an opaque cursor the engine wrote), by subscriber and feed.
     func feedPosition(subscriber: String, feed: String) throws -> String?
+
+    /// Audit log entries after `seq`, in order, as stored (their hashes are not checked here).
+    func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry]
 }
 
 extension StoreTransaction {
@@ -119,4 +122,8 @@ public protocol StoreTransaction: StoreReader {
 
     /// Saves a pull position.
     func setFeedPosition(subscriber: String, feed: String, cursor: String) throws
+
+    /// Appends an entry to the audit log, chained to the last one (its `seq` and `hash` are computed here).
+    @discardableResult
+    func appendAudit(at: Timestamp, actor: String, action: String, subject: String, detail: JSONValue) throws -> AuditEntry
 }

@@ -159,6 +159,40 @@ extension StoreConformance {
     }
 
     /// A pull position reads back, is overwritten by the next save, and is kept per subscriber and feed.
+    /// `appendAudit` numbers entries 1, 2, 3 …, chains each to the previous hash and returns it as stored;
+    /// `auditEntries(after:limit:)` reads them back in order; the chain verifies; an entry appended in a write that
+    /// throws is gone with the rest of that write, and the next entry continues the chain.
+    public static func auditLogChains(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        let first = try store.write { tx in
+            try tx.appendAudit(
+                at: at(0), actor: "sh-xuhui", action: "batch.received", subject: "0f8c2a9e-5b1d-4c37-9a64-2e7d1b3f5c80",
+                detail: ["sequence": 1, "outcomes": ["applied": 1000]])
+        }
+        #expect(first.seq == 1 && first.previous == AuditEntry.origin && first.hash == first.computedHash)
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try store.write { tx in
+                try tx.appendAudit(at: at(1), actor: "operator", action: "status.decided", subject: "lost", detail: [:])
+                throw Refused()
+            }
+        }
+        let second = try store.write { tx in
+            try tx.appendAudit(
+                at: at(2), actor: "operator", action: "status.decided", subject: "sh-xuhui/administrative-penalty/XH-AMR-CF-2026-00871",
+                detail: ["status": "repaired", "reason": "已履行行政处罚决定并作出信用承诺"])
+        }
+        #expect(second.seq == 2 && second.previous == first.hash)
+        try store.read { (r) throws in
+            let entries = try r.auditEntries(after: 0, limit: 10)
+            #expect(entries == [first, second])
+            #expect(try r.auditEntries(after: 1, limit: 10) == [second])
+            #expect(try r.auditEntries(after: 0, limit: 1) == [first])
+            let verification = AuditVerification.verify(entries)
+            #expect(verification.problem == nil && verification.entries == 2 && verification.head == second.hash)
+        }
+    }
+
     public static func feedPositionsRoundTrip(_ makeStore: Factory) throws {
         let store = try makeStore()
         try store.write { tx in

@@ -67,6 +67,7 @@ public enum StoreConformance {
         Property("rejections come back newest first") { try rejectionsNewestFirst($0) },
         Property("log filters by id and peer, in order, within the limit") { try logFiltersAndOrders($0) },
         Property("feed positions round-trip and are overwritten") { try feedPositionsRoundTrip($0) },
+        Property("appendAudit chains entries 1, 2, 3 … and they verify; a rolled-back write leaves none") { try auditLogChains($0) },
         Property("write is atomic: a body that throws leaves nothing behind") { try writeIsAtomic($0) },
         Property("a refused call inside write rolls the whole write back when it propagates") { try refusedCallRollsBack($0) },
         Property("a transaction reads its own writes; read sees what was committed") { try readsSeeWrites($0) },

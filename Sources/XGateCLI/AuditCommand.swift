@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import XGateCore
+import XGateJSON
+import XGateSQLite
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Check a node's hash-chained audit log.", subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the audit log of a node's store: every entry unaltered, none removed.",
+            discussion: """
+                Reads the audit log (审计日志) of the SQLite store — every batch in and out, feed page, acknowledgement and
+                operator action, each entry chained to the one before by SHA-256 — and recomputes the chain. Prints the
+                number of entries and the head hash; keep the head hash elsewhere (a ticket, another node): with
+                --expect-head a log cut after that entry is caught too. Safe on a running node's store (it only reads).
+
+                Exit 0: intact. Exit 1: the first altered, inserted or removed entry is named. Exit 66: no such store.
+
+                Example:
+                  xgate audit verify --store /var/lib/xgate/store.sqlite
+                """)
+
+        @Option(help: "The node's SQLite store (store.path of its configuration).") var store: String
+        @Option(help: "A head hash recorded earlier: the log must still contain that entry's hash in its chain.")
+        var expectHead: String?
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() throws {
+            try guarded {
+                guard FileManager.default.fileExists(atPath: store) else {
+                    report("no store at \(store)")
+                    throw ExitCode(Exit.notFound)
+                }
+                let opened = try SQLiteStore.open(path: store)
+                var entries: [AuditEntry] = []
+                var after: Int64 = 0
+                var headFound = expectHead == nil
+                while true {
+                    let page = try opened.read { try $0.auditEntries(after: after, limit: 10_000) }
+                    guard let last = page.last else { break }
+                    if let expectHead, page.contains(where: { $0.hash == expectHead }) { headFound = true }
+                    entries.append(contentsOf: page)
+                    after = last.seq
+                }
+                try? opened.close()
+                let result = AuditVerification.verify(entries)
+                var problem = result.problem
+                if problem == nil, !headFound, let expectHead {
+                    problem = "no entry has the expected head hash \(expectHead): the log was cut or rewritten after it"
+                }
+                if json {
+                    let value: JSONValue = [
+                        "entries": .number(Double(result.entries)), "head": .string(result.head),
+                        "intact": .bool(problem == nil), "problem": problem.map(JSONValue.string) ?? .null,
+                    ]
+                    print(value.serializedString())
+                } else if let problem {
+                    print("audit: BROKEN after \(result.entries) good entries: \(problem)")
+                } else {
+                    print("audit: \(result.entries) entries, chain intact, head \(result.head)")
+                }
+                if problem != nil { throw ExitCode(Exit.invalid) }
+            }
+        }
+    }
+}
