@@ -20,6 +20,7 @@ public struct XGate: AsyncParsableCommand {
             ServeCommand.self, PushCommand.self, StatusCommand.self, LogCommand.self, RecordCommand.self, ConflictsCommand.self,
             CorrectionsCommand.self, RepairCommand.self, ObjectCommand.self, RevokeCommand.self, RequeueCommand.self,
             KeysCommand.self, CheckCommand.self, BatchCommand.self, ReceiptCommand.self, PeersCommand.self, AuditCommand.self,
+            ReportCommand.self,
         ]
     )
 

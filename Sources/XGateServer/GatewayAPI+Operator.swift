@@ -21,6 +21,7 @@ extension GatewayAPI {
         group.get("corrections") { request, _ in try await corrections(request) }
         group.post("requeue") { request, _ in try await requeue(request) }
         group.get("alerts") { _, _ in try await alertsResponse() }
+        group.get("reports/timeliness") { request, _ in try await timelinessReport(request) }
     }
 
     func key(_ context: GatewayContext) throws -> RecordKey {

@@ -249,6 +249,7 @@ struct ErrorBoundaryMiddleware: RouterMiddleware {
         ("v1/operator/records/:o/:k/:s", [.get], []), ("v1/operator/records/:o/:k/:s/status", [.post], []),
         ("v1/operator/conflicts", [.get], []), ("v1/operator/conflicts/:o/:k/:s/resolve", [.post], []),
         ("v1/operator/corrections", [.get], ["pending"]), ("v1/operator/requeue", [.post], []), ("v1/operator/alerts", [.get], []),
+        ("v1/operator/reports/timeliness", [.get], ["month"]),
     ].map { (path: String, methods: [HTTPRequest.Method], parameters: Set<String>) in (path.split(separator: "/"), methods, parameters) }
 
     static func route(for path: String) -> (methods: [HTTPRequest.Method], parameters: Set<String>)? {

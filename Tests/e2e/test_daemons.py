@@ -320,6 +320,13 @@ def main():
             check(b"xgate_batches_refused_total{peer=\"sh-songjiang\",code=\"sequence.gap\"} 1" in body, "refusals by code")
             promtool = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
             check(promtool.returncode == 0, f"promtool check metrics: {promtool.stdout.decode()} {promtool.stderr.decode()}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/reports/timeliness?month=2026-11")
+            xuhui = [line for line in value.get("lines", []) if line["district"] == "sh-xuhui" and line["department"] is None]
+            check(status == 200 and xuhui and xuhui[0]["received"] >= 5, f"timeliness report: {status} {value}")
+            status, value = fed.operator("sh-city", "GET", "/v1/operator/reports/timeliness?month=November")
+            check((status, value["code"]) == (400, "request.parameter"), f"report month: {status} {value}")
+            report = fed.cli("sh-city", "report", "timeliness", "--month", "2026-11")
+            check(any(line["district"] == "sh-xuhui" for line in report["lines"]), f"xgate report timeliness: {report}")
             status, value = fed.operator("sh-city", "GET", "/v1/operator/alerts")
             check(status == 200 and isinstance(value["alerts"], list), f"alerts: {status} {value}")
             status, body, _ = fed.curl("sh-city", "GET", "/v1/no-such-thing")
