@@ -14,7 +14,8 @@ import XGateTestSupport
     func morning(_ date: String) -> Timestamp { Timestamp(CivilDate(date)!.description + "T08:00:00+08:00")! }
 
     func decision(_ department: String, _ date: String, arrived: String, district: String = "sh-songjiang") -> TimelinessReport.Decision {
-        TimelinessReport.Decision(district: district, department: department, decisionDate: CivilDate(date)!, firstArrival: morning(arrived))
+        TimelinessReport.Decision(
+            district: district, department: department, decisionDate: CivilDate(date)!, firstArrival: morning(arrived))
     }
 
     @Test func theDeadlineIsTheSeventhWorkingDayCountingTheMakeupSaturday() throws {
@@ -28,7 +29,9 @@ import XGateTestSupport
                 decision(amr, "2026-09-29", arrived: "2026-09-29"), decision("上海市松江区生态环境局", "2026-09-21", arrived: "2026-10-20"),
                 decision(amr, "2026-10-09", arrived: "2026-10-09"),  // October's, not September's
             ],
-            refusals: [("sh-songjiang", morning("2026-09-28")), ("sh-songjiang", morning("2026-10-02")), ("sh-pudong", morning("2026-09-03"))],
+            refusals: [
+                ("sh-songjiang", morning("2026-09-28")), ("sh-songjiang", morning("2026-10-02")), ("sh-pudong", morning("2026-09-03")),
+            ],
             expected: ["sh-songjiang": [amr: 4]], calendar: calendar)
         let total = try #require(report.lines.first { $0.district == "sh-songjiang" && $0.department == nil })
         #expect(total.received == 4 && total.timely == 2 && total.refused == 1)
