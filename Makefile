@@ -20,7 +20,8 @@ walkthrough: build
 	XGATE=$(XGATE) deploy/walkthrough.sh
 
 ## test: every proof — Swift tests (incl. the official JSON Schema suite), Python cross-checks and interoperability,
-## the OpenAPI document (openapi-spec-validator), three real daemons over mutual TLS whose every answer is checked against it (Tests/e2e)
+## the OpenAPI document (openapi-spec-validator), three real daemons over mutual TLS whose every answer is checked against it (Tests/e2e),
+## the local federation (make smoke) and the web console in headless Chromium (Tests/console)
 test: build-tests
 	$(SWIFT) test --skip-build
 	python3 -m openapi_spec_validator Contracts/openapi.yaml
@@ -30,6 +31,7 @@ test: build-tests
 	python3 deploy/federation.py smoke --xgate $(XGATE) --fresh --data .build/smoke > .build/smoke.log 2>&1 \
 		|| { cat .build/smoke.log; echo "make test: the local federation (make smoke) failed"; exit 1; }
 	tail -1 .build/smoke.log
+	python3 Tests/console/test_console.py --xgate $(XGATE) --data .build/smoke
 	XGATE=$(XGATE) OUT=.build/walkthrough-check deploy/walkthrough.sh > .build/walkthrough.log 2>&1 \
 		|| { cat .build/walkthrough.log; echo "make test: the walkthrough (make walkthrough) failed"; exit 1; }
 	swift format lint -r Sources Tests

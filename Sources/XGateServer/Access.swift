@@ -51,7 +51,12 @@ public struct AccessPolicy: Sendable {
     /// Whether the request carries the operator token (`Authorization: Bearer …`), compared in constant time.
     func isOperator(_ request: Request) -> Bool {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
-        let presented = Digest(of: Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)).hex
+        return acceptsOperatorToken(String(header.dropFirst(7)))
+    }
+
+    /// Whether `token` is the operator token (the console's login form), compared by SHA-256 in constant time.
+    func acceptsOperatorToken(_ token: String) -> Bool {
+        let presented = Digest(of: Array(token.trimmingCharacters(in: .whitespaces).utf8)).hex
         var difference: UInt8 = 0
         let expected = Array(operatorTokenSHA256.utf8)
         let given = Array(presented.utf8)

@@ -133,9 +133,9 @@ extension GatewayAPI {
     }
 
     /// GET /v1/operator/alerts.
-    func alertsResponse() async throws -> Response {
+    func alertsValue() async throws -> JSONValue {
         let standing = alerts(from: try await health())
-        return json([
+        return jsonValue([
             "alerts": .array(
                 standing.map { ["kind": .string($0.kind), "subject": .string($0.subject), "detail": .string($0.detail)] })
         ])
@@ -211,4 +211,9 @@ struct Exposition {
             lines.append("\(name)\(sample.labels) \(value)")
         }
     }
+}
+
+// The operator endpoints answer the same values the console renders.
+extension GatewayAPI {
+    func alertsResponse() async throws -> Response { json(try await alertsValue()) }
 }

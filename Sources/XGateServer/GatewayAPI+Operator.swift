@@ -68,7 +68,7 @@ extension GatewayAPI {
         return text
     }
 
-    func peerStatus() async throws -> Response {
+    func peerStatusValue() async throws -> JSONValue {
         let engine = self.engine
         let now = engine.clock.now()
         let me = engine.node.id
@@ -99,10 +99,10 @@ extension GatewayAPI {
                 }
             }
         }
-        return json(["node": .string(me), "at": .string(now.text), "peers": .array(rows)])
+        return jsonValue(["node": .string(me), "at": .string(now.text), "peers": .array(rows)])
     }
 
-    func log(_ request: Request) async throws -> Response {
+    func logValue(_ request: Request) async throws -> JSONValue {
         let parameters = request.uri.queryParameters
         let peer = parameters.get("peer").map { String($0) }
         let event = parameters.get("event").map { String($0) }
@@ -132,17 +132,17 @@ extension GatewayAPI {
                 return result
             }
         }
-        return json(["entries": .array(entries.map { $0.json })])
+        return jsonValue(["entries": .array(entries.map { $0.json })])
     }
 
-    func rejections(_ request: Request) async throws -> Response {
+    func rejectionsValue(_ request: Request) async throws -> JSONValue {
         let limit = min(try wholeNumber(request, "limit", minimum: 1) ?? 200, 10_000)
         let engine = self.engine
         let entries = try await offload.run { try engine.store.read { try $0.rejections(limit: limit) } }
-        return json(["rejections": .array(entries.map { $0.json })])
+        return jsonValue(["rejections": .array(entries.map { $0.json })])
     }
 
-    func record(_ key: RecordKey) async throws -> Response {
+    func recordValue(_ key: RecordKey) async throws -> JSONValue {
         let engine = self.engine
         let result = try await offload.run {
             try engine.store.read { reader -> JSONValue? in
@@ -164,7 +164,7 @@ extension GatewayAPI {
             }
         }
         guard let result else { throw Problem(.notFound, code: "record.unknown", detail: "this node holds no record \(key)") }
-        return json(result)
+        return jsonValue(result)
     }
 
     /// POST /v1/operator/records: a department's export — a JSON array of record documents, or NDJSON (one per line).
@@ -239,10 +239,10 @@ extension GatewayAPI {
         return json(["key": key.json, "status": state.status.json, "state": state.storedJSON])
     }
 
-    func conflicts() async throws -> Response {
+    func conflictsValue() async throws -> JSONValue {
         let engine = self.engine
         let records = try await offload.run { try engine.store.read { try $0.conflictedRecords(limit: 1000) } }
-        return json(["conflicts": .array(records.map { ["key": $0.state.key.json, "state": $0.state.storedJSON] })])
+        return jsonValue(["conflicts": .array(records.map { ["key": $0.state.key.json, "state": $0.state.storedJSON] })])
     }
 
     func resolve(_ request: Request, key: RecordKey) async throws -> Response {
@@ -257,7 +257,7 @@ extension GatewayAPI {
         return json(["key": key.json, "status": state.status.json, "state": state.storedJSON])
     }
 
-    func corrections(_ request: Request) async throws -> Response {
+    func correctionsValue(_ request: Request) async throws -> JSONValue {
         let pendingOnly: Bool
         switch request.uri.queryParameters.get("pending").map({ String($0) }) {
         case nil, "false", "0": pendingOnly = false
@@ -283,7 +283,7 @@ extension GatewayAPI {
             }
             return value
         }
-        return json(["corrections": .array(rows)])
+        return jsonValue(["corrections": .array(rows)])
     }
 
     func requeue(_ request: Request) async throws -> Response {
@@ -297,4 +297,14 @@ extension GatewayAPI {
         board.work.signal()
         return json(["peer": .string(peer), "sequence": .number(Double(sequence)), "requeued": true])
     }
+}
+
+// The operator endpoints answer the same values the console renders.
+extension GatewayAPI {
+    func peerStatus() async throws -> Response { json(try await peerStatusValue()) }
+    func log(_ request: Request) async throws -> Response { json(try await logValue(request)) }
+    func rejections(_ request: Request) async throws -> Response { json(try await rejectionsValue(request)) }
+    func record(_ key: RecordKey) async throws -> Response { json(try await recordValue(key)) }
+    func conflicts() async throws -> Response { json(try await conflictsValue()) }
+    func corrections(_ request: Request) async throws -> Response { json(try await correctionsValue(request)) }
 }

@@ -7,8 +7,12 @@ import XGateJSON
 extension GatewayAPI {
     /// GET /v1/operator/reports/timeliness?month=YYYY-MM: the monthly ranking figures over the 双公示 decisions this node
     /// holds (`TimelinessReport` has the definitions).
-    func timelinessReport(_ request: Request) async throws -> Response {
-        guard let text = request.uri.queryParameters.get("month").map({ String($0) }), text.count == 7,
+    func timelinessReportValue(_ request: Request) async throws -> JSONValue {
+        try await timelinessReportValue(month: request.uri.queryParameters.get("month").map { String($0) })
+    }
+
+    func timelinessReportValue(month: String?) async throws -> JSONValue {
+        guard let text = month, text.count == 7,
             let date = CivilDate(text + "-01")
         else {
             throw Problem(.badRequest, code: "request.parameter", detail: "month must be YYYY-MM, e.g. 2026-11")
@@ -54,7 +58,7 @@ extension GatewayAPI {
             throw Problem(.unprocessableContent, code: "calendar.year-not-covered", detail: "\(error)")
         }
         func rate(_ value: Double?) -> JSONValue { value.map { .number(($0 * 10_000).rounded() / 10_000) } ?? .null }
-        return json([
+        return jsonValue([
             "month": .string(text), "node": .string(engine.node.id), "workingDays": .number(Double(TimelinessReport.workingDays)),
             "lines": .array(
                 report.lines.map { line in
@@ -67,4 +71,9 @@ extension GatewayAPI {
                 }),
         ])
     }
+}
+
+// The operator endpoints answer the same values the console renders.
+extension GatewayAPI {
+    func timelinessReport(_ request: Request) async throws -> Response { json(try await timelinessReportValue(request)) }
 }

@@ -36,6 +36,8 @@ public struct GatewayAPI: Sendable {
     /// When the alerts fire.
     public let thresholds: AlertThresholds
     let limiter: RateLimiter
+    /// Web console sessions.
+    let sessions = ConsoleSessions()
 
     /// Creates the API.
     public init(
@@ -74,6 +76,7 @@ public struct GatewayAPI: Sendable {
 
         let operators = router.group("v1/operator").add(middleware: OperatorAuthenticationMiddleware(access: access, limiter: limiter))
         addOperatorRoutes(to: operators)
+        addConsoleRoutes(to: router)
         return router
     }
 
@@ -190,6 +193,9 @@ public struct GatewayAPI: Sendable {
 public func milliseconds(_ duration: Duration) -> Int64 {
     duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
 }
+
+/// A JSON value (lets a literal be returned where the type is spelled once).
+func jsonValue(_ value: JSONValue) -> JSONValue { value }
 
 /// A JSON response.
 func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

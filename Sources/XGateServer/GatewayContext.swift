@@ -12,6 +12,8 @@ public struct GatewayContext: RequestContext {
     public var peer: String?
     /// Whether the caller presented the operator credential (operator routes only).
     public var isOperator = false
+    /// The console session's CSRF token (console routes only), put into every form.
+    public var csrf = ""
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

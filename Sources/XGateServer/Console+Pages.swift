@@ -1,0 +1,279 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import XGateCore
+import XGateEngine
+import XGateJSON
+
+/// The web console (`/console`): the same values as the operator API, as pages. Login with the operator token.
+extension GatewayAPI {
+    func addConsoleRoutes(to router: Router<GatewayContext>) {
+        router.get("console/login") { request, _ in loginPage(failed: request.uri.queryParameters.get("failed") != nil) }
+        router.post("console/login") { request, _ in try await login(request) }
+        let console = router.group("console").add(middleware: ConsoleAuthenticationMiddleware(sessions: sessions))
+        console.get("") { _, context in try await peersPage(context) }
+        console.get("log") { request, context in try await logPage(request, context) }
+        console.get("rejections") { request, context in try await rejectionsPage(request, context) }
+        console.get("conflicts") { _, context in try await conflictsPage(context) }
+        console.post("conflicts/resolve") { request, context in try await resolveFromConsole(request, context) }
+        console.get("corrections") { request, context in try await correctionsPage(request, context) }
+        console.get("records/:owner/:kind/:sourceId") { _, context in try await recordPage(try key(context), context) }
+        console.get("reports/timeliness") { request, context in try await timelinessPage(request, context) }
+        console.post("logout") { request, _ in
+            if let id = ConsoleAuthenticationMiddleware.sessionID(request) { sessions.close(id) }
+            return redirect(
+                "/console/login", cookie: "\(ConsoleSessions.cookie)=; Path=/console; Max-Age=0; HttpOnly; Secure; SameSite=Strict")
+        }
+    }
+
+    func loginPage(failed: Bool) -> Response {
+        let body = """
+            <p>Operators of \(html(engine.node.id)) sign in with the operator token (the file named by <code>operator.tokenFile</code>).</p>
+            \(failed ? "<p class=\"bad\">That token is not this node's operator token.</p>" : "")
+            <form method="post" action="/console/login"><label>Operator token <input type="password" name="token" autofocus
+            autocomplete="current-password" size="48"></label> <button type="submit">Sign in</button></form>
+            """
+        return consolePage(title: "Sign in", node: engine.node.id, alerts: [], body: body)
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        try limiter.admit("console-login")
+        let fields = formFields(try await collect(request))
+        guard let token = fields["token"], access.acceptsOperatorToken(token) else { return redirect("/console/login?failed=1") }
+        let session = sessions.open()
+        return redirect(
+            "/console",
+            cookie:
+                "\(ConsoleSessions.cookie)=\(session.id); Path=/console; Max-Age=\(Int(ConsoleSessions.lifetime)); HttpOnly; Secure; SameSite=Strict"
+        )
+    }
+
+    /// A page with the standing alerts in its banner.
+    func page(_ title: String, _ body: String) async throws -> Response {
+        consolePage(title: title, node: engine.node.id, alerts: alerts(from: try await health()), body: body)
+    }
+
+    func recordLink(_ key: JSONValue?) -> String {
+        guard let owner = key?["owner"]?.stringValue, let kind = key?["kind"]?.stringValue, let sourceId = key?["sourceId"]?.stringValue
+        else { return "–" }
+        let encoded =
+            sourceId.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? sourceId
+        return
+            "<a href=\"/console/records/\(html(owner))/\(html(kind))/\(html(encoded))\">\(html(owner))/\(html(kind))/\(html(sourceId))</a>"
+    }
+
+    func peersPage(_ context: GatewayContext) async throws -> Response {
+        let status = try await peerStatusValue()
+        let rows = (status["peers"]?.arrayValue ?? []).map { peer -> [String] in
+            let circuit = peer["circuit"]?.stringValue ?? ""
+            return [
+                "<a href=\"/console/log?peer=\(cell(peer["peer"]))\">\(cell(peer["peer"]))</a>", cell(peer["queueDepth"]),
+                cell(peer["batchesInFlight"]),
+                (peer["deadBatches"]?.numberValue ?? 0) > 0 ? "<span class=\"bad\">\(cell(peer["deadBatches"]))</span>" : "0",
+                cell(peer["lagSeconds"]), cell(peer["lastSuccess"]),
+                peer["lastError"]?.stringValue.map { "<span class=\"bad\">\(html($0))</span> (\(cell(peer["lastErrorAt"])))" } ?? "–",
+                circuit == "closed" ? "<span class=\"ok\">closed</span>" : "<span class=\"bad\">\(html(circuit))</span>",
+                cell(peer["nextOutboundSequence"]), cell(peer["expectedInboundSequence"]),
+            ]
+        }
+        let body =
+            "<p>At \(cell(status["at"])). Lag is the age of the oldest change or batch waiting for the peer.</p>"
+            + htmlTable(
+                [
+                    "Peer", "Queue depth", "Batches in flight", "Dead", "Lag (s)", "Last success", "Last error", "Circuit", "Next seq out",
+                    "Expected seq in",
+                ], rows)
+                + """
+                <p>A record's lineage: <code>/console/records/&lt;owner&gt;/&lt;kind&gt;/&lt;sourceId&gt;</code>, linked from every page that names a record.</p>
+                <form method="post" action="/console/logout"><button type="submit">Sign out</button></form>
+                """
+        return try await page("Peers", body)
+    }
+
+    func logPage(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let value = try await logValue(request)
+        let parameters = request.uri.queryParameters
+        func field(_ name: String) -> String { html(parameters.get(name).map { String($0) } ?? "") }
+        let form = """
+            <form method="get" action="/console/log">Peer <input name="peer" value="\(field("peer"))" size="12">
+            Event <input name="event" value="\(field("event"))" size="16" placeholder="batch. feed. correction">
+            Since <input name="since" value="\(field("since"))" size="26" placeholder="2026-11-23T00:00:00+08:00">
+            <button type="submit">Filter</button></form>
+            """
+        let rows = (value["entries"]?.arrayValue ?? []).map { entry in
+            [
+                cell(entry["id"]), cell(entry["at"]), cell(entry["peer"]), cell(entry["event"]), cell(entry["batchId"]),
+                cell(entry["detail"]),
+            ]
+        }
+        return try await page("Sync log", form + htmlTable(["#", "At", "Peer", "Event", "Batch", "Detail"], rows))
+    }
+
+    func rejectionsPage(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let value = try await rejectionsValue(request)
+        let entries = value["rejections"]?.arrayValue ?? []
+        if request.uri.queryParameters.get("format") == "csv" {
+            // For the department to fix: one line per refused record, with the rule and the field.
+            var csv = "at,peer,batch,index,owner,kind,source_id,code,field,message\n"
+            for entry in entries {
+                let fields = [
+                    entry["at"], entry["peer"], entry["batchId"], entry["index"], entry["key"]?["owner"], entry["key"]?["kind"],
+                    entry["key"]?["sourceId"], entry["code"], entry["field"], entry["message"],
+                ]
+                csv +=
+                    fields.map { value -> String in
+                        let text = value.flatMap { $0.isNull ? nil : ($0.stringValue ?? cellText($0)) } ?? ""
+                        return text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+                    }.joined(separator: ",") + "\n"
+            }
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/csv; charset=utf-8",
+                    .contentDisposition: "attachment; filename=\"rejections-\(engine.node.id).csv\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: csv)))
+        }
+        let rows = entries.map { entry in
+            [
+                cell(entry["at"]), cell(entry["peer"]), recordLink(entry["key"]), "<code>\(cell(entry["code"]))</code>",
+                cell(entry["field"]),
+                cell(entry["message"]),
+            ]
+        }
+        return try await page(
+            "Rejected records",
+            "<p><a href=\"/console/rejections?format=csv\">Export as CSV</a> for the department to fix.</p>"
+                + htmlTable(["At", "From", "Record", "Rule", "Field", "Reason"], rows))
+    }
+
+    func conflictsPage(_ context: GatewayContext) async throws -> Response {
+        let value = try await conflictsValue()
+        var body =
+            "<p>Two versions with the same number: the deterministic winner is held; the other is kept beside it. Choosing one"
+            + " makes it a new version that travels to every holder.</p>"
+        let records = value["conflicts"]?.arrayValue ?? []
+        if records.isEmpty { body += "<p class=\"ok\">No conflicts.</p>" }
+        for record in records {
+            let key = record["key"]
+            let state = record["state"]
+            let held = state?["content"]
+            body += "<h2>\(recordLink(key))</h2>"
+            for conflict in state?["conflicts"]?.arrayValue ?? [] {
+                let loser = conflict["loser"]?.stringValue ?? ""
+                let heldDigest = held.map { Digest(canonical: $0["record"] ?? .null).description } ?? ""
+                body +=
+                    "<div class=\"side\"><div><strong>Held</strong> (\(cell(conflict["part"])) version \(cell(conflict["version"])))"
+                    + "<pre>\(html(String(decoding: (held ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
+                    + resolveForm(key, digest: heldDigest, csrf: context.csrf) + "</div>"
+                    + "<div><strong>Other</strong> <code>\(html(loser))</code><pre>\(html(String(decoding: (conflict["value"] ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
+                    + resolveForm(key, digest: loser, csrf: context.csrf) + "</div></div>"
+            }
+        }
+        return try await page("Conflicts", body)
+    }
+
+    func resolveForm(_ key: JSONValue?, digest: String, csrf: String) -> String {
+        """
+        <form method="post" action="/console/conflicts/resolve"><input type="hidden" name="csrf" value="\(html(csrf))">
+        <input type="hidden" name="owner" value="\(cell(key?["owner"]))"><input type="hidden" name="kind" value="\(cell(key?["kind"]))">
+        <input type="hidden" name="sourceId" value="\(cell(key?["sourceId"]))"><input type="hidden" name="digest" value="\(html(digest))">
+        <button type="submit">Keep this version</button></form>
+        """
+    }
+
+    func resolveFromConsole(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let fields = formFields(try await collect(request))
+        guard fields["csrf"] == context.csrf, !context.csrf.isEmpty else {
+            throw Problem(.forbidden, code: "console.csrf", detail: "the form is not from this console session; reload the page")
+        }
+        guard let owner = fields["owner"], let kind = fields["kind"], let sourceId = fields["sourceId"],
+            let digest = fields["digest"].flatMap(Digest.init)
+        else { throw Problem(.badRequest, code: "request.field", detail: "owner, kind, sourceId and digest are required") }
+        let key = RecordKey(owner: owner, kind: kind, sourceId: sourceId)
+        let engine = self.engine
+        _ = try await engineCall { try await offload.write { try engine.resolveConflict(key, choosing: digest) } }
+        board.work.signal()
+        return redirect("/console/conflicts")
+    }
+
+    func correctionsPage(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let value = try await correctionsValue(request)
+        let rows = (value["corrections"]?.arrayValue ?? []).map { item -> [String] in
+            let acknowledged = item["acknowledgedAt"].flatMap { $0.isNull ? nil : $0 }
+            return [
+                recordLink(item["key"]), cell(item["status"]), cell(item["statusVersion"]), cell(item["peer"]), cell(item["sentAt"]),
+                acknowledged.map { "<span class=\"ok\">\(cell($0))</span>" }
+                    ?? ((item["overdue"]?.boolValue ?? false) ? "<span class=\"bad\">overdue</span>" : "waiting"),
+            ]
+        }
+        return try await page(
+            "Corrections and their acknowledgements",
+            "<p><a href=\"/console/corrections?pending=true\">Only those awaiting acknowledgement</a> · <a href=\"/console/corrections\">all</a></p>"
+                + htmlTable(["Record", "Status", "Status version", "Holder", "Sent", "Acknowledged"], rows))
+    }
+
+    func recordPage(_ key: RecordKey, _ context: GatewayContext) async throws -> Response {
+        let value = try await recordValue(key)
+        let status = value["status"]
+        var body =
+            "<p>Status <strong>\(cell(status?["value"]))</strong> (version \(cell(status?["version"]))), content version "
+            + "\(cell(value["state"]?["content"]?["version"])); \(cell(status?["reason"]))</p>"
+        let hops = (value["lineage"]?.arrayValue ?? []).map { hop in
+            [
+                cell(hop["at"]), cell(hop["direction"]) == "inbound" ? "from" : "to", cell(hop["peer"]), cell(hop["batchId"]),
+                cell(hop["contentVersion"]), cell(hop["statusVersion"]), cell(hop["outcome"]),
+            ]
+        }
+        body +=
+            "<h2>Lineage: every hop through this node</h2>"
+            + htmlTable(["At", "", "Peer", "Batch or page", "Content v", "Status v", "Outcome"], hops)
+        let corrections = (value["corrections"]?.arrayValue ?? []).map { item in
+            [cell(item["status"]), cell(item["statusVersion"]), cell(item["peer"]), cell(item["sentAt"]), cell(item["acknowledgedAt"])]
+        }
+        body += "<h2>Corrections sent</h2>" + htmlTable(["Status", "Version", "Holder", "Sent", "Acknowledged"], corrections)
+        let history = (value["history"]?.arrayValue ?? []).map { item in
+            [cell(item["at"]), cell(item["part"]), cell(item["version"]), cell(item["source"]), "<code>\(cell(item["digest"]))</code>"]
+        }
+        body += "<h2>History</h2>" + htmlTable(["At", "Part", "Version", "From", "Digest"], history)
+        body +=
+            "<h2>Record as held</h2><pre>\(html(String(decoding: (value["state"] ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
+        return try await page("Record \(key)", body)
+    }
+
+    func timelinessPage(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let requested = request.uri.queryParameters.get("month").map { String($0) }
+        let now = engine.clock.now().chinaDate
+        let month = requested ?? String(format: "%04d-%02d", now.year, now.month)
+        let value = try await timelinessReportValue(month: month)
+        func percent(_ rate: JSONValue?) -> String { rate?.numberValue.map { String(format: "%.1f%%", $0 * 100) } ?? "–" }
+        let rows = (value["lines"]?.arrayValue ?? []).map { line in
+            [
+                line["department"]?.stringValue == nil ? "<strong>\(cell(line["district"]))</strong>" : "",
+                line["department"]?.stringValue == nil ? "<em>all departments</em>" : cell(line["department"]),
+                cell(line["received"]), cell(line["timely"]), cell(line["refused"]), percent(line["complianceRate"]),
+                percent(line["timelinessRate"]),
+            ]
+        }
+        let form =
+            "<form method=\"get\" action=\"/console/reports/timeliness\">Month <input name=\"month\" value=\"\(html(month))\" size=\"8\">"
+            + " <button type=\"submit\">Show</button></form>"
+            + "<p>双公示 decisions of the month held here: arrived within 7 working days of the decision (及时率), passed validation"
+            + " (合规率). The reporting rate (上报率) needs each department's own count: <code>xgate report timeliness --expected</code>.</p>"
+        return try await page(
+            "Timeliness \(month)",
+            form + htmlTable(["District", "Department", "Received", "In time", "Refused", "合规率", "及时率"], rows))
+    }
+}
+
+/// A JSON value as plain text (CSV).
+func cellText(_ value: JSONValue) -> String {
+    switch value {
+    case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+    case .bool(let b): return b ? "true" : "false"
+    case .string(let s): return s
+    default: return String(decoding: value.serialized(), as: UTF8.self)
+    }
+}
