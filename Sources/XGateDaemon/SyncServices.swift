@@ -203,3 +203,21 @@ struct ExpiryService: Service {
         }
     }
 }
+
+/// Once a minute, the throughput totals, the worst lag and the queue, for the console's charts (kept in memory).
+struct SamplingService: Service {
+    let api: GatewayAPI
+    let board: DeliveryBoard
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                board.record(try await api.sample())
+            } catch {
+                logger.warning("sampling for the charts failed", metadata: ["error": "\(error)"])
+            }
+            await pause(milliseconds: 60_000)
+        }
+    }
+}

@@ -6,13 +6,21 @@ import XGateJSON
 
 extension SQLiteReading {
     func lineage(of key: RecordKey) throws -> [LineageEntry] {
+        try lineage(where: "owner = ? AND kind = ? AND source_id = ?", [key.owner, key.kind, key.sourceId])
+    }
+
+    func lineage(batchId: String) throws -> [LineageEntry] {
+        try lineage(where: "batch_id = ?", [batchId])
+    }
+
+    private func lineage(where condition: String, _ arguments: StatementArguments) throws -> [LineageEntry] {
         try fetchAll(
             db,
             """
             SELECT id, owner, kind, source_id, peer, direction, batch_id, content_version, status_version, outcome, at
-            FROM lineage WHERE owner = ? AND kind = ? AND source_id = ? ORDER BY id
+            FROM lineage WHERE \(condition) ORDER BY id
             """,
-            [key.owner, key.kind, key.sourceId], table: "lineage", keyColumns: [0]
+            arguments, table: "lineage", keyColumns: [0]
         ) { row in
             LineageEntry(
                 key: try row.recordKey(1), peer: try row.string(4), direction: try row.value(5, as: LineageEntry.Direction.self),

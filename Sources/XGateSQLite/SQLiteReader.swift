@@ -156,6 +156,12 @@ extension SQLiteReading {
             [peer, state.rawValue], table: "outbound_batches", keyColumns: [0, 1], decodeBatch)
     }
 
+    func outboundBatch(batchId: String) throws -> OutboundBatch? {
+        try fetchOne(
+            db, "SELECT \(Self.batchColumns) FROM outbound_batches WHERE batch_id = ?", [batchId], table: "outbound_batches",
+            keyColumns: [0, 1], decodeBatch)
+    }
+
     func outboundBatch(peer: String, sequence: Int) throws -> OutboundBatch? {
         try fetchOne(
             db, "SELECT \(Self.batchColumns) FROM outbound_batches WHERE peer = ? AND sequence = ?", [peer, sequence],

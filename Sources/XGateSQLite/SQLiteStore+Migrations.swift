@@ -7,7 +7,7 @@ import GRDB
 /// epoch seconds, for the columns the store orders or filters by.
 enum StoreMigrations {
     /// Every migration, oldest first.
-    static let all: [(identifier: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3)]
+    static let all: [(identifier: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4)]
 
     /// The migrator that applies ``all``.
     static var migrator: DatabaseMigrator {
@@ -39,6 +39,11 @@ enum StoreMigrations {
             previous TEXT    NOT NULL,     -- hash of entry seq - 1
             hash     TEXT    NOT NULL
         );
+        """
+
+    /// A batch's records and outcomes by its id (the console's batch page).
+    static let v4 = """
+        CREATE INDEX lineage_by_batch ON lineage (batch_id);
         """
 
     /// The first schema.

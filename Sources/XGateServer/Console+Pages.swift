@@ -20,6 +20,10 @@ extension GatewayAPI {
         console.get("corrections") { request, context in try await correctionsPage(request, context) }
         console.get("records/:owner/:kind/:sourceId") { _, context in try await recordPage(try key(context), context) }
         console.get("reports/timeliness") { request, context in try await timelinessPage(request, context) }
+        console.get("charts") { _, context in try await chartsPage(context) }
+        console.get("batches/:batchId") { _, context in
+            try await batchPage(context.parameters.get("batchId") ?? "", context)
+        }
         console.post("logout") { request, _ in
             if let id = ConsoleAuthenticationMiddleware.sessionID(request) { sessions.close(id) }
             return redirect(
@@ -103,7 +107,8 @@ extension GatewayAPI {
             """
         let rows = (value["entries"]?.arrayValue ?? []).map { entry in
             [
-                cell(entry["id"]), cell(entry["at"]), cell(entry["peer"]), cell(entry["event"]), cell(entry["batchId"]),
+                cell(entry["id"]), cell(entry["at"]), cell(entry["peer"]), cell(entry["event"]),
+                entry["batchId"]?.stringValue.map { "<a href=\"/console/batches/\(html($0))\">\(html($0))</a>" } ?? "–",
                 cell(entry["detail"]),
             ]
         }
@@ -223,7 +228,8 @@ extension GatewayAPI {
             + "\(cell(value["state"]?["content"]?["version"])); \(cell(status?["reason"]))</p>"
         let hops = (value["lineage"]?.arrayValue ?? []).map { hop in
             [
-                cell(hop["at"]), cell(hop["direction"]) == "inbound" ? "from" : "to", cell(hop["peer"]), cell(hop["batchId"]),
+                cell(hop["at"]), cell(hop["direction"]) == "inbound" ? "from" : "to", cell(hop["peer"]),
+                "<a href=\"/console/batches/\(cell(hop["batchId"]))\">\(cell(hop["batchId"]))</a>",
                 cell(hop["contentVersion"]), cell(hop["statusVersion"]), cell(hop["outcome"]),
             ]
         }
@@ -276,4 +282,136 @@ func cellText(_ value: JSONValue) -> String {
     case .string(let s): return s
     default: return String(decoding: value.serialized(), as: UTF8.self)
     }
+}
+
+extension GatewayAPI {
+    /// GET /console/batches/:batchId: a batch (or feed page) with its receipt and what happened to each record.
+    func batchPage(_ batchId: String, _ context: GatewayContext) async throws -> Response {
+        let engine = self.engine
+        let (hops, inbound, outbound, refused) = try await offload.run {
+            try engine.store.read { reader -> ([LineageEntry], InboxEntry?, OutboundBatch?, [RejectionEntry]) in
+                let hops = try reader.lineage(batchId: batchId)
+                let sender = hops.first { $0.direction == .inbound }?.peer
+                let inbound = try sender.flatMap { try reader.inboxEntry(sender: $0, batchId: batchId) }
+                let outbound = try reader.outboundBatch(batchId: batchId)
+                let refused = try reader.rejections(limit: 10_000).filter { $0.batchId == batchId }
+                return (hops, inbound, outbound, refused)
+            }
+        }
+        guard !hops.isEmpty || outbound != nil else {
+            throw Problem(.notFound, code: "batch.unknown", detail: "this node has no batch or feed page \(batchId)")
+        }
+        var body = ""
+        if let inbound {
+            body +=
+                "<p>Received from <strong>\(html(inbound.sender))</strong>, sequence \(inbound.sequence), at \(html(inbound.receivedAt.text));"
+                + " payload <code>\(html(inbound.payloadDigest.description))</code>.</p>"
+            body += receiptSection(inbound.receipt, title: "Receipt this node returned")
+        }
+        if let outbound {
+            body +=
+                "<p>Sent to <strong>\(html(outbound.peer))</strong>, sequence \(outbound.sequence), created \(html(outbound.createdAt.text)),"
+                + " state <strong>\(html(outbound.state.rawValue))</strong> after \(outbound.attempts) failed attempts"
+                + (outbound.lastError.map { "; last error <span class=\"bad\">\(html($0))</span>" } ?? "") + ".</p>"
+            if let receipt = outbound.receipt { body += receiptSection(receipt, title: "Receipt from \(outbound.peer)") }
+        }
+        if inbound == nil && outbound == nil {
+            body += "<p>A feed page served to \(html(hops.first?.peer ?? "?")) (its records below).</p>"
+        }
+        let reasons = Dictionary(refused.compactMap { entry in entry.key.map { ($0, entry) } }, uniquingKeysWith: { first, _ in first })
+        let rows = hops.map { hop -> [String] in
+            let reason = reasons[hop.key]
+            return [
+                recordLink(hop.key.json), hop.direction == .inbound ? "from \(html(hop.peer))" : "to \(html(hop.peer))",
+                cell(hop.contentVersion.json), String(hop.statusVersion),
+                hop.outcome == "rejected" ? "<span class=\"bad\">rejected</span>" : html(hop.outcome ?? "unanswered"),
+                reason.map { "<code>\(html($0.code))</code> \(html($0.field ?? "")) \(html($0.message))" } ?? "",
+            ]
+        }
+        body += "<h2>Records (\(hops.count))</h2>" + htmlTable(["Record", "", "Content v", "Status v", "Outcome", "Reason"], rows)
+        return try await page("Batch \(batchId)", body)
+    }
+
+    /// A signed receipt's summary and refused outcomes.
+    func receiptSection(_ jws: [UInt8], title: String) -> String {
+        guard let envelope = try? JSONParser().parse(jws), let encoded = envelope["payload"]?.stringValue,
+            let payload = Base64URL.decode(encoded), let receipt = try? JSONParser().parse(payload)
+        else { return "<p class=\"bad\">\(html(title)): unreadable</p>" }
+        let summary = ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(cell(receipt["summary"]?[$0]))" }
+        let refused = (receipt["outcomes"]?.arrayValue ?? []).filter { $0["outcome"]?.stringValue != "applied" }.prefix(200).map {
+            outcome in
+            [
+                cell(outcome["index"]), cell(outcome["outcome"]), "<code>\(cell(outcome["code"]))</code>", cell(outcome["field"]),
+                cell(outcome["message"]),
+            ]
+        }
+        return "<h2>\(html(title))</h2><p>Receipt <code>\(cell(receipt["receiptId"]))</code> at \(cell(receipt["receivedAt"])): "
+            + summary.joined(separator: " · ") + "</p>"
+            + (refused.isEmpty ? "" : htmlTable(["#", "Outcome", "Code", "Field", "Message"], Array(refused)))
+    }
+}
+
+extension GatewayAPI {
+    /// A sample of throughput totals, the worst lag and the total queue, now.
+    public func sample() async throws -> DeliveryBoard.Sample {
+        let health = try await health()
+        return DeliveryBoard.Sample(
+            at: engine.clock.now(), recordsIn: board.total("xgate_records_in_total"), recordsOut: board.total("xgate_records_out_total"),
+            maxLagSeconds: health.peers.values.map(\.lagSeconds).max() ?? 0, queueDepth: health.peers.values.map(\.queueDepth).reduce(0, +))
+    }
+
+    /// GET /console/charts: records in and out per minute, the worst lag and the queue over the last six hours.
+    func chartsPage(_ context: GatewayContext) async throws -> Response {
+        let now = try await sample()
+        let cutoff = now.at.seconds - 6 * 3600
+        let samples = board.recordedSamples().filter { $0.at.seconds >= cutoff } + [now]
+        var rates: [(at: Int64, in: Double, out: Double)] = []
+        for (previous, next) in zip(samples, samples.dropFirst()) where next.at.seconds > previous.at.seconds {
+            let minutes = Double(next.at.seconds - previous.at.seconds) / 60
+            rates.append(
+                (
+                    next.at.seconds, max(0, next.recordsIn - previous.recordsIn) / minutes,
+                    max(0, next.recordsOut - previous.recordsOut) / minutes
+                ))
+        }
+        let throughput = svgChart(
+            series: [
+                ("records in / min", "#12325b", rates.map { ($0.at, $0.in) }),
+                ("records out / min", "#1b7a32", rates.map { ($0.at, $0.out) }),
+            ],
+            from: cutoff, to: now.at.seconds)
+        let lag = svgChart(
+            series: [
+                ("worst lag (s)", "#b00020", samples.map { ($0.at.seconds, Double($0.maxLagSeconds)) }),
+                ("changes queued", "#8a5a00", samples.map { ($0.at.seconds, Double($0.queueDepth)) }),
+            ], from: cutoff, to: now.at.seconds)
+        let body =
+            "<p>Sampled once a minute since the daemon started (\(samples.count - 1) samples in the last six hours, kept in memory).</p>"
+            + "<h2>Throughput</h2>\(throughput)<h2>Lag and queue</h2>\(lag)"
+        return try await page("Throughput and lag, last six hours", body)
+    }
+}
+
+/// A line chart as inline SVG (no script): one polyline per series over [from, to], the y axis from 0 to the maximum.
+func svgChart(series: [(name: String, color: String, points: [(Int64, Double)])], from: Int64, to: Int64) -> String {
+    let width = 900.0
+    let height = 220.0
+    let top = max(1, series.flatMap { $0.points.map(\.1) }.max() ?? 1)
+    let span = Double(max(1, to - from))
+    var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width) + 60)\" height=\"\(Int(height) + 40)\" role=\"img\">"
+    svg += "<rect x=\"50\" y=\"10\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"#fff\" stroke=\"#d9dde5\"/>"
+    svg +=
+        "<text x=\"4\" y=\"20\" font-size=\"11\">\(String(format: "%.0f", top))</text><text x=\"4\" y=\"\(Int(height) + 10)\" font-size=\"11\">0</text>"
+    svg += "<text x=\"50\" y=\"\(Int(height) + 28)\" font-size=\"11\">−6 h</text>"
+    svg += "<text x=\"\(Int(width) + 20)\" y=\"\(Int(height) + 28)\" font-size=\"11\">now</text>"
+    for (index, line) in series.enumerated() {
+        let points = line.points.map { point -> String in
+            let x = 50 + width * Double(point.0 - from) / span
+            let y = 10 + height - height * point.1 / top
+            return String(format: "%.1f,%.1f", x, y)
+        }
+        svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
+        svg += "<text x=\"\(60 + index * 180)\" y=\"24\" font-size=\"12\" fill=\"\(line.color)\">\(html(line.name))</text>"
+    }
+    return svg + "</svg>"
 }

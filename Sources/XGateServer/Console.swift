@@ -84,7 +84,7 @@ func formFields(_ bytes: [UInt8]) -> [String: String] {
 func consolePage(title: String, node: String, alerts: [Alert], body: String) -> Response {
     let nav = [
         ("/console", "Peers"), ("/console/log", "Sync log"), ("/console/rejections", "Rejections"), ("/console/conflicts", "Conflicts"),
-        ("/console/corrections", "Corrections"), ("/console/reports/timeliness", "Timeliness"),
+        ("/console/corrections", "Corrections"), ("/console/reports/timeliness", "Timeliness"), ("/console/charts", "Charts"),
     ].map { "<a href=\"\($0.0)\">\($0.1)</a>" }.joined(separator: " ")
     let banner =
         alerts.isEmpty

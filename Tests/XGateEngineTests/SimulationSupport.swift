@@ -44,13 +44,21 @@ final class CrashingStore: SyncStore, @unchecked Sendable {
         self.random = random
     }
 
+    private var forced = false
+
     func setCrashChance(_ p: Double) { lock.withLock { crashChance = p } }
 
+    /// The next write crashes whatever the chance (so that every faulty run has at least one crash).
+    func crashNextWrite() { lock.withLock { forced = true } }
+
     func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
-        let p = lock.withLock { crashChance }
+        let (p, force) = lock.withLock { () -> (Double, Bool) in
+            defer { forced = false }
+            return (crashChance, forced)
+        }
         return try inner.write { tx in
             let result = try body(tx)
-            if p > 0 && random.chance(p) {
+            if force || (p > 0 && random.chance(p)) {
                 lock.withLock { crashes += 1 }
                 throw Crash()
             }

@@ -5,7 +5,8 @@
 
 Uses the federation `make smoke` left in DATA (records seeded, a repair acknowledged): starts the city daemon on it,
 starts Chromium with the DevTools protocol, signs in through the login form with the operator token, loads every page,
-checks its key content, saves a screenshot of each, and checks that a signed-out browser is sent back to the login.
+checks its key content (a batch reached from the sync log with its receipt; the charts), saves a screenshot of each,
+and checks that a signed-out browser is sent back to the login.
 Each page prints ok or the test fails saying which page lacked what.
 """
 import argparse
@@ -36,6 +37,7 @@ PAGES = [
     ("/console/rejections", "rejections", ["Rejected records", "Export as CSV"]),
     ("/console/conflicts", "conflicts", ["Conflicts"]),
     ("/console/reports/timeliness?month=2026-11", "timeliness", ["Timeliness 2026-11", "上海市徐汇区市场监督管理局", "及时率"]),
+    ("/console/charts", "charts", ["Throughput", "Lag and queue", "records in / min"]),
 ]
 
 
@@ -144,7 +146,19 @@ def main():
                 raise Failure(f"{path} lacks {missing}; it shows: {text[:300]!r}")
             browser.screenshot(os.path.join(args.shots, f"{name}.png"))
             print(f"ok  {path}: {', '.join(expected)}")
-        browser.evaluate("document.querySelector('form[action=\"/console/logout\"]') !== null") or None
+        # A batch from the sync log: its receipt and each record's outcome.
+        browser.open(base + "/console/log?event=batch.received")
+        link = browser.evaluate("(document.querySelector('a[href^=\"/console/batches/\"]') || {}).href || ''")
+        if not link:
+            raise Failure("the sync log links no batch")
+        browser.open(link)
+        text = browser.evaluate("document.body.innerText") or ""
+        for expected in ("Received from", "Receipt this node returned", "applied", "Records ("):
+            if expected not in text:
+                raise Failure(f"the batch page {link} lacks {expected!r}: {text[:300]!r}")
+        browser.screenshot(os.path.join(args.shots, "batch.png"))
+        print(f"ok  a batch from the sync log: its receipt and per-record outcomes ({link.rsplit('/', 1)[-1]})")
+
         browser.open(base + "/console")
         browser.evaluate("document.querySelector('form[action=\"/console/logout\"]').submit(); true")
         time.sleep(1)

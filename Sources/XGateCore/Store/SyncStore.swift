@@ -37,6 +37,8 @@ public protocol StoreReader {
     func outboundBatches(peer: String, state: OutboundBatch.State) throws -> [OutboundBatch]
     /// One outbound batch.
     func outboundBatch(peer: String, sequence: Int) throws -> OutboundBatch?
+    /// One outbound batch by its id.
+    func outboundBatch(batchId: String) throws -> OutboundBatch?
     /// Peers that have outbox items or pending batches.
     func peersWithWork() throws -> [String]
 
@@ -47,6 +49,8 @@ public protocol StoreReader {
 
     /// Every hop of a record, oldest first.
     func lineage(of key: RecordKey) throws -> [LineageEntry]
+    /// Every hop made by one batch or feed page (its records and their outcomes), oldest first.
+    func lineage(batchId: String) throws -> [LineageEntry]
     /// Every peer a record (any version) was delivered to or received from.
     func holders(of key: RecordKey) throws -> Set<String>
 

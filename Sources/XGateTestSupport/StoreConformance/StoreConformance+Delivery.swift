@@ -154,6 +154,8 @@ extension StoreConformance {
             #expect(try r.outboundBatches(peer: "sh-city", state: .pending).isEmpty)
             #expect(try r.outboundBatches(peer: "sh-city", state: .delivered) == [delivered])
             #expect(try r.nextOutboundSequence(peer: "sh-city") == 2, "an update does not move the channel")
+            #expect(try r.outboundBatch(batchId: original.batchId) == delivered)
+            #expect(try r.outboundBatch(batchId: "019ad3c1-0000-7000-8000-000000000000") == nil)
         }
     }
 

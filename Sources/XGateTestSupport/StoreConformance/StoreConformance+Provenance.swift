@@ -26,6 +26,8 @@ extension StoreConformance {
             #expect(try r.holders(of: key("L-0001")) == ["sh-xuhui", "sh-city", "sh-pudong"])
             #expect(try r.holders(of: key("L-0002")) == ["sh-songjiang"])
             #expect(try r.holders(of: key("L-0003")).isEmpty)
+            #expect(try r.lineage(batchId: "B2") == [hop("L-0002", "sh-songjiang", .outbound, batch: "B2", at: 15), hops[1]])
+            #expect(try r.lineage(batchId: "B9").isEmpty)
         }
     }
 

@@ -60,7 +60,9 @@ public enum StoreConformance {
         Property("saveInbox advances the expected sequence and keeps the receipt byte for byte") {
             try saveInboxAdvancesAndKeepsReceipt($0)
         },
-        Property("lineage keeps hops in order; holders are its peers in both directions") { try lineageAndHolders($0) },
+        Property("lineage keeps hops in order, by record and by batch; holders are its peers in both directions") {
+            try lineageAndHolders($0)
+        },
         Property("setLineageOutcome sets only the matching outbound hop") { try setLineageOutcomeIsTargeted($0) },
         Property("trackCorrection and acknowledgeCorrection are idempotent") { try correctionsAreIdempotent($0) },
         Property("unacknowledgedCorrections filters by time and acknowledgement") { try unacknowledgedCorrectionsFilter($0) },
