@@ -15,7 +15,8 @@ struct AuditCommand: ParsableCommand {
                 Reads the audit log (审计日志) of the SQLite store — every batch in and out, feed page, acknowledgement and
                 operator action, each entry chained to the one before by SHA-256 — and recomputes the chain. Prints the
                 number of entries and the head hash; keep the head hash elsewhere (a ticket, another node): with
-                --expect-head a log cut after that entry is caught too. Safe on a running node's store (it only reads).
+                --expect-head a log cut after that entry is caught too. It opens the store as the daemon does (bringing
+                its schema up to date), so use the xgate of the daemon's version; beside a running daemon it only reads.
 
                 Exit 0: intact. Exit 1: the first altered, inserted or removed entry is named. Exit 66: no such store.
 
@@ -36,7 +37,7 @@ struct AuditCommand: ParsableCommand {
                 }
                 let opened = try SQLiteStore.open(path: store)
                 var entries: [AuditEntry] = []
-                var after: Int64 = 0
+                var after = Int64.min  // every row: one whose seq was set to 0 or below must not hide
                 var headFound = expectHead == nil
                 while true {
                     let page = try opened.read { try $0.auditEntries(after: after, limit: 10_000) }

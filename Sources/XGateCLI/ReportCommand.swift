@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XGateClient
+import XGateCore
 import XGateJSON
 
 struct ReportCommand: AsyncParsableCommand {
@@ -103,7 +104,23 @@ struct ReportCommand: AsyncParsableCommand {
 
         /// Adds `reportingRate` to each line from the departments' own counts (district lines: their sum).
         static func withReportingRates(_ lines: [JSONValue], expected: [String: [String: Int]]) -> [JSONValue] {
-            lines.map { line in
+            // A department (or a whole district) that sent nothing still has a line: its reporting rate is 0.
+            var lines = lines
+            for (district, departments) in expected {
+                if !lines.contains(where: { $0["district"]?.stringValue == district && $0["department"]?.stringValue == nil }) {
+                    lines.append(["district": .string(district), "department": .null, "received": 0, "timely": 0, "refused": .null])
+                }
+                for department in departments.keys
+                where !lines.contains(where: { $0["district"]?.stringValue == district && $0["department"]?.stringValue == department }) {
+                    lines.append(
+                        ["district": .string(district), "department": .string(department), "received": 0, "timely": 0, "refused": .null])
+                }
+            }
+            lines.sort {
+                ($0["district"]?.stringValue ?? "", $0["department"]?.stringValue ?? "")
+                    < ($1["district"]?.stringValue ?? "", $1["department"]?.stringValue ?? "")
+            }
+            return lines.map { line in
                 guard case .object(var object) = line, let district = line["district"]?.stringValue else { return line }
                 let received = line["received"]?.numberValue ?? 0
                 let count: Int? =
@@ -122,9 +139,7 @@ struct ReportCommand: AsyncParsableCommand {
         static func csv(_ value: JSONValue?) -> String {
             switch value {
             case .none, .null?: return ""
-            case .string(let s)?:
-                return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
-                    ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            case .string(let s)?: return csvCell(s)
             case let other?: return text(other)
             }
         }

@@ -42,9 +42,11 @@ extension GatewayAPI {
     }
 
     func login(_ request: Request) async throws -> Response {
-        try limiter.admit("console-login")
         let fields = formFields(try await collect(request))
-        guard let token = fields["token"], access.acceptsOperatorToken(token) else { return redirect("/console/login?failed=1") }
+        guard let token = fields["token"], access.acceptsOperatorToken(token) else {
+            try limiter.admit("console-login-failed")  // failures only: nobody can lock operators out by posting
+            return redirect("/console/login?failed=1")
+        }
         let session = sessions.open()
         return redirect(
             "/console",
@@ -116,9 +118,10 @@ extension GatewayAPI {
     }
 
     func rejectionsPage(_ request: Request, _ context: GatewayContext) async throws -> Response {
-        let value = try await rejectionsValue(request)
+        let exporting = request.uri.queryParameters.get("format") == "csv"
+        let value = try await rejectionsValue(limit: exporting ? 10_000 : 200)
         let entries = value["rejections"]?.arrayValue ?? []
-        if request.uri.queryParameters.get("format") == "csv" {
+        if exporting {
             // For the department to fix: one line per refused record, with the rule and the field.
             var csv = "at,peer,batch,index,owner,kind,source_id,code,field,message\n"
             for entry in entries {
@@ -127,11 +130,8 @@ extension GatewayAPI {
                     entry["key"]?["sourceId"], entry["code"], entry["field"], entry["message"],
                 ]
                 csv +=
-                    fields.map { value -> String in
-                        let text = value.flatMap { $0.isNull ? nil : ($0.stringValue ?? cellText($0)) } ?? ""
-                        return text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
-                            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-                    }.joined(separator: ",") + "\n"
+                    fields.map { value in csvCell(value.flatMap { $0.isNull ? nil : ($0.stringValue ?? cellText($0)) } ?? "") }
+                    .joined(separator: ",") + "\n"
             }
             return Response(
                 status: .ok,

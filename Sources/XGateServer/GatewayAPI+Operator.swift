@@ -136,7 +136,10 @@ extension GatewayAPI {
     }
 
     func rejectionsValue(_ request: Request) async throws -> JSONValue {
-        let limit = min(try wholeNumber(request, "limit", minimum: 1) ?? 200, 10_000)
+        try await rejectionsValue(limit: min(try wholeNumber(request, "limit", minimum: 1) ?? 200, 10_000))
+    }
+
+    func rejectionsValue(limit: Int) async throws -> JSONValue {
         let engine = self.engine
         let entries = try await offload.run { try engine.store.read { try $0.rejections(limit: limit) } }
         return jsonValue(["rejections": .array(entries.map { $0.json })])

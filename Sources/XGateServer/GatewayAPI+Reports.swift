@@ -42,11 +42,14 @@ extension GatewayAPI {
                                 firstArrival: arrival ?? Timestamp(seconds: Int64.max / 2)))
                     }
                 }
-                var refusals: [(district: String, at: Timestamp)] = []
-                for rejection in try reader.rejections(limit: 1_000_000) {
-                    guard let key = rejection.key, kinds.contains(key.kind), try reader.record(key) == nil else { continue }
-                    refusals.append((key.owner, rejection.at))
+                // One refusal per record (a record refused in three batches counts once), dated by its first refusal.
+                var refused: [RecordKey: Timestamp] = [:]
+                for rejection in try reader.rejections(limit: 1_000_000).reversed() {
+                    guard let key = rejection.key, kinds.contains(key.kind), refused[key] == nil, try reader.record(key) == nil
+                    else { continue }
+                    refused[key] = rejection.at
                 }
+                let refusals = refused.map { (district: $0.key.owner, at: $0.value) }
                 return (decisions, refusals)
             }
         }

