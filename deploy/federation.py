@@ -89,8 +89,9 @@ class LocalFederation:
     def stop(self, node):
         """SIGTERM, and the daemon must exit 0 within 30 s."""
         process = self.processes.get(node)
-        if process and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+        if process:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
             try:
                 code = process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -100,6 +101,10 @@ class LocalFederation:
                 raise Failure(f"{node} exited {code} on SIGTERM, expected 0")
 
     def stop_all(self):
+        """SIGTERM to every daemon at once (each also closes its client connections to the others), then wait."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
         for node in list(self.processes):
             try:
                 self.stop(node)

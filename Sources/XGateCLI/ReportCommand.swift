@@ -96,7 +96,13 @@ struct ReportCommand: AsyncParsableCommand {
                                 Self.percent(line["timelinessRate"]),
                             ])
                     }
-                    return "\(month): decisions within \(text(value["workingDays"])) working days, held at \(text(value["node"]))\n"
+                    let undetermined = lines.filter { $0["department"]?.stringValue == nil }.compactMap { $0["undetermined"]?.numberValue }
+                        .reduce(0, +)
+                    let note =
+                        undetermined > 0
+                        ? "\n\(Int(undetermined)) decisions have their deadline in a year without a calendar file (Contracts/calendar/): left out of 及时率 until it is deployed\n"
+                        : ""
+                    return "\(month): decisions within \(text(value["workingDays"])) working days, held at \(text(value["node"]))\n" + note
                         + table(rows)
                 }
             }

@@ -53,13 +53,8 @@ extension GatewayAPI {
                 return (decisions, refusals)
             }
         }
-        let report: TimelinessReport
-        do {
-            report = try TimelinessReport.compute(
-                year: date.year, month: date.month, decisions: decisions, refusals: refusals, calendar: engine.node.contracts.calendar)
-        } catch {
-            throw Problem(.unprocessableContent, code: "calendar.year-not-covered", detail: "\(error)")
-        }
+        let report = TimelinessReport.compute(
+            year: date.year, month: date.month, decisions: decisions, refusals: refusals, calendar: engine.node.contracts.calendar)
         func rate(_ value: Double?) -> JSONValue { value.map { .number(($0 * 10_000).rounded() / 10_000) } ?? .null }
         return jsonValue([
             "month": .string(text), "node": .string(engine.node.id), "workingDays": .number(Double(TimelinessReport.workingDays)),
@@ -68,6 +63,7 @@ extension GatewayAPI {
                     [
                         "district": .string(line.district), "department": line.department.map(JSONValue.string) ?? .null,
                         "received": .number(Double(line.received)), "timely": .number(Double(line.timely)),
+                        "undetermined": .number(Double(line.undetermined)),
                         "refused": line.refused.map { .number(Double($0)) } ?? .null,
                         "timelinessRate": rate(line.timelinessRate), "complianceRate": rate(line.complianceRate),
                     ]

@@ -34,12 +34,17 @@ public struct TimelinessReport: Sendable, Equatable {
         public var department: String?
         public var received: Int
         public var timely: Int
+        /// Received decisions whose deadline falls in a year `Contracts/calendar/` does not cover yet: neither in time
+        /// nor late, and left out of the timeliness rate until the calendar file is deployed.
+        public var undetermined = 0
         /// Refused and not held since (district totals only).
         public var refused: Int?
         /// The department's own count, when given.
         public var expected: Int?
 
-        public var timelinessRate: Double? { received == 0 ? nil : Double(timely) / Double(received) }
+        public var timelinessRate: Double? {
+            received - undetermined <= 0 ? nil : Double(timely) / Double(received - undetermined)
+        }
         public var complianceRate: Double? {
             guard let refused, received + refused > 0 else { return nil }
             return Double(received) / Double(received + refused)
@@ -62,13 +67,16 @@ public struct TimelinessReport: Sendable, Equatable {
     public static func compute(
         year: Int, month: Int, decisions: [Decision], refusals: [(district: String, at: Timestamp)],
         expected: [String: [String: Int]] = [:], calendar: WorkingDayCalendar
-    ) throws(WorkingDayCalendar.CalendarError) -> TimelinessReport {
-        var byDepartment: [String: [String: (received: Int, timely: Int)]] = [:]
+    ) -> TimelinessReport {
+        var byDepartment: [String: [String: (received: Int, timely: Int, undetermined: Int)]] = [:]
         for decision in decisions where decision.decisionDate.year == year && decision.decisionDate.month == month {
-            let deadline = try calendar.adding(workingDays: workingDays, to: decision.decisionDate)
-            var counts = byDepartment[decision.district, default: [:]][decision.department, default: (0, 0)]
+            var counts = byDepartment[decision.district, default: [:]][decision.department, default: (0, 0, 0)]
             counts.received += 1
-            if decision.firstArrival.chinaDate <= deadline { counts.timely += 1 }
+            if let deadline = try? calendar.adding(workingDays: workingDays, to: decision.decisionDate) {
+                if decision.firstArrival.chinaDate <= deadline { counts.timely += 1 }
+            } else {
+                counts.undetermined += 1
+            }
             byDepartment[decision.district, default: [:]][decision.department] = counts
         }
         var refused: [String: Int] = [:]
@@ -81,13 +89,15 @@ public struct TimelinessReport: Sendable, Equatable {
             var total = Line(district: district, department: nil, received: 0, timely: 0, refused: refused[district] ?? 0)
             var departmentLines: [Line] = []
             for department in Set(departments.keys).union((expected[district] ?? [:]).keys).sorted() {
-                let counts = departments[department] ?? (0, 0)
-                departmentLines.append(
-                    Line(
-                        district: district, department: department, received: counts.received, timely: counts.timely, refused: nil,
-                        expected: expected[district]?[department]))
+                let counts = departments[department] ?? (0, 0, 0)
+                var line = Line(
+                    district: district, department: department, received: counts.received, timely: counts.timely, refused: nil,
+                    expected: expected[district]?[department])
+                line.undetermined = counts.undetermined
+                departmentLines.append(line)
                 total.received += counts.received
                 total.timely += counts.timely
+                total.undetermined += counts.undetermined
             }
             if let counts = expected[district] { total.expected = counts.values.reduce(0, +) }
             lines.append(total)
