@@ -99,9 +99,18 @@ extension SyncEngine {
             receiptId: random.batchID(at: now), batchId: batch.batchId, from: node.id, to: sender, sequence: batch.sequence,
             payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
         let signed = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: node.signingKey).serialized()
+        try SyncEngine.keepReceipt(receipt, signed: signed, of: batch, from: sender, at: now, in: tx)
+        return signed
+    }
+
+    /// Keeps the receipt of an applied batch: the inbox entry (a resend gets these bytes; the channel expects the
+    /// next sequence), the sync log line and the audit entry. Part of `commit`; public for the benchmark's replica.
+    public static func keepReceipt(
+        _ receipt: Receipt, signed: [UInt8], of batch: BatchDocument, from sender: String, at now: Timestamp, in tx: any StoreTransaction
+    ) throws {
         try tx.saveInbox(
             InboxEntry(
-                sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: payloadDigest, receipt: signed,
+                sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: receipt.payloadDigest, receipt: signed,
                 receivedAt: now))
         let summary = receipt.summary
         try tx.appendLog(
@@ -113,10 +122,9 @@ extension SyncEngine {
         try tx.appendAudit(
             at: now, actor: sender, action: "batch.received", subject: batch.batchId,
             detail: [
-                "sequence": .number(Double(batch.sequence)), "payloadDigest": .string(payloadDigest.description),
+                "sequence": .number(Double(batch.sequence)), "payloadDigest": .string(receipt.payloadDigest.description),
                 "outcomes": SyncEngine.summaryJSON(summary),
             ])
-        return signed
     }
 }
 

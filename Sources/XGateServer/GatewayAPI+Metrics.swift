@@ -40,6 +40,29 @@ struct NodeHealth: Sendable {
         var deadBatches = 0
         var unacknowledged = 0
         var overdue = 0
+        /// The last error kept with the oldest pending batch (a failure from before this process started).
+        var pendingBatchError: String?
+
+        /// A peer's queue as the store has it: changes waiting, batches pending and dead, and the lag.
+        static func read(_ peer: String, _ reader: any StoreReader, now: Timestamp) throws -> PeerHealth {
+            let pending = try reader.pendingOutboxSummary(peer: peer)
+            let batches = try reader.outboundBatches(peer: peer, state: .pending)
+            let oldest = ([pending.oldest].compactMap { $0 } + batches.map(\.createdAt)).min()
+            return PeerHealth(
+                queueDepth: pending.count, lagSeconds: oldest.map { max(0, now.seconds - $0.seconds) } ?? 0, pendingBatches: batches.count,
+                deadBatches: try reader.outboundBatches(peer: peer, state: .dead).count, pendingBatchError: batches.first?.lastError)
+        }
+    }
+
+    /// The peers this node exchanges with: those with work waiting, those a channel has been used with, and the
+    /// publishers it pulls from.
+    static func peers(_ reader: any StoreReader, engine: SyncEngine, pullFrom: [String]) throws -> [String] {
+        var peers = Set(try reader.peersWithWork())
+        for (id, _) in engine.node.federation.peers where id != engine.node.id {
+            if try reader.expectedInboundSequence(from: id) > 1 || reader.nextOutboundSequence(peer: id) > 1 { peers.insert(id) }
+        }
+        peers.formUnion(pullFrom)
+        return peers.sorted()
     }
     var peers: [String: PeerHealth] = [:]
     var overdueCorrections: [CorrectionTracking] = []
@@ -63,24 +86,13 @@ extension GatewayAPI {
     func health() async throws -> NodeHealth {
         let engine = self.engine
         let now = engine.clock.now()
-        let me = engine.node.id
         let pullFrom = self.pullFrom
         let deadline = engine.configuration.correctionDeadlineSeconds
         return try await offload.run {
             try engine.store.read { reader -> NodeHealth in
                 var health = NodeHealth()
-                var peers = Set(try reader.peersWithWork())
-                for (id, _) in engine.node.federation.peers where id != me {
-                    if try reader.expectedInboundSequence(from: id) > 1 || reader.nextOutboundSequence(peer: id) > 1 { peers.insert(id) }
-                }
-                peers.formUnion(pullFrom)
-                for peer in peers {
-                    let pending = try reader.pendingOutboxSummary(peer: peer)
-                    let batches = try reader.outboundBatches(peer: peer, state: .pending)
-                    let oldest = ([pending.oldest].compactMap { $0 } + batches.map(\.createdAt)).min()
-                    health.peers[peer] = NodeHealth.PeerHealth(
-                        queueDepth: pending.count, lagSeconds: oldest.map { max(0, now.seconds - $0.seconds) } ?? 0,
-                        pendingBatches: batches.count, deadBatches: try reader.outboundBatches(peer: peer, state: .dead).count)
+                for peer in try NodeHealth.peers(reader, engine: engine, pullFrom: pullFrom) {
+                    health.peers[peer] = try NodeHealth.PeerHealth.read(peer, reader, now: now)
                 }
                 for correction in try reader.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds + 1)) {
                     health.peers[correction.peer, default: NodeHealth.PeerHealth()].unacknowledged += 1

@@ -74,25 +74,17 @@ extension GatewayAPI {
         let me = engine.node.id
         let rows = try await offload.run {
             try engine.store.read { reader -> [JSONValue] in
-                var peers = Set(try reader.peersWithWork())
-                for (id, _) in engine.node.federation.peers where id != me {
-                    if try reader.expectedInboundSequence(from: id) > 1 || reader.nextOutboundSequence(peer: id) > 1 { peers.insert(id) }
-                }
-                peers.formUnion(pullFrom)
-                return try peers.sorted().map { peer in
-                    let pending = try reader.pendingOutboxSummary(peer: peer)
-                    let batches = try reader.outboundBatches(peer: peer, state: .pending)
-                    let dead = try reader.outboundBatches(peer: peer, state: .dead)
-                    let oldest = ([pending.oldest].compactMap { $0 } + batches.map(\.createdAt)).min()
+                return try NodeHealth.peers(reader, engine: engine, pullFrom: pullFrom).map { peer in
+                    let queue = try NodeHealth.PeerHealth.read(peer, reader, now: now)
                     let entry = board.entry(peer)
                     return [
-                        "peer": .string(peer), "queueDepth": .number(Double(pending.count)),
-                        "batchesInFlight": .number(Double(batches.count)), "deadBatches": .number(Double(dead.count)),
-                        "lagSeconds": oldest.map { .number(Double(max(0, now.seconds - $0.seconds))) } ?? .number(0),
+                        "peer": .string(peer), "queueDepth": .number(Double(queue.queueDepth)),
+                        "batchesInFlight": .number(Double(queue.pendingBatches)), "deadBatches": .number(Double(queue.deadBatches)),
+                        "lagSeconds": .number(Double(queue.lagSeconds)),
                         "nextOutboundSequence": .number(Double(try reader.nextOutboundSequence(peer: peer))),
                         "expectedInboundSequence": .number(Double(try reader.expectedInboundSequence(from: peer))),
                         "lastSuccess": entry.lastSuccess.map { .string($0.text) } ?? .null,
-                        "lastError": entry.lastError.map(JSONValue.string) ?? batches.first?.lastError.map(JSONValue.string) ?? .null,
+                        "lastError": entry.lastError.map(JSONValue.string) ?? queue.pendingBatchError.map(JSONValue.string) ?? .null,
                         "lastErrorAt": entry.lastErrorAt.map { .string($0.text) } ?? .null, "circuit": .string(entry.circuit),
                         "feedCursor": try reader.feedPosition(subscriber: me, feed: peer).map(JSONValue.string) ?? .null,
                     ]

@@ -174,17 +174,7 @@ enum Profile {
                     payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
                 let signed = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: node.signingKey).serialized()
                 times.charge(.receipt)
-                try tx.saveInbox(
-                    InboxEntry(
-                        sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: payloadDigest, receipt: signed,
-                        receivedAt: now))
-                let summary = receipt.summary
-                try tx.appendLog(
-                    SyncLogEntry(
-                        at: now, peer: sender, batchId: batch.batchId, event: "batch.received",
-                        detail: "sequence \(batch.sequence): "
-                            + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(
-                                separator: ", ")))
+                try SyncEngine.keepReceipt(receipt, signed: signed, of: batch, from: sender, at: now, in: tx)
                 times.charge(.sqlInboxLog)
                 bodyEnd = benchNow()
             }

@@ -119,12 +119,6 @@ def wait_for(description, predicate, timeout=60):
     raise Failure(f"timed out after {timeout} s waiting for {description}")
 
 
-def records_at(fed, node, owner):
-    store = os.path.join(fed.out, node, "store.sqlite")
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=10) as db:
-        return db.execute("SELECT count(*) FROM records WHERE owner = ?", (owner,)).fetchone()[0]
-
-
 def held_at(fed, node, owner, source_id):
     store = os.path.join(fed.out, node, "store.sqlite")
     with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=10) as db:
@@ -174,10 +168,10 @@ def main():
             fed.start("sh-xuhui")
             result = fed.cli("sh-xuhui", "push", samples)
             check(result["summary"].get("applied") == 5, f"push at 徐汇: {result}")
-            wait_for("the city to hold 徐汇's 5 records", lambda: records_at(fed, "sh-city", "sh-xuhui") == 5)
+            wait_for("the city to hold 徐汇's 5 records", lambda: fed.count("sh-city", owner="sh-xuhui") == 5)
             fed.start("zj-jiaxing")  # down until now: catches up by pulling the city's feed
             wait_for("嘉兴 to hold the 3 legal-person records the agreement shares",
-                     lambda: records_at(fed, "zj-jiaxing", "sh-xuhui") == 3)
+                     lambda: fed.count("zj-jiaxing", owner="sh-xuhui") == 3)
             status = fed.cli("sh-city", "status")
             check(any(p["peer"] == "sh-xuhui" and p["expectedInboundSequence"] >= 2 for p in status["peers"]), f"status: {status}")
 
@@ -208,12 +202,12 @@ def main():
             pusher = subprocess.Popen([fed.xgate, "push", bulk, "--config", fed.config("sh-xuhui"), "--token-file", fed.token_file,
                                        "--chunk", "500"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             check(pusher.wait(timeout=300) == 0, "pushing 3,000 records at 徐汇 failed")
-            wait_for("the city to start receiving the bulk", lambda: records_at(fed, "sh-city", "sh-xuhui") > 5, timeout=120)
+            wait_for("the city to start receiving the bulk", lambda: fed.count("sh-city", owner="sh-xuhui") > 5, timeout=120)
             fed.kill9("sh-city")
-            held = records_at(fed, "sh-city", "sh-xuhui")
+            held = fed.count("sh-city", owner="sh-xuhui")
             fed.start("sh-city")
             wait_for("all 3,005 records at the city after the restart",
-                     lambda: records_at(fed, "sh-city", "sh-xuhui") == 3005, timeout=180)
+                     lambda: fed.count("sh-city", owner="sh-xuhui") == 3005, timeout=180)
             store = os.path.join(fed.out, "sh-city", "store.sqlite")
             with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
                 twice = db.execute("""SELECT count(*) FROM (SELECT source_id FROM record_history WHERE owner = 'sh-xuhui'
@@ -235,7 +229,7 @@ def main():
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
         def refusals():
-            before = records_at(fed, "sh-city", "sh-songjiang")
+            before = fed.count("sh-city", owner="sh-songjiang")
             batch = fed.sign(one, 1)
             # Forged: flip a byte of the signature.
             forged = json.loads(batch)
@@ -265,13 +259,13 @@ def main():
             status, body, _ = fed.curl("sh-city", "POST", "/v1/batches", fed.sign(one, 5))
             value = json.loads(body)
             check((status, value.get("code"), value.get("expectedSequence")) == (409, "sequence.gap", 1), f"gap: {status} {body[:200]}")
-            check(records_at(fed, "sh-city", "sh-songjiang") == before, "a refused batch changed the city's store")
+            check(fed.count("sh-city", owner="sh-songjiang") == before, "a refused batch changed the city's store")
             # The real batch, twice: the same receipt, byte for byte.
             status, first, _ = fed.curl("sh-city", "POST", "/v1/batches", batch)
             check(status == 200, f"the valid batch: {status} {first[:300]}")
             status, second, _ = fed.curl("sh-city", "POST", "/v1/batches", batch)
             check(status == 200 and first == second, "resending the same batch did not return the same receipt")
-            check(records_at(fed, "sh-city", "sh-songjiang") == before + 1, "the valid batch was not applied exactly once")
+            check(fed.count("sh-city", owner="sh-songjiang") == before + 1, "the valid batch was not applied exactly once")
             # Replayed: the same batch id with a different payload.
             batch_id = json.loads(base64.urlsafe_b64decode(json.loads(batch)["payload"] + "=="))["batchId"]
             other = os.path.join(out, "songjiang-2.ndjson")
@@ -299,7 +293,7 @@ def main():
             outcomes = [(o.get("code"), o.get("field")) for o in receipt.get("outcomes", [])]
             check(outcomes == [("agreement.field-not-masked", "/content/record/subject/legalRepresentative/idNumber")],
                   f"unmasked field: {status} {outcomes} {body[:200]}")
-            check(records_at(fed, "sh-city", "zj-jiaxing") == 0, "the city kept a record with a field the agreement masks")
+            check(fed.count("sh-city", owner="zj-jiaxing") == 0, "the city kept a record with a field the agreement masks")
             # An operator call without the token, and with a wrong one.
             status, body, _ = fed.curl("sh-city", "GET", "/v1/operator/status", cert=None)
             check((status, problem(status, body)) == (401, "operator.unauthenticated"), f"operator: {status} {body[:200]}")
