@@ -106,7 +106,10 @@ let package = Package(
         ),
         // Helpers shared by the test targets: repository paths, a seeded generator, realistic sample records.
         .target(name: "XGateTestSupport", dependencies: ["XGateJSON", "XGateCore", "XGateFileSystem"]),
-        .testTarget(name: "XGateSQLiteTests", dependencies: ["XGateJSON", "XGateCore", "XGateSQLite", "XGateTestSupport"]),
+        .testTarget(
+            name: "XGateSQLiteTests",
+            dependencies: ["XGateJSON", "XGateCore", "XGateSQLite", "XGateTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "XGateEngineTests",
             dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport"]

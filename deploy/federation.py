@@ -118,6 +118,40 @@ class LocalFederation:
             raise Failure(f"xgate {' '.join(args)} at {node}: exit {result.returncode}, expected {expect}: {result.stderr.strip()}")
         return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else result
 
+    def sign_document(self, node, typ, payload):
+        """A JWS of `payload` signed with `node`'s key by Python's cryptography, not xgate (as a Java or Python partner
+        would); `typ` is xgate-batch+json, xgate-ack+json …"""
+        import base64
+        from cryptography.hazmat.primitives import serialization
+        with open(os.path.join(self.out, "keys", f"{node}.key"), "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+        with open(os.path.join(self.out, "keys", f"{node}.jwk.json")) as f:
+            kid = json.load(f)["kid"]
+
+        def b64(data):
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        protected = b64(json.dumps({"alg": "EdDSA", "kid": kid, "typ": typ}, separators=(",", ":")).encode())
+        encoded = b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+        signature = b64(key.sign(f"{protected}.{encoded}".encode()))
+        return json.dumps({"protected": protected, "payload": encoded, "signature": signature}).encode()
+
+    def post_as(self, sender, node, path, body):
+        """POSTs a signed document to `node` over mutual TLS with `sender`'s certificate; returns (status, parsed answer)."""
+        import ssl
+        import urllib.error
+        import urllib.request
+        pki = os.path.join(self.out, "pki")
+        context = ssl.create_default_context(cafile=os.path.join(pki, "ca.crt"))
+        context.load_cert_chain(os.path.join(pki, f"{sender}.crt"), os.path.join(pki, f"{sender}.key"))
+        request = urllib.request.Request(self.urls[node] + path, data=body, method="POST",
+                                         headers={"Content-Type": "application/jose+json"})
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
     def count(self, node, owner=None, status=None):
         """Records held by a node (read-only; WAL readers never block the daemon)."""
         path = os.path.join(self.out, node, "store.sqlite")

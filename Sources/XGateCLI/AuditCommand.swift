@@ -15,10 +15,13 @@ struct AuditCommand: ParsableCommand {
                 Reads the audit log (审计日志) of the SQLite store — every batch in and out, feed page, acknowledgement and
                 operator action, each entry chained to the one before by SHA-256 — and recomputes the chain. Prints the
                 number of entries and the head hash; keep the head hash elsewhere (a ticket, another node): with
-                --expect-head a log cut after that entry is caught too. It opens the store as the daemon does (bringing
-                its schema up to date), so use the xgate of the daemon's version; beside a running daemon it only reads.
+                --expect-head a log cut after that entry is caught too. It opens the store read-only (nothing is
+                migrated or written, so it is safe beside the running daemon and on a backup copy); the store must
+                have the schema of this xgate's version.
 
                 Exit 0: intact. Exit 1: the first altered, inserted or removed entry is named. Exit 66: no such store.
+                Exit 74: the store cannot be read (another version's schema; a directory where SQLite cannot
+                create the -shm file it reads a WAL store through).
 
                 Example:
                   xgate audit verify --store /var/lib/xgate/store.sqlite
@@ -35,7 +38,7 @@ struct AuditCommand: ParsableCommand {
                     report("no store at \(store)")
                     throw ExitCode(Exit.notFound)
                 }
-                let opened = try SQLiteStore.open(path: store)
+                let opened = try SQLiteStore.openForReading(path: store)
                 var entries: [AuditEntry] = []
                 var after = Int64.min  // every row: one whose seq was set to 0 or below must not hide
                 var headFound = expectHead == nil

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import XGateCore
 import XGateFileSystem
+import XGateSQLite
 
 /// The exit codes of `xgate`, one per kind of failure, documented in `xgate --help` and README.
 enum Exit {
@@ -16,6 +17,8 @@ enum Exit {
     static let contracts: Int32 = 69
     static let internalError: Int32 = 70
     static let exists: Int32 = 73
+    /// A node's store could not be opened or read (the message says why: another version's schema, permissions…).
+    static let store: Int32 = 74
     static let permission: Int32 = 77
     /// The daemon answered with a refusal (a problem document with a 4xx status).
     static let refused: Int32 = 20
@@ -96,6 +99,9 @@ func guarded(_ body: () throws -> Void) throws {
     } catch let error as BatchError {
         report(error.description)
         throw ExitCode(Exit.code(for: error))
+    } catch let error as StoreError {
+        report(error.description)
+        throw ExitCode(Exit.store)
     } catch let error as ContractsUnavailable {
         report(error.description)
         throw ExitCode(Exit.contracts)

@@ -13,7 +13,7 @@ public struct XGate: AsyncParsableCommand {
             Exit codes: 0 ok; 1 invalid input found; 10 signature invalid; 11 unknown key or wrong signer; 12 key not
             valid at signing time; 13 batch or receipt envelope invalid; 20 the daemon refused the request; 21 not found
             at the daemon; 64 usage; 65 malformed input; 66 file not found; 67 input too large; 69 contracts or registry
-            unusable; 70 internal error; 73 output exists; 75 daemon unreachable or failing (retry later);
+            unusable; 70 internal error; 73 output exists; 74 store cannot be opened or read; 75 daemon unreachable or failing (retry later);
             77 permission (a private key readable by others, operator credentials refused); 78 configuration invalid.
             """,
         subcommands: [

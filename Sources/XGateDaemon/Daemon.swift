@@ -80,7 +80,7 @@ public enum Daemon {
                 engine: engine, client: client, board: board, offload: offload, publishers: configuration.sync.pullFrom,
                 pageSize: configuration.limits.maxFeedPage, intervalSeconds: configuration.sync.pullIntervalSeconds, logger: logger),
             ExpiryService(engine: engine, offload: offload, intervalSeconds: configuration.sync.expirySweepSeconds, logger: logger),
-            SamplingService(api: api, board: board, logger: logger),
+            SamplingService(api: api, logger: logger),
         ]
         let scheme = configuration.developmentPlainHTTP ? "http" : "https"
         let app = Application(

@@ -145,14 +145,13 @@ struct PullService: Service {
 
     func pullAll(from publisher: String) async {
         let engine = self.engine
-        var pending: [Acknowledgement] = []
+        var reachable = true
         do {
             while !Task.isShuttingDownGracefully {
                 let cursor = try await offload.run { try engine.feedCursor(of: publisher) }
                 let page = try await client.pull(from: publisher, cursor: cursor, limit: pageSize)
                 let result = try await offload.write { try engine.applyFeed(page, from: publisher) }
                 board.work.signal()
-                pending.append(contentsOf: result.corrections)
                 let now = engine.clock.now()
                 board.update(publisher) {
                     $0.lastSuccess = now
@@ -161,21 +160,34 @@ struct PullService: Service {
                 board.count("xgate_feed_pages_pulled_total{peer=\"\(publisher)\"}")
                 if !result.hasMore { break }
             }
-            // At most 10,000 per signed acknowledgement (urn:xgate:schema:acknowledgement:1).
-            for start in stride(from: 0, to: pending.count, by: 10_000) {
-                let items = Array(pending[start..<min(start + 10_000, pending.count)])
-                let ack = try await offload.run { try engine.acknowledgement(of: items, to: publisher) }
-                try await client.acknowledge(ack, to: publisher)
-                logger.info("corrections acknowledged", metadata: ["peer": "\(publisher)", "count": "\(items.count)"])
+        } catch {
+            failed(publisher, "pull", error)
+            // Unreachable: the acknowledgements wait for the next round (and the pull's error stays on the board).
+            if (error as? EngineError)?.code.hasPrefix("transport.") ?? true { reachable = false }
+        }
+        // The corrections pulled (now or in an earlier round, before a crash or a failed send) are acknowledged from
+        // the store, and forgotten once the publisher has taken them.
+        guard reachable else { return }
+        do {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled,
+                let pending = try await offload.run({ try engine.pendingAcknowledgement(to: publisher) })
+            {
+                try await client.acknowledge(pending.jws, to: publisher)
+                try await offload.write { try engine.acknowledgementsDelivered(pending.items, to: publisher) }
+                logger.info("corrections acknowledged", metadata: ["peer": "\(publisher)", "count": "\(pending.items.count)"])
             }
         } catch {
-            let now = engine.clock.now()
-            board.update(publisher) {
-                $0.lastError = "pull: \(error)"
-                $0.lastErrorAt = now
-            }
-            logger.warning("pull failed", metadata: ["peer": "\(publisher)", "error": "\(error)"])
+            failed(publisher, "acknowledgement", error)
         }
+    }
+
+    private func failed(_ publisher: String, _ what: String, _ error: any Error) {
+        let now = engine.clock.now()
+        board.update(publisher) {
+            $0.lastError = "\(what): \(error)"
+            $0.lastErrorAt = now
+        }
+        logger.warning("\(what) failed", metadata: ["peer": "\(publisher)", "error": "\(error)"])
     }
 }
 
@@ -204,20 +216,22 @@ struct ExpiryService: Service {
     }
 }
 
-/// Once a minute, the throughput totals, the worst lag and the queue, for the console's charts (kept in memory).
+/// Once a minute, the records received and sent since the last sample, the worst lag and the queue, kept in the store
+/// for the console's charts (a week of them); the last, shorter interval is kept at shutdown.
 struct SamplingService: Service {
     let api: GatewayAPI
-    let board: DeliveryBoard
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        var last = GatewayAPI.ActivityTotals(at: api.engine.clock.now(), recordsIn: 0, recordsOut: 0)  // counters start at 0
+        while !Task.isCancelled {
+            await pause(milliseconds: 60_000)
             do {
-                board.record(try await api.sample())
+                last = try await api.keepActivitySample(after: last)
             } catch {
                 logger.warning("sampling for the charts failed", metadata: ["error": "\(error)"])
             }
-            await pause(milliseconds: 60_000)
+            if Task.isShuttingDownGracefully { break }
         }
     }
 }

@@ -14,16 +14,6 @@ public struct PulledPage: Sendable, Equatable {
     public var hasMore: Bool
 }
 
-/// One correction acknowledged: the record and the status version that reached the holder.
-public struct Acknowledgement: Sendable, Equatable, Hashable {
-    public var key: RecordKey
-    public var statusVersion: Int
-    public init(key: RecordKey, statusVersion: Int) {
-        self.key = key
-        self.statusVersion = statusVersion
-    }
-}
-
 extension SyncEngine {
     /// `typ` of a signed feed page (PROTOCOL.md §4.7) and of a signed acknowledgement of corrections (§4.8).
     public static let feedType = "xgate-feed+json"
@@ -143,6 +133,8 @@ extension SyncEngine {
                 outcomes[outcome.outcome, default: 0] += 1
             }
             try tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor)
+            // Kept with the page, so the acknowledgement survives a crash or a failed send until the publisher has it.
+            try tx.queueAcknowledgements(corrections, to: publisher)
             if !inspection.entries.isEmpty {
                 try tx.appendLog(
                     SyncLogEntry(
@@ -154,6 +146,19 @@ extension SyncEngine {
             }
             return PulledPage(outcomes: outcomes, corrections: corrections, cursor: cursor, hasMore: hasMore)
         }
+    }
+
+    /// The corrections pulled from `publisher` whose acknowledgement it has not had yet (at most 10,000, the most one
+    /// acknowledgement carries), and that acknowledgement signed; nil when none waits.
+    public func pendingAcknowledgement(to publisher: String) throws -> (items: [Acknowledgement], jws: [UInt8])? {
+        let items = try store.read { try $0.pendingAcknowledgements(to: publisher, limit: 10_000) }
+        guard !items.isEmpty else { return nil }
+        return (items, try acknowledgement(of: items, to: publisher))
+    }
+
+    /// Forgets acknowledgements `publisher` has taken (its answer was 2xx).
+    public func acknowledgementsDelivered(_ items: [Acknowledgement], to publisher: String) throws {
+        try store.write { tx in try tx.removeAcknowledgements(items, to: publisher) }
     }
 
     /// A signed acknowledgement to `publisher` that these corrections reached this node (sent by a subscriber after

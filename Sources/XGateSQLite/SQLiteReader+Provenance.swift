@@ -97,6 +97,73 @@ extension SQLiteReading {
         }
     }
 
+    func decisions(kinds: Set<String>, from: CivilDate, through: CivilDate) throws -> [TimelinessReport.Decision] {
+        try fetchAll(
+            db,
+            """
+            SELECT r.owner, r.kind, r.source_id, r.decision_date,
+                coalesce(
+                    CASE WHEN json_type(r.state_json, '$.content.record.data.dataSource.name') = 'text'
+                         THEN json_extract(r.state_json, '$.content.record.data.dataSource.name') END,
+                    CASE WHEN json_type(r.state_json, '$.content.record.data.authority.name') = 'text'
+                         THEN json_extract(r.state_json, '$.content.record.data.authority.name') END,
+                    '(unnamed)'),
+                (SELECT h.at FROM record_history h
+                 WHERE h.owner = r.owner AND h.kind = r.kind AND h.source_id = r.source_id AND h.part = 'content'
+                 ORDER BY h.id LIMIT 1)
+            FROM records r
+            WHERE r.decision_date BETWEEN ? AND ?
+              AND r.kind IN (SELECT value FROM json_each(?))
+            """,
+            [from.description, through.description, Self.jsonArray(kinds)], table: "records", keyColumns: [0, 1, 2]
+        ) { row -> TimelinessReport.Decision? in
+            guard let decided = CivilDate(try row.string(3)), decided >= from, decided <= through else { return nil }
+            return TimelinessReport.Decision(
+                district: try row.string(0), department: try row.string(4), decisionDate: decided,
+                firstArrival: try row.optionalTimestamp(5) ?? Timestamp(seconds: Int64.max / 2))
+        }.compactMap { $0 }
+    }
+
+    func refusalsOfRecordsNotHeld(kinds: Set<String>) throws -> [RecordKey: Timestamp] {
+        let rows = try fetchAll(
+            db,
+            """
+            SELECT x.owner, x.kind, x.source_id, x.at FROM rejections x
+            JOIN (SELECT min(id) AS id FROM rejections
+                  WHERE kind IN (SELECT value FROM json_each(?)) AND owner IS NOT NULL AND source_id IS NOT NULL
+                  GROUP BY owner, kind, source_id) f ON x.id = f.id
+            WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.owner = x.owner AND r.kind = x.kind AND r.source_id = x.source_id)
+            """,
+            [Self.jsonArray(kinds)], table: "rejections", keyColumns: [0, 1, 2]
+        ) { row in (try row.recordKey(0), try row.timestamp(3)) }
+        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+    }
+
+    func activitySamples(since: Timestamp) throws -> [ActivitySample] {
+        try fetchAll(
+            db,
+            "SELECT at_s, at, since, records_in, records_out, max_lag_seconds, queue_depth FROM activity_samples WHERE at_s >= ? ORDER BY at_s",
+            [since.seconds], table: "activity_samples", keyColumns: [0]
+        ) { row in
+            ActivitySample(
+                since: try row.timestamp(2), at: try row.timestamp(1), recordsIn: try row.int(3), recordsOut: try row.int(4),
+                maxLagSeconds: try row.int64(5), queueDepth: try row.int(6))
+        }
+    }
+
+    func pendingAcknowledgements(to publisher: String, limit: Int) throws -> [Acknowledgement] {
+        try fetchAll(
+            db,
+            "SELECT id, owner, kind, source_id, status_version FROM pending_acknowledgements WHERE publisher = ? ORDER BY id LIMIT ?",
+            [publisher, limit], table: "pending_acknowledgements", keyColumns: [0]
+        ) { row in Acknowledgement(key: try row.recordKey(1), statusVersion: try row.int(4)) }
+    }
+
+    /// A set of strings as a JSON array, for `IN (SELECT value FROM json_each(?))`.
+    static func jsonArray(_ values: Set<String>) -> String {
+        JSONValue.array(values.sorted().map(JSONValue.string)).serializedString()
+    }
+
     func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry] {
         try fetchAll(
             db, "SELECT seq, at, actor, action, subject, detail, previous, hash FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import XGateCore
 
@@ -52,6 +53,57 @@ public final class SQLiteStore: SyncStore, Sendable {
         }
     }
 
+    /// Opens an existing store for reading only: no migration runs, nothing is created, a write throws. For tools
+    /// that inspect a node's file beside its running daemon or a backup copy (`xgate audit verify`). The schema must be
+    /// the one this version writes: an older file is refused (start its daemon once, or use its own xgate), and so is
+    /// a newer one.
+    public static func openForReading(path: String, configuration: Configuration = Configuration()) throws -> SQLiteStore {
+        try configuration.validate()
+        var grdb = configuration.grdb
+        grdb.readonly = true
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: grdb)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY && FileManager.default.fileExists(atPath: path) {
+            // A WAL file is read through its `-shm` index, which SQLite creates beside it on first use.
+            throw StoreError(
+                .open,
+                "cannot read \(path): SQLite must create \(path)-shm beside it to read a WAL store (\(describe(error))); "
+                    + "run as the user that owns the store, or copy the file to a directory you can write")
+        } catch {
+            throw StoreError(.open, "cannot open the store at \(path) for reading: \(describe(error))")
+        }
+        let migrator = StoreMigrations.migrator
+        let (complete, superseded, applied): (Bool, Bool, Set<String>)
+        do {
+            (complete, superseded, applied) = try pool.read { db in
+                (try migrator.hasCompletedMigrations(db), try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
+            }
+        } catch {
+            try? pool.close()
+            throw StoreError(.open, "cannot read the schema of \(path): \(describe(error))")
+        }
+        if superseded {
+            try? pool.close()
+            throw StoreError(.open, "\(path) was written by a newer xgate: it holds migrations this version does not know")
+        }
+        guard complete else {
+            try? pool.close()
+            let missing = StoreMigrations.all.map(\.identifier).filter { !applied.contains($0) }
+            throw StoreError(
+                .open,
+                "\(path) was written by an older xgate (migrations \(missing.joined(separator: ", ")) not applied): "
+                    + "read it with that version's xgate, or start this version's daemon on it once")
+        }
+        return SQLiteStore(path: path, configuration: configuration, pool: pool)
+    }
+
+    private init(path: String, configuration: Configuration, pool: DatabasePool) {
+        self.path = path
+        self.configuration = configuration
+        self.pool = pool
+    }
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public static func open(path: String, configuration: Configuration = Configuration()) throws -> SQLiteStore {
         try SQLiteStore(path: path, configuration: configuration)
@@ -60,7 +112,9 @@ public final class SQLiteStore: SyncStore, Sendable {
     /// Checkpoints the WAL into the database file and closes every connection; any later call throws. The
     /// checkpoint is best effort: if another process is reading, the WAL stays and the next open replays it.
     public func close() throws {
-        _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        if !pool.configuration.readonly {
+            _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        }
         do {
             try pool.close()
         } catch {

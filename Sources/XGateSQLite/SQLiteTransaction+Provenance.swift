@@ -85,6 +85,41 @@ extension SQLiteTransaction {
         return entry
     }
 
+    func appendActivitySample(_ sample: ActivitySample, keepingSince: Timestamp) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO activity_samples (at_s, at, since, records_in, records_out, max_lag_seconds, queue_depth)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            sample.at.seconds, sample.at.text, sample.since.text, sample.recordsIn, sample.recordsOut, sample.maxLagSeconds,
+            sample.queueDepth,
+        ])
+        try db.cachedStatement(sql: "DELETE FROM activity_samples WHERE at_s < ?").execute(arguments: [keepingSince.seconds])
+    }
+
+    func queueAcknowledgements(_ items: [Acknowledgement], to publisher: String) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO pending_acknowledgements (publisher, owner, kind, source_id, status_version)
+                VALUES (?, ?, ?, ?, ?)
+                """)
+        for item in items {
+            try statement.execute(arguments: [publisher, item.key.owner, item.key.kind, item.key.sourceId, item.statusVersion])
+        }
+    }
+
+    func removeAcknowledgements(_ items: [Acknowledgement], to publisher: String) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                DELETE FROM pending_acknowledgements
+                WHERE publisher = ? AND owner = ? AND kind = ? AND source_id = ? AND status_version = ?
+                """)
+        for item in items {
+            try statement.execute(arguments: [publisher, item.key.owner, item.key.kind, item.key.sourceId, item.statusVersion])
+        }
+    }
+
     func setFeedPosition(subscriber: String, feed: String, cursor: String) throws {
         try db.cachedStatement(
             sql: """

@@ -22,16 +22,19 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
     func putRecord(_ state: RecordState) throws -> Int64 {
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO records (owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts, local_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(local_seq), 0) + 1 FROM records))
+                INSERT INTO records (
+                    owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts, decision_date, local_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(local_seq), 0) + 1 FROM records))
                 ON CONFLICT (owner, kind, source_id) DO UPDATE SET
                     state_json = excluded.state_json, status = excluded.status, content_version = excluded.content_version,
-                    status_version = excluded.status_version, has_conflicts = excluded.has_conflicts, local_seq = excluded.local_seq
+                    status_version = excluded.status_version, has_conflicts = excluded.has_conflicts,
+                    decision_date = excluded.decision_date, local_seq = excluded.local_seq
                 RETURNING local_seq
                 """)
         statement.setUncheckedArguments([
             state.key.owner, state.key.kind, state.key.sourceId, state.storedJSON.columnText, state.status.value.rawValue,
             state.content?.version, state.status.version, state.conflicts.isEmpty ? 0 : 1,
+            state.content?.record["data"]?["decisionDate"]?.stringValue,
         ])
         guard let sequence = try Int64.fetchOne(statement) else {
             throw StoreError(.database, "storing \(state.key) in records returned no local sequence")

@@ -20,7 +20,7 @@ extension GatewayAPI {
         console.get("corrections") { request, context in try await correctionsPage(request, context) }
         console.get("records/:owner/:kind/:sourceId") { _, context in try await recordPage(try key(context), context) }
         console.get("reports/timeliness") { request, context in try await timelinessPage(request, context) }
-        console.get("charts") { _, context in try await chartsPage(context) }
+        console.get("charts") { request, context in try await chartsPage(request, context) }
         console.get("batches/:batchId") { _, context in
             try await batchPage(context.parameters.get("batchId") ?? "", context)
         }
@@ -169,6 +169,12 @@ extension GatewayAPI {
             for conflict in state?["conflicts"]?.arrayValue ?? [] {
                 let loser = conflict["loser"]?.stringValue ?? ""
                 let heldDigest = held.map { Digest(canonical: $0["record"] ?? .null).description } ?? ""
+                if conflict["part"]?.stringValue == "content" {
+                    let differing = jsonDifferences(held?["record"] ?? .null, conflict["value"]?["record"] ?? .null).map {
+                        ["<code>\(html($0.path))</code>", cell($0.held), cell($0.other)]
+                    }
+                    body += "<p>Fields that differ:</p>" + htmlTable(["Field", "Held", "Other"], differing)
+                }
                 body +=
                     "<div class=\"side\"><div><strong>Held</strong> (\(cell(conflict["part"])) version \(cell(conflict["version"])))"
                     + "<pre>\(html(String(decoding: (held ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
@@ -352,65 +358,131 @@ extension GatewayAPI {
 }
 
 extension GatewayAPI {
-    /// A sample of throughput totals, the worst lag and the total queue, now.
-    public func sample() async throws -> DeliveryBoard.Sample {
-        let health = try await health()
-        return DeliveryBoard.Sample(
-            at: engine.clock.now(), recordsIn: board.total("xgate_records_in_total"), recordsOut: board.total("xgate_records_out_total"),
-            maxLagSeconds: health.peers.values.map(\.lagSeconds).max() ?? 0, queueDepth: health.peers.values.map(\.queueDepth).reduce(0, +))
+    /// The running totals of records in and out at one instant, which the next activity sample counts from.
+    public struct ActivityTotals: Sendable {
+        public var at: Timestamp
+        public var recordsIn: Double
+        public var recordsOut: Double
+        public init(at: Timestamp, recordsIn: Double, recordsOut: Double) {
+            self.at = at
+            self.recordsIn = recordsIn
+            self.recordsOut = recordsOut
+        }
     }
 
-    /// GET /console/charts: records in and out per minute, the worst lag and the queue over the last six hours.
-    func chartsPage(_ context: GatewayContext) async throws -> Response {
-        let now = try await sample()
-        let cutoff = now.at.seconds - 6 * 3600
-        let samples = board.recordedSamples().filter { $0.at.seconds >= cutoff } + [now]
-        var rates: [(at: Int64, in: Double, out: Double)] = []
-        for (previous, next) in zip(samples, samples.dropFirst()) where next.at.seconds > previous.at.seconds {
-            let minutes = Double(next.at.seconds - previous.at.seconds) / 60
-            rates.append(
-                (
-                    next.at.seconds, max(0, next.recordsIn - previous.recordsIn) / minutes,
-                    max(0, next.recordsOut - previous.recordsOut) / minutes
-                ))
+    /// How long activity samples are kept.
+    static let activityRetentionSeconds: Int64 = 7 * 86_400
+
+    /// Takes an activity sample of the interval since `previous` (records in and out, the worst lag and the queue now),
+    /// keeps it in the store, and returns the totals the next sample counts from.
+    public func keepActivitySample(after previous: ActivityTotals) async throws -> ActivityTotals {
+        let health = try await health()
+        let now = ActivityTotals(
+            at: engine.clock.now(), recordsIn: board.total("xgate_records_in_total"), recordsOut: board.total("xgate_records_out_total"))
+        guard now.at.seconds > previous.at.seconds else { return previous }
+        let sample = ActivitySample(
+            since: previous.at, at: now.at, recordsIn: Int(max(0, now.recordsIn - previous.recordsIn)),
+            recordsOut: Int(max(0, now.recordsOut - previous.recordsOut)),
+            maxLagSeconds: health.peers.values.map(\.lagSeconds).max() ?? 0,
+            queueDepth: health.peers.values.map(\.queueDepth).reduce(0, +))
+        let keepingSince = Timestamp(seconds: now.at.seconds - Self.activityRetentionSeconds)
+        try await offload.write { [engine] in
+            try engine.store.write { tx in try tx.appendActivitySample(sample, keepingSince: keepingSince) }
         }
-        let throughput = svgChart(
-            series: [
-                ("records in / min", "#12325b", rates.map { ($0.at, $0.in) }),
-                ("records out / min", "#1b7a32", rates.map { ($0.at, $0.out) }),
-            ],
-            from: cutoff, to: now.at.seconds)
-        let lag = svgChart(
-            series: [
-                ("worst lag (s)", "#b00020", samples.map { ($0.at.seconds, Double($0.maxLagSeconds)) }),
-                ("changes queued", "#8a5a00", samples.map { ($0.at.seconds, Double($0.queueDepth)) }),
-            ], from: cutoff, to: now.at.seconds)
+        return now
+    }
+
+    /// GET /console/charts?hours=N (1–168, default 6): records in and out per minute, the worst lag and the queue.
+    func chartsPage(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let hoursText = request.uri.queryParameters.get("hours") ?? "6"
+        guard let hours = Int(hoursText), (1...168).contains(hours) else {
+            throw Problem(.badRequest, code: "request.parameter", detail: "hours must be a whole number from 1 to 168")
+        }
+        let now = engine.clock.now()
+        let from = now.seconds - Int64(hours) * 3600
+        let engine = self.engine
+        let samples = try await offload.run { try engine.store.read { try $0.activitySamples(since: Timestamp(seconds: from)) } }
+        // A point per sample; where the daemon was down (a sample's interval does not start where the last one ended)
+        // the lines break instead of joining across the gap.
+        var throughputIn: [(Int64, Double)?] = []
+        var throughputOut: [(Int64, Double)?] = []
+        var lag: [(Int64, Double)?] = []
+        var queue: [(Int64, Double)?] = []
+        var previousEnd: Int64?
+        for sample in samples {
+            if let previousEnd, sample.since.seconds - previousEnd > 5 {
+                throughputIn.append(nil)
+                throughputOut.append(nil)
+                lag.append(nil)
+                queue.append(nil)
+            }
+            previousEnd = sample.at.seconds
+            let minutes = Double(max(1, sample.at.seconds - sample.since.seconds)) / 60
+            throughputIn.append((sample.at.seconds, Double(sample.recordsIn) / minutes))
+            throughputOut.append((sample.at.seconds, Double(sample.recordsOut) / minutes))
+            lag.append((sample.at.seconds, Double(sample.maxLagSeconds)))
+            queue.append((sample.at.seconds, Double(sample.queueDepth)))
+        }
+        let span = "−\(hours) h"
+        let throughputChart = svgChart(
+            series: [("records in / min", "#12325b", throughputIn), ("records out / min", "#1b7a32", throughputOut)],
+            from: from, to: now.seconds, startLabel: span)
+        let lagChart = svgChart(
+            series: [("worst lag (s)", "#b00020", lag), ("changes queued", "#8a5a00", queue)], from: from, to: now.seconds,
+            startLabel: span)
+        let ranges = [1, 6, 24, 168].map {
+            $0 == hours ? "<strong>\($0) h</strong>" : "<a href=\"/console/charts?hours=\($0)\">\($0) h</a>"
+        }
         let body =
-            "<p>Sampled once a minute since the daemon started (\(samples.count - 1) samples in the last six hours, kept in memory).</p>"
-            + "<h2>Throughput</h2>\(throughput)<h2>Lag and queue</h2>\(lag)"
-        return try await page("Throughput and lag, last six hours", body)
+            "<p>Sampled once a minute and kept in the store for seven days: \(samples.count) sample\(samples.count == 1 ? "" : "s") "
+            + "in the last \(hours) h. "
+            + "Show " + ranges.joined(separator: " · ") + ".</p>"
+            + "<h2>Throughput</h2>\(throughputChart)<h2>Lag and queue</h2>\(lagChart)"
+        return try await page("Throughput and lag, last \(hours) h", body)
     }
 }
 
+/// The members where two JSON values differ, by JSON Pointer (`/data/fineAmount`), a missing member as nil; arrays
+/// of different lengths or element types are one difference.
+func jsonDifferences(_ held: JSONValue?, _ other: JSONValue?, at path: String = "") -> [(path: String, held: JSONValue?, other: JSONValue?)]
+{
+    if held == other { return [] }
+    if case .object(let a)? = held, case .object(let b)? = other {
+        var keys = a.keys
+        keys += b.keys.filter { a[$0] == nil }
+        return keys.flatMap { key in
+            jsonDifferences(
+                a[key], b[key], at: path + "/" + key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1"))
+        }
+    }
+    if case .array(let a)? = held, case .array(let b)? = other, a.count == b.count {
+        return a.indices.flatMap { jsonDifferences(a[$0], b[$0], at: path + "/\($0)") }
+    }
+    return [(path.isEmpty ? "/" : path, held, other)]
+}
+
 /// A line chart as inline SVG (no script): one polyline per series over [from, to], the y axis from 0 to the maximum.
-func svgChart(series: [(name: String, color: String, points: [(Int64, Double)])], from: Int64, to: Int64) -> String {
+func svgChart(series: [(name: String, color: String, points: [(Int64, Double)?])], from: Int64, to: Int64, startLabel: String) -> String {
     let width = 900.0
     let height = 220.0
-    let top = max(1, series.flatMap { $0.points.map(\.1) }.max() ?? 1)
+    let top = max(1, series.flatMap { $0.points.compactMap { $0?.1 } }.max() ?? 1)
     let span = Double(max(1, to - from))
     var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width) + 60)\" height=\"\(Int(height) + 40)\" role=\"img\">"
     svg += "<rect x=\"50\" y=\"10\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"#fff\" stroke=\"#d9dde5\"/>"
     svg +=
         "<text x=\"4\" y=\"20\" font-size=\"11\">\(String(format: "%.0f", top))</text><text x=\"4\" y=\"\(Int(height) + 10)\" font-size=\"11\">0</text>"
-    svg += "<text x=\"50\" y=\"\(Int(height) + 28)\" font-size=\"11\">−6 h</text>"
+    svg += "<text x=\"50\" y=\"\(Int(height) + 28)\" font-size=\"11\">\(html(startLabel))</text>"
     svg += "<text x=\"\(Int(width) + 20)\" y=\"\(Int(height) + 28)\" font-size=\"11\">now</text>"
     for (index, line) in series.enumerated() {
-        let points = line.points.map { point -> String in
-            let x = 50 + width * Double(point.0 - from) / span
-            let y = 10 + height - height * point.1 / top
-            return String(format: "%.1f,%.1f", x, y)
+        // A nil point breaks the line: one polyline per unbroken run.
+        for run in line.points.split(whereSeparator: { $0 == nil }) {
+            let points = run.compactMap { $0 }.map { point -> String in
+                let x = 50 + width * Double(point.0 - from) / span
+                let y = 10 + height - height * point.1 / top
+                return String(format: "%.1f,%.1f", x, y)
+            }
+            svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
         }
-        svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
         svg += "<text x=\"\(60 + index * 180)\" y=\"24\" font-size=\"12\" fill=\"\(line.color)\">\(html(line.name))</text>"
     }
     return svg + "</svg>"

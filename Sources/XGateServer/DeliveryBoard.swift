@@ -37,30 +37,6 @@ public final class DeliveryBoard: @unchecked Sendable {
     /// Every counter, by series.
     public func counterValues() -> [String: Double] { lock.withLock { counters } }
 
-    /// One minute's picture for the console's charts: the running totals and the worst lag.
-    public struct Sample: Sendable {
-        public var at: Timestamp
-        public var recordsIn: Double
-        public var recordsOut: Double
-        public var maxLagSeconds: Int64
-        public var queueDepth: Int
-    }
-
-    private var samples: [Sample] = []
-    /// Samples kept: a day at one a minute.
-    static let sampleCapacity = 1_440
-
-    /// Keeps a sample (the oldest go first).
-    public func record(_ sample: Sample) {
-        lock.withLock {
-            samples.append(sample)
-            if samples.count > Self.sampleCapacity { samples.removeFirst(samples.count - Self.sampleCapacity) }
-        }
-    }
-
-    /// The samples kept, oldest first.
-    public func recordedSamples() -> [Sample] { lock.withLock { samples } }
-
     /// The sum of a counter family's series (`xgate_records_in_total` over every peer).
     public func total(_ family: String) -> Double {
         lock.withLock { counters.filter { $0.key.hasPrefix(family + "{") || $0.key == family }.values.reduce(0, +) }

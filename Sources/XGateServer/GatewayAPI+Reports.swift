@@ -19,38 +19,16 @@ extension GatewayAPI {
         }
         let engine = self.engine
         let kinds = Set(engine.node.contracts.catalogue.kinds.values.filter(\.doublePublicity).map(\.kind))
+        guard let last = CivilDate(year: date.year, month: date.month, day: CivilDate.daysIn(month: date.month, year: date.year)) else {
+            throw Problem(.badRequest, code: "request.parameter", detail: "month must be YYYY-MM, e.g. 2026-11")
+        }
         let (decisions, refusals) = try await offload.run {
-            try engine.store.read { reader -> ([TimelinessReport.Decision], [(district: String, at: Timestamp)]) in
-                var decisions: [TimelinessReport.Decision] = []
-                var after: Int64 = 0
-                while true {
-                    let page = try reader.records(after: after, limit: 1000)
-                    guard let last = page.last else { break }
-                    after = last.localSequence
-                    for stored in page where kinds.contains(stored.state.key.kind) {
-                        guard let record = stored.state.content?.record,
-                            let decided = record["data"]?["decisionDate"]?.stringValue.flatMap({ CivilDate($0) }),
-                            decided.year == date.year && decided.month == date.month
-                        else { continue }
-                        let department =
-                            record["data"]?["dataSource"]?["name"]?.stringValue ?? record["data"]?["authority"]?["name"]?.stringValue
-                            ?? "(unnamed)"
-                        let arrival = try reader.history(of: stored.state.key).first { $0.part == .content }?.at
-                        decisions.append(
-                            TimelinessReport.Decision(
-                                district: stored.state.key.owner, department: department, decisionDate: decided,
-                                firstArrival: arrival ?? Timestamp(seconds: Int64.max / 2)))
-                    }
-                }
+            try engine.store.read { reader in
                 // One refusal per record (a record refused in three batches counts once), dated by its first refusal.
-                var refused: [RecordKey: Timestamp] = [:]
-                for rejection in try reader.rejections(limit: 1_000_000).reversed() {
-                    guard let key = rejection.key, kinds.contains(key.kind), refused[key] == nil, try reader.record(key) == nil
-                    else { continue }
-                    refused[key] = rejection.at
-                }
-                let refusals = refused.map { (district: $0.key.owner, at: $0.value) }
-                return (decisions, refusals)
+                (
+                    try reader.decisions(kinds: kinds, from: date, through: last),
+                    try reader.refusalsOfRecordsNotHeld(kinds: kinds).map { (district: $0.key.owner, at: $0.value) }
+                )
             }
         }
         let report = TimelinessReport.compute(

@@ -35,6 +35,7 @@ enum Ceiling {
             "st": .string(state.status.value.rawValue), "cv": .number(Double(state.content?.version ?? 0)),
             "sv": .number(Double(state.status.version)), "hc": .number(state.conflicts.isEmpty ? 0 : 1),
             "cd": .string(change.content!.digest.description), "sd": .string(change.status.digest.description),
+            "dd": state.content?.record["data"]?["decisionDate"]?.stringValue.map(JSONValue.string) ?? .null,
         ]
     }
 
@@ -44,13 +45,15 @@ enum Ceiling {
         let source = "json_each(readfile('\(file)'))"
         var sql = """
             BEGIN IMMEDIATE;
-            INSERT INTO records (owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts, local_seq)
+            INSERT INTO records (owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts,
+                                 decision_date, local_seq)
               SELECT value->>'o', value->>'k', value->>'s', value->'state', value->>'st', value->>'cv', value->>'sv', value->>'hc',
-                     (SELECT coalesce(max(local_seq), 0) FROM records) + key + 1
+                     value->>'dd', (SELECT coalesce(max(local_seq), 0) FROM records) + key + 1
               FROM \(source) WHERE true
               ON CONFLICT (owner, kind, source_id) DO UPDATE SET
                 state_json = excluded.state_json, status = excluded.status, content_version = excluded.content_version,
-                status_version = excluded.status_version, has_conflicts = excluded.has_conflicts, local_seq = excluded.local_seq;
+                status_version = excluded.status_version, has_conflicts = excluded.has_conflicts,
+                decision_date = excluded.decision_date, local_seq = excluded.local_seq;
 
             """
         if variant != .records {

@@ -119,6 +119,27 @@ import XGateTestSupport
         #expect(rejection.code == "content.unauthorised")
     }
 
+    @Test func aHigherVersionSettlesTheConflictAndTheStateIsTheSameInAnyOrder() throws {
+        let a = Change(key: Self.key, content: Self.content(2, fine: "3"), status: Self.status(1, .active, from: nil))
+        let b = Change(key: Self.key, content: Self.content(2, fine: "30"), status: Self.status(1, .active, from: nil))
+        var chosen = Self.content(3, fine: "30", author: Self.city)
+        chosen.override = .init(version: 2, digest: b.content!.digest)
+        let override = Change(key: Self.key, content: chosen, status: Self.status(1, .active, from: nil))
+        let orders = [[a, b, override], [b, a, override], [override, a, b], [a, override, b]]
+        let states = try orders.map { try #require(apply([Self.created] + $0).0) }
+        #expect(apply([Self.created, a, b, override]).1 == [.applied, .applied, .conflict, .applied])
+        for state in states {
+            #expect(state.conflicts.isEmpty, "the override settled the conflict")
+            #expect(state.content?.version == 3)
+            #expect(state.digest == states[0].digest)
+        }
+        // The owner's next edit settles it too, and a rival of the older version arriving later changes nothing.
+        let edit = Change(key: Self.key, content: Self.content(3, fine: "4"), status: Self.status(1, .active, from: nil))
+        let (edited, outcomes) = apply([Self.created, a, b, edit, a])
+        #expect(outcomes.suffix(2) == [.applied, .stale])
+        #expect(edited?.conflicts.isEmpty == true)
+    }
+
     @Test func refusesUnauthorisedAndImpossibleStatusChangesWithAReason() {
         let cases: [(Change, String)] = [
             (

@@ -237,6 +237,32 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         #expect(try city.engine.feed(for: "sh-nowhere", after: nil).changes.isEmpty)
     }
 
+    @Test func aPulledCorrectionIsAcknowledgedFromTheStoreAfterARestartAndStaysOwedUntilDelivered() async throws {
+        let jiaxing = world.nodes["zj-jiaxing"]!
+        let lists = try city.engine.submit(records: try FederationSimulationTests.cityLists())
+        _ = try jiaxing.engine.applyFeed(try city.engine.serveFeed(to: "zj-jiaxing", after: nil, limit: 100), from: "sh-city")
+        #expect(try jiaxing.engine.pendingAcknowledgement(to: "sh-city") == nil, "new records are not corrections")
+        let key = try #require(lists[0].key)
+        try city.engine.decide(key, status: .exited, reason: "已履行义务，移出名单", basis: "《最高人民法院关于公布失信被执行人名单信息的若干规定》第十条")
+        #expect(try city.store.read { try $0.corrections(of: key) }.contains { $0.peer == "zj-jiaxing" && $0.acknowledgedAt == nil })
+        let cursor = try jiaxing.engine.feedCursor(of: "sh-city")
+        let page = try jiaxing.engine.applyFeed(try city.engine.serveFeed(to: "zj-jiaxing", after: cursor, limit: 100), from: "sh-city")
+        #expect(page.corrections.contains(Acknowledgement(key: key, statusVersion: 2)))
+        // The holder stops before sending the acknowledgement (kill -9): the page's transaction kept it.
+        try jiaxing.restart()
+        let first = try #require(try jiaxing.engine.pendingAcknowledgement(to: "sh-city"))
+        #expect(first.items == page.corrections)
+        // Reading what is owed takes nothing away (a send that fails leaves it for the next round, signed again).
+        let second = try #require(try jiaxing.engine.pendingAcknowledgement(to: "sh-city"))
+        #expect(second.items == first.items)
+        #expect(second.jws != first.jws, "each send is a new acknowledgement (its own ackId)")
+        #expect(try city.engine.receiveAcknowledgement(second.jws).acknowledged == 1)
+        try jiaxing.engine.acknowledgementsDelivered(second.items, to: "sh-city")
+        #expect(try jiaxing.engine.pendingAcknowledgement(to: "sh-city") == nil)
+        #expect(
+            try city.store.read { try $0.corrections(of: key) }.filter { $0.peer == "zj-jiaxing" }.allSatisfy { $0.acknowledgedAt != nil })
+    }
+
     @Test func aSnapshotStopsAtItsLimitAndTheFeedContinuesWithNothingLostOrRepeated() async throws {
         let records = (1...5).map { SampleRecords.penalty(sourceId: String(format: "XH-SNAP-%04d", $0)) }
         _ = try city.engine.submit(records: records)
@@ -326,6 +352,12 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         #expect(resolved.content?.version == 3)
         #expect(resolved.content?.override?.version == 2)
         #expect(resolved.content?.record["data"]?["fineAmount"] == "3")
+        #expect(resolved.conflicts.isEmpty, "the new version settles the conflict")
+        #expect(try city.store.read { try $0.conflictedRecords(limit: 10) }.isEmpty)
+        // Both rivals of version 2 stay in the city's history, beside versions 1 and 3.
+        let contents = try city.store.read { try $0.history(of: key) }.filter { $0.part == .content }
+        #expect(contents.map(\.version) == [1, 2, 2, 3])
+        #expect(Set(contents.map(\.digest)).isSuperset(of: [version2.digest, rival.digest]))
         let queued = try city.store.read { try $0.pendingOutbox(peer: "zj-jiaxing", limit: 10) }
         #expect(queued.contains { (try? Change(json: $0.change))?.content?.override != nil }, "the resolution travels to partners")
     }

@@ -1,9 +1,11 @@
 import Foundation
+import GRDB
 import Testing
 import XGateCore
 import XGateJSON
-import XGateSQLite
 import XGateTestSupport
+
+@testable import XGateSQLite
 
 /// A directory of scratch database files, removed when the test ends.
 final class ScratchDirectory {
@@ -90,15 +92,43 @@ final class ScratchDirectory {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         let store = try SQLiteStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
         try store.write { tx in try tx.setFeedPosition(subscriber: "sh-city", feed: "records", cursor: "42") }
         try store.close()
         for _ in 0..<2 {
             let again = try SQLiteStore(path: path)
-            #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+            #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
             #expect(try again.read { try $0.feedPosition(subscriber: "sh-city", feed: "records") } == "42")
             try again.close()
         }
+    }
+
+    @Test func migratingAStoreOfTheEarlierSchemaFillsTheDecisionDates() throws {
+        let scratch = try ScratchDirectory()
+        let path = scratch.newFile()
+        // A file as xgate wrote it before v5: migrations v1–v4, a record held.
+        let old = try DatabaseQueue(path: path)
+        var migrator = DatabaseMigrator()
+        for migration in StoreMigrations.all.prefix(4) {
+            let sql = migration.sql
+            migrator.registerMigration(migration.identifier) { db in try db.execute(sql: sql) }
+        }
+        try migrator.migrate(old)
+        let state = try StoreConformance.decision("M-0001", decided: "2026-11-05")
+        try old.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO records (owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts, local_seq)
+                    VALUES (?, ?, ?, ?, 'active', 1, 1, 0, 1)
+                    """,
+                arguments: [state.key.owner, state.key.kind, state.key.sourceId, state.storedJSON.serializedString()])
+        }
+        try old.close()
+        let store = try SQLiteStore(path: path)
+        let november = (try #require(CivilDate("2026-11-01")), try #require(CivilDate("2026-11-30")))
+        let found = try store.read { try $0.decisions(kinds: [state.key.kind], from: november.0, through: november.1) }
+        #expect(found.map(\.decisionDate.description) == ["2026-11-05"])
+        try store.close()
     }
 
     @Test func aFileWrittenByOneInstanceIsReadByAnother() throws {
@@ -112,6 +142,44 @@ final class ScratchDirectory {
         let next = try reader.write { tx in try tx.putRecord(try StoreConformance.state("X-0002")) }
         #expect(next == sequence + 1)
         #expect(try writer.read { try $0.lastLocalSequence() } == next)
+    }
+
+    @Test func aStoreOpenedForReadingSeesTheWritersDataAndWritesNothing() throws {
+        let scratch = try ScratchDirectory()
+        let path = scratch.newFile()
+        let writer = try SQLiteStore(path: path)
+        let state = try StoreConformance.state("R-0001")
+        let sequence = try writer.write { tx in try tx.putRecord(state) }
+        let reader = try SQLiteStore.openForReading(path: path)
+        #expect(try reader.read { try $0.record(state.key) } == StoredRecord(state: state, localSequence: sequence))
+        let refused = try #require(throws: StoreError.self) {
+            try reader.write { tx in try tx.putRecord(try StoreConformance.state("R-0002")) }
+        }
+        #expect(refused.message.contains("readonly") || refused.message.contains("read-only") || refused.message.contains("read only"))
+        // The writer goes on while the reader is open, and the reader's next snapshot sees it.
+        let next = try writer.write { tx in try tx.putRecord(try StoreConformance.state("R-0003")) }
+        #expect(try reader.read { try $0.lastLocalSequence() } == next)
+        try reader.close()
+        try writer.close()
+
+        let missing = scratch.newFile()
+        let notFound = try #require(throws: StoreError.self) { try SQLiteStore.openForReading(path: missing) }
+        #expect(notFound.code == .open && notFound.message.contains(missing))
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
+    @Test func aStoreOfAnotherVersionIsNotOpenedForReading() throws {
+        let scratch = try ScratchDirectory()
+        let path = scratch.newFile()
+        try SQLiteStore(path: path).close()
+        let raw = try DatabaseQueue(path: path)
+        try raw.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4'") }
+        let older = try #require(throws: StoreError.self) { try SQLiteStore.openForReading(path: path) }
+        #expect(older.message.contains("older xgate") && older.message.contains("v4"))
+        try raw.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v4'), ('v99')") }
+        try raw.close()
+        let newer = try #require(throws: StoreError.self) { try SQLiteStore.openForReading(path: path) }
+        #expect(newer.message.contains("newer xgate"))
     }
 
     @Test func closedStoreRefusesCalls() throws {

@@ -13,13 +13,16 @@ import argparse
 import base64
 import json
 import os
+import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 
 import websocket
 
@@ -28,6 +31,7 @@ sys.path.insert(0, os.path.join(REPO, "deploy"))
 from federation import NODES, Failure, LocalFederation  # noqa: E402
 
 REPAIRED = "sh-xuhui/administrative-penalty/XH-AMR-CF-2026-000001"
+CONFLICTED = "sh-xuhui/administrative-penalty/XH-AMR-CF-2026-000002"
 # Each page, and text it must show (from the smoke federation's data).
 PAGES = [
     ("/console", "peers", ["Peers", "sh-xuhui", "zj-jiaxing", "Queue depth", "Circuit"]),
@@ -107,6 +111,75 @@ class Browser:
             self.process.wait(timeout=10)
 
 
+def conflict(fed, browser, base, shots):
+    """A second version 1 of one of 徐汇's penalties, with another fine — what a second 徐汇 gateway started on an old
+    copy of its store would send — signed in Python and pushed to the city over mutual TLS as 徐汇. The conflicts page
+    shows both versions side by side; the operator keeps the other one with the form, and it becomes version 2."""
+    key = CONFLICTED.split("/")
+    held = fed.cli("sh-city", "record", CONFLICTED)["state"]
+    record = json.loads(json.dumps(held["content"]["record"]))
+    old_fine = record["data"]["penaltyContent"]
+    fine = float(record["data"]["fineAmount"]) + 1
+    record["data"]["fineAmount"] = f"{fine:g}"
+    record["data"]["penaltyContent"] = re.sub(r"罚款人民币[\d,]+元", f"罚款人民币{int(fine * 10000):,}元", old_fine)
+    new_fine = record["data"]["penaltyContent"]
+    if new_fine == old_fine:
+        raise Failure(f"the sample penalty's content has no fine to change: {old_fine}")
+    with sqlite3.connect(f"file:{os.path.join(fed.out, 'sh-city', 'store.sqlite')}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT next_sequence FROM channels WHERE peer = 'sh-xuhui' AND direction = 'inbound'").fetchone()
+    at = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(time.time() + 8 * 3600))
+    change = {"key": {"owner": key[0], "kind": key[1], "sourceId": key[2]},
+              "content": {"version": held["content"]["version"], "author": "sh-xuhui", "at": at, "record": record},
+              "status": held["statusHistory"][0]}
+    batch = fed.sign_document("sh-xuhui", "xgate-batch+json", {"protocol": "xgate/1", "batchId": str(uuid.uuid4()), "from": "sh-xuhui",
+                                                      "to": "sh-city", "sequence": row[0] if row else 1, "createdAt": at,
+                                                      "changes": [change]})
+    status, answer = fed.post_as("sh-xuhui", "sh-city", "/v1/batches", batch)
+    if status != 200:
+        raise Failure(f"the conflicting batch was refused: {status} {answer[:300]!r}")
+    payload = json.loads(base64.urlsafe_b64decode(json.loads(answer)["payload"] + "=="))
+    if payload["outcomes"][0]["outcome"] != "conflict":
+        raise Failure(f"the second version 1 was not a conflict: {payload['outcomes']}")
+
+    browser.open(base + "/console/conflicts")
+    text = browser.evaluate("document.body.innerText") or ""
+    for expected in (key[2], "Held", "Other", "Fields that differ", "/data/fineAmount", "/data/penaltyContent",
+                     old_fine.split("；")[-1], new_fine.split("；")[-1]):
+        if expected not in text:
+            raise Failure(f"the conflicts page lacks {expected!r}: {text[:400]!r}")
+    if "/data/decisionNumber" in text or "/subject" in text:
+        raise Failure("the conflicts page lists fields that are the same in both versions as different")
+    browser.screenshot(os.path.join(shots, "conflict.png"))
+    chosen = browser.evaluate(
+        "(() => { const f = [...document.querySelectorAll('form[action=\"/console/conflicts/resolve\"]')]"
+        f".find(f => f.parentElement.innerText.includes({json.dumps(new_fine.split('；')[-1])}));"
+        " if (!f) return false; f.submit(); return true; })()")
+    if not chosen:
+        raise Failure("no override form next to the incoming version")
+    deadline = time.time() + 15
+    while "No conflicts." not in (browser.evaluate("document.body.innerText") or ""):
+        if time.time() > deadline:
+            raise Failure(f"after the override the page shows: {(browser.evaluate('document.body.innerText') or '')[:300]!r}")
+        time.sleep(0.2)
+    resolved = fed.cli("sh-city", "record", CONFLICTED)["state"]
+    content = resolved["content"]
+    if content["version"] != held["content"]["version"] + 1 or content["record"]["data"]["penaltyContent"] != new_fine \
+            or resolved.get("conflicts"):
+        raise Failure(f"the override did not become the next version: {content['version']} {content['record']['data']}")
+    print(f"ok  /console/conflicts: both versions side by side; keeping the incoming one made it version {content['version']}")
+
+
+def charts(browser, base):
+    """The charts read samples the store kept across restarts (the smoke run's daemons took one as they stopped)."""
+    browser.open(base + "/console/charts?hours=24")
+    text = browser.evaluate("document.body.innerText") or ""
+    found = re.search(r"(\d+) samples? in the last 24 h", text)
+    lines = browser.evaluate("document.querySelectorAll('svg polyline').length")
+    if not found or int(found.group(1)) < 1 or not lines:
+        raise Failure(f"the charts show no kept sample ({lines} lines): {text[:300]!r}")
+    print(f"ok  /console/charts?hours=24: {found.group(1)} sample(s) kept from earlier runs, {lines} lines drawn")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--xgate", required=True)
@@ -158,6 +231,9 @@ def main():
                 raise Failure(f"the batch page {link} lacks {expected!r}: {text[:300]!r}")
         browser.screenshot(os.path.join(args.shots, "batch.png"))
         print(f"ok  a batch from the sync log: its receipt and per-record outcomes ({link.rsplit('/', 1)[-1]})")
+
+        conflict(fed, browser, base, args.shots)
+        charts(browser, base)
 
         browser.open(base + "/console")
         browser.evaluate("document.querySelector('form[action=\"/console/logout\"]').submit(); true")

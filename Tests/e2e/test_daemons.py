@@ -426,7 +426,17 @@ def main():
                 db.execute("DELETE FROM audit_log WHERE seq >= 5")  # now a clean cut: only --expect-head can tell
             result = subprocess.run([fed.xgate, "audit", "verify", "--store", removed, "--expect-head", head], capture_output=True, text=True)
             check(result.returncode == 1 and "expected head" in result.stdout, f"a cut log not caught: {result.stdout}")
-            print(f"    {verdict['entries']} entries intact; an altered entry, a removed entry and a cut tail each caught (exit 1)")
+            older = os.path.join(fed.out, "audit-older.sqlite")
+            shutil.copy(store, older)
+            with sqlite3.connect(older) as db:
+                db.execute("DELETE FROM grdb_migrations WHERE rowid = (SELECT max(rowid) FROM grdb_migrations)")
+                applied = db.execute("SELECT count(*) FROM grdb_migrations").fetchone()[0]
+            result = subprocess.run([fed.xgate, "audit", "verify", "--store", older], capture_output=True, text=True)
+            check(result.returncode == 74 and "older xgate" in result.stderr, f"a store of an older schema: {result.returncode} {result.stderr}")
+            with sqlite3.connect(older) as db:
+                check(db.execute("SELECT count(*) FROM grdb_migrations").fetchone()[0] == applied, "audit verify migrated the store it read")
+            print(f"    {verdict['entries']} entries intact; an altered entry, a removed entry and a cut tail each caught (exit 1); "
+                  "an older store refused (exit 74), not migrated")
 
         step("the city's hash-chained audit log verifies, and xgate audit verify catches tampering", audit)
         print("e2e: all daemon tests passed")
@@ -446,23 +456,6 @@ def main():
             shutil.rmtree(out, ignore_errors=True)
 
 
-def sign_document(fed, node, typ, payload):
-    """A JWS signed with Python's cryptography, not xgate (as a Java or Python partner would)."""
-    from cryptography.hazmat.primitives import serialization
-    with open(os.path.join(fed.out, "keys", f"{node}.key"), "rb") as f:
-        key = serialization.load_pem_private_key(f.read(), None)
-    with open(os.path.join(fed.out, "keys", f"{node}.jwk.json")) as f:
-        kid = json.load(f)["kid"]
-
-    def b64(data):
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    protected = b64(json.dumps({"alg": "EdDSA", "kid": kid, "typ": typ}, separators=(",", ":")).encode())
-    encoded = b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
-    signature = b64(key.sign(f"{protected}.{encoded}".encode()))
-    return json.dumps({"protected": protected, "payload": encoded, "signature": signature}).encode()
-
-
 def now_text():
     import datetime
     return datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).replace(microsecond=0).isoformat()
@@ -471,7 +464,7 @@ def now_text():
 def sign_ack(fed, items, node="sh-songjiang", to="sh-city"):
     """An acknowledgement (urn:xgate:schema:acknowledgement:1)."""
     import uuid
-    return sign_document(fed, node, "xgate-ack+json", {"protocol": "xgate/1", "ackId": str(uuid.uuid4()), "from": node, "to": to,
+    return fed.sign_document(node, "xgate-ack+json", {"protocol": "xgate/1", "ackId": str(uuid.uuid4()), "from": node, "to": to,
                                                        "createdAt": now_text(), "acknowledgements": items})
 
 
@@ -482,7 +475,7 @@ def sign_records(fed, records, sequence, node, to="sh-city"):
     changes = [{"key": {"owner": node, "kind": r["kind"], "sourceId": r["sourceId"]},
                 "content": {"version": 1, "author": node, "at": at, "record": r},
                 "status": {"version": 1, "value": "active", "from": None, "author": node, "at": at}} for r in records]
-    return sign_document(fed, node, "xgate-batch+json", {"protocol": "xgate/1", "batchId": str(uuid.uuid4()), "from": node, "to": to,
+    return fed.sign_document(node, "xgate-batch+json", {"protocol": "xgate/1", "batchId": str(uuid.uuid4()), "from": node, "to": to,
                                                          "sequence": sequence, "createdAt": at, "changes": changes})
 
 

@@ -66,7 +66,7 @@ public struct Rejection: Sendable, Equatable, CustomStringConvertible {
 /// Content and status are two registers merged independently, so the result does not depend on the order or
 /// number of deliveries (DESIGN.md §3):
 /// 1. content: higher version wins; equal version and equal digest is a duplicate; equal version and different
-///    digest is a conflict won by the greater digest, the loser recorded;
+///    digest is a conflict won by the greater digest, the loser recorded until a higher version settles it;
 /// 2. status: every decision seen is kept (a grow-only set), and the standing status is the head of the *status
 ///    chain* computed from it: walk the versions upwards; at each version the candidates are the decisions made
 ///    *from* the status that stood at the version before (when that version is known), and the greatest by
@@ -155,7 +155,11 @@ public enum Merge {
             return .applied
         }
         if incoming.version > held.version {
+            // A conflict is about the standing version: once content moves past it (an operator's override, or the
+            // owner's next edit) it is settled. Dropping it here keeps states equal whatever the order: a node that
+            // gets the newer version first never sees the older rival at all (it is stale).
             state.content = incoming
+            state.conflicts.removeAll { $0.part == .content && $0.version < incoming.version }
             return .applied
         }
         if incoming.version < held.version { return .stale }

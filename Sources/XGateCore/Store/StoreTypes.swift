@@ -228,3 +228,40 @@ public struct SyncLogEntry: Sendable, Equatable {
         self.detail = detail
     }
 }
+
+/// What a node did over one interval, for the console's throughput and lag charts: records received and sent in
+/// (`since`, `at`], and at `at` the worst lag of any peer and the changes queued for all of them. Kept in the store, so
+/// the charts survive a restart; the interval of the first sample after a start begins at the start.
+public struct ActivitySample: Sendable, Equatable {
+    /// The start of the interval.
+    public var since: Timestamp
+    /// When the sample was taken: the end of the interval.
+    public var at: Timestamp
+    /// Records received (pushed to this node or pulled by it) in the interval.
+    public var recordsIn: Int
+    /// Records sent (pushed by this node or served in feed pages) in the interval.
+    public var recordsOut: Int
+    /// The age of the oldest change or batch waiting for any peer, in seconds.
+    public var maxLagSeconds: Int64
+    /// Changes waiting for all peers together.
+    public var queueDepth: Int
+
+    public init(since: Timestamp, at: Timestamp, recordsIn: Int, recordsOut: Int, maxLagSeconds: Int64, queueDepth: Int) {
+        self.since = since
+        self.at = at
+        self.recordsIn = recordsIn
+        self.recordsOut = recordsOut
+        self.maxLagSeconds = maxLagSeconds
+        self.queueDepth = queueDepth
+    }
+}
+
+/// One correction acknowledged: the record and the status version that reached the holder.
+public struct Acknowledgement: Sendable, Equatable, Hashable {
+    public var key: RecordKey
+    public var statusVersion: Int
+    public init(key: RecordKey, statusVersion: Int) {
+        self.key = key
+        self.statusVersion = statusVersion
+    }
+}

@@ -71,6 +71,18 @@ public protocol StoreReader {
 
     /// Audit log entries after `seq`, in order, as stored (their hashes are not checked here).
     func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry]
+
+    /// Held records of `kinds` whose content's `data.decisionDate` falls in [`from`, `through`], each with its reporting
+    /// department (`data.dataSource.name`, else `data.authority.name`, else "(unnamed)") and when its first content
+    /// version was stored here: what the timeliness report counts, read without visiting the other records.
+    func decisions(kinds: Set<String>, from: CivilDate, through: CivilDate) throws -> [TimelinessReport.Decision]
+    /// The first refusal of each record of `kinds` this node refused and does not hold, by key.
+    func refusalsOfRecordsNotHeld(kinds: Set<String>) throws -> [RecordKey: Timestamp]
+    /// Activity samples taken at or after `since`, oldest first.
+    func activitySamples(since: Timestamp) throws -> [ActivitySample]
+
+    /// Corrections pulled from `publisher` not yet acknowledged to it, in the order they were queued.
+    func pendingAcknowledgements(to publisher: String, limit: Int) throws -> [Acknowledgement]
 }
 
 extension StoreTransaction {
@@ -86,7 +98,7 @@ public protocol StoreTransaction: StoreReader {
     /// Stores the merged state and gives the record the next local sequence, which is returned.
     @discardableResult
     func putRecord(_ state: RecordState) throws -> Int64
-    /// Appends an accepted version to a record's history.
+    /// Appends a version taken to a record's history (an accepted version, or the copy that lost a content conflict).
     func appendHistory(_ entry: HistoryEntry) throws
 
     /// Queues a change for a peer; returns the item's id.
@@ -130,4 +142,13 @@ public protocol StoreTransaction: StoreReader {
     /// Appends an entry to the audit log, chained to the last one (its `seq` and `hash` are computed here).
     @discardableResult
     func appendAudit(at: Timestamp, actor: String, action: String, subject: String, detail: JSONValue) throws -> AuditEntry
+
+    /// Keeps an activity sample (replacing one taken at the same second) and drops the samples taken before
+    /// `keepingSince`.
+    func appendActivitySample(_ sample: ActivitySample, keepingSince: Timestamp) throws
+
+    /// Queues acknowledgements of corrections pulled from `publisher` (one already queued is kept once).
+    func queueAcknowledgements(_ items: [Acknowledgement], to publisher: String) throws
+    /// Removes acknowledgements `publisher` has taken (unknown ones are ignored).
+    func removeAcknowledgements(_ items: [Acknowledgement], to publisher: String) throws
 }

@@ -83,7 +83,8 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
         return CivilDate(year: y, month: m, day: d) ?? self
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    /// The number of days of `month` in `year` (28 to 31).
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30

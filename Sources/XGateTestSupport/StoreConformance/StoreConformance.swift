@@ -70,6 +70,16 @@ public enum StoreConformance {
         Property("log filters by id and peer, in order, within the limit") { try logFiltersAndOrders($0) },
         Property("feed positions round-trip and are overwritten") { try feedPositionsRoundTrip($0) },
         Property("appendAudit chains entries 1, 2, 3 … and they verify; a rolled-back write leaves none") { try auditLogChains($0) },
+        Property("decisions reads one range of decision dates with department and first arrival") { try decisionsOfAMonth($0) },
+        Property("refusalsOfRecordsNotHeld gives each refused record not held once, at its first refusal") {
+            try refusalsOfRecordsNotHeld($0)
+        },
+        Property("activity samples read back in order from a time; same second replaces; old ones pruned") {
+            try activitySamplesAreKeptAndPruned($0)
+        },
+        Property("pending acknowledgements are per publisher, in order, once each; removing takes the ones named") {
+            try pendingAcknowledgementsPerPublisher($0)
+        },
         Property("write is atomic: a body that throws leaves nothing behind") { try writeIsAtomic($0) },
         Property("a refused call inside write rolls the whole write back when it propagates") { try refusedCallRollsBack($0) },
         Property("a transaction reads its own writes; read sees what was committed") { try readsSeeWrites($0) },
