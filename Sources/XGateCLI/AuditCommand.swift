@@ -39,20 +39,13 @@ struct AuditCommand: ParsableCommand {
                     throw ExitCode(Exit.notFound)
                 }
                 let opened = try SQLiteStore.openForReading(path: store)
-                var entries: [AuditEntry] = []
-                var after = Int64.min  // every row: one whose seq was set to 0 or below must not hide
-                var headFound = expectHead == nil
-                while true {
-                    let page = try opened.read { try $0.auditEntries(after: after, limit: 10_000) }
-                    guard let last = page.last else { break }
-                    if let expectHead, page.contains(where: { $0.hash == expectHead }) { headFound = true }
-                    entries.append(contentsOf: page)
-                    after = last.seq
-                }
-                try? opened.close()
+                defer { try? opened.close() }
+                // Streamed a page at a time: a city's log has millions of entries.
+                let entries = AuditPages(store: opened, expectHead: expectHead)
                 let result = AuditVerification.verify(entries)
+                if let error = entries.error { throw error }
                 var problem = result.problem
-                if problem == nil, !headFound, let expectHead {
+                if problem == nil, !entries.headFound, let expectHead {
                     problem = "no entry has the expected head hash \(expectHead): the log was cut or rewritten after it"
                 }
                 if json {
@@ -69,5 +62,42 @@ struct AuditCommand: ParsableCommand {
                 if problem != nil { throw ExitCode(Exit.invalid) }
             }
         }
+    }
+}
+
+/// The audit log of a store as a sequence read 10,000 entries at a time, every row included (one whose seq was set
+/// to 0 or below must not hide). A read error ends the sequence and is kept in `error`.
+final class AuditPages: Sequence, IteratorProtocol {
+    let store: SQLiteStore
+    let expectHead: String?
+    private(set) var error: (any Error)?
+    private(set) var headFound: Bool
+    private var after = Int64.min
+    private var page: [AuditEntry] = []
+    private var index = 0
+
+    init(store: SQLiteStore, expectHead: String?) {
+        self.store = store
+        self.expectHead = expectHead
+        self.headFound = expectHead == nil
+    }
+
+    func next() -> AuditEntry? {
+        if index == page.count {
+            do {
+                let after = self.after
+                page = try store.read { try $0.auditEntries(after: after, limit: 10_000) }
+            } catch {
+                self.error = error
+                return nil
+            }
+            index = 0
+            guard let last = page.last else { return nil }
+            after = last.seq
+        }
+        let entry = page[index]
+        index += 1
+        if entry.hash == expectHead { headFound = true }
+        return entry
     }
 }

@@ -96,13 +96,25 @@ public enum Daemon {
                     metadata: ["url": "\(scheme)://\(configuration.listenHost):\(channel.localAddress?.port ?? configuration.listenPort)"])
             },
             logger: logger)
+        // Every service has ended when runService returns: the store is checkpointed (its WAL folded into the file)
+        // and closed, so the stopped node's store is one file an operator can copy.
+        func closeStore() {
+            guard let store = engine.store as? SQLiteStore else { return }
+            do {
+                try store.close()
+            } catch {
+                logger.warning("closing the store failed; the next start replays its WAL", metadata: ["error": "\(error)"])
+            }
+        }
         do {
             try await app.runService()
         } catch {
             try? await client.shutdown()
+            closeStore()
             throw error
         }
         try? await client.shutdown()
+        closeStore()
         logger.notice("xgate stopped")
     }
 
