@@ -246,10 +246,24 @@ extension GatewayAPI {
             [cell(item["status"]), cell(item["statusVersion"]), cell(item["peer"]), cell(item["sentAt"]), cell(item["acknowledgedAt"])]
         }
         body += "<h2>Corrections sent</h2>" + htmlTable(["Status", "Version", "Holder", "Sent", "Acknowledged"], corrections)
-        let history = (value["history"]?.arrayValue ?? []).map { item in
-            [cell(item["at"]), cell(item["part"]), cell(item["version"]), cell(item["source"]), "<code>\(cell(item["digest"]))</code>"]
+        let entries = value["history"]?.arrayValue ?? []
+        // Two content entries of one version are the rival copies of a conflict; an override names the copy it kept.
+        var copies: [String: Int] = [:]
+        for item in entries where item["part"]?.stringValue == "content" { copies[cell(item["version"]), default: 0] += 1 }
+        let history = entries.map { item -> [String] in
+            var note = ""
+            if item["part"]?.stringValue == "content", let count = copies[cell(item["version"])], count > 1 {
+                note = "one of \(count) rival copies of version \(cell(item["version"])) (a conflict)"
+            }
+            if let override = item["override"] {
+                note = "resolves the conflict of version \(cell(override["version"])), keeping <code>\(cell(override["digest"]))</code>"
+            }
+            return [
+                cell(item["at"]), cell(item["part"]), cell(item["version"]), cell(item["source"]), "<code>\(cell(item["digest"]))</code>",
+                note,
+            ]
         }
-        body += "<h2>History</h2>" + htmlTable(["At", "Part", "Version", "From", "Digest"], history)
+        body += "<h2>History</h2>" + htmlTable(["At", "Part", "Version", "From", "Digest", ""], history)
         body +=
             "<h2>Record as held</h2><pre>\(html(String(decoding: (value["state"] ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
         return try await page("Record \(key)", body)

@@ -148,12 +148,14 @@ extension GatewayAPI {
                     "lineage": .array(try reader.lineage(of: key).map(\.json)),
                     "corrections": .array(try reader.corrections(of: key).map(\.json)),
                     "history": .array(
-                        try reader.history(of: key).map {
-                            [
-                                "part": .string($0.part.rawValue), "version": .number(Double($0.version)),
-                                "digest": .string($0.digest.description),
-                                "source": .string($0.source), "at": .string($0.at.text),
-                            ]
+                        try reader.history(of: key).map { entry -> JSONValue in
+                            var item = JSONObject([
+                                ("part", .string(entry.part.rawValue)), ("version", .number(Double(entry.version))),
+                                ("digest", .string(entry.digest.description)), ("source", .string(entry.source)),
+                                ("at", .string(entry.at.text)),
+                            ])
+                            if entry.part == .content, let override = entry.value["override"] { item["override"] = override }
+                            return .object(item)
                         }),
                 ]
             }

@@ -166,7 +166,14 @@ def conflict(fed, browser, base, shots):
     if content["version"] != held["content"]["version"] + 1 or content["record"]["data"]["penaltyContent"] != new_fine \
             or resolved.get("conflicts"):
         raise Failure(f"the override did not become the next version: {content['version']} {content['record']['data']}")
-    print(f"ok  /console/conflicts: both versions side by side; keeping the incoming one made it version {content['version']}")
+    browser.open(base + f"/console/records/{CONFLICTED}")
+    text = browser.evaluate("document.body.innerText") or ""
+    for expected in ("one of 2 rival copies of version 1 (a conflict)", "resolves the conflict of version 1, keeping"):
+        if expected not in text:
+            raise Failure(f"the record's history lacks {expected!r}: {text[:400]!r}")
+    browser.screenshot(os.path.join(shots, "record-after-conflict.png"))
+    print(f"ok  /console/conflicts: both versions side by side; keeping the incoming one made it version {content['version']}; "
+          "the record's history shows both copies and the override")
 
 
 def charts(browser, base):
