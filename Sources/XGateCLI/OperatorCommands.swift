@@ -117,13 +117,18 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await daemon.call({ client throws(OperatorClient.Failure) in try await client.get("/v1/operator/status") }) { value in
-            var rows = [["PEER", "QUEUE", "IN FLIGHT", "DEAD", "LAG s", "NEXT OUT", "NEXT IN", "CIRCUIT", "LAST SUCCESS", "LAST ERROR"]]
+            var rows = [
+                [
+                    "PEER", "QUEUE", "IN FLIGHT", "DEAD", "LAG s", "ACKS OWED", "NEXT OUT", "NEXT IN", "CIRCUIT", "LAST SUCCESS",
+                    "LAST ERROR",
+                ]
+            ]
             for peer in value["peers"]?.arrayValue ?? [] {
                 rows.append(
                     [
-                        "peer", "queueDepth", "batchesInFlight", "deadBatches", "lagSeconds", "nextOutboundSequence",
-                        "expectedInboundSequence", "circuit",
-                        "lastSuccess", "lastError",
+                        "peer", "queueDepth", "batchesInFlight", "deadBatches", "lagSeconds", "acknowledgementsOwed",
+                        "nextOutboundSequence",
+                        "expectedInboundSequence", "circuit", "lastSuccess", "lastError",
                     ].map { text(peer[$0]) })
             }
             return "node \(text(value["node"])) at \(text(value["at"]))\n" + table(rows)

@@ -159,6 +159,12 @@ extension SQLiteReading {
         ) { row in Acknowledgement(key: try row.recordKey(1), statusVersion: try row.int(4)) }
     }
 
+    func pendingAcknowledgementCount(to publisher: String) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM pending_acknowledgements WHERE publisher = ?"), arguments: [publisher])
+            ?? 0
+    }
+
     /// A set of strings as a JSON array, for `IN (SELECT value FROM json_each(?))`.
     static func jsonArray(_ values: Set<String>) -> String {
         JSONValue.array(values.sorted().map(JSONValue.string)).serializedString()

@@ -77,7 +77,7 @@ extension GatewayAPI {
                 "<a href=\"/console/log?peer=\(cell(peer["peer"]))\">\(cell(peer["peer"]))</a>", cell(peer["queueDepth"]),
                 cell(peer["batchesInFlight"]),
                 (peer["deadBatches"]?.numberValue ?? 0) > 0 ? "<span class=\"bad\">\(cell(peer["deadBatches"]))</span>" : "0",
-                cell(peer["lagSeconds"]), cell(peer["lastSuccess"]),
+                cell(peer["lagSeconds"]), cell(peer["acknowledgementsOwed"]), cell(peer["lastSuccess"]),
                 peer["lastError"]?.stringValue.map { "<span class=\"bad\">\(html($0))</span> (\(cell(peer["lastErrorAt"])))" } ?? "–",
                 circuit == "closed" ? "<span class=\"ok\">closed</span>" : "<span class=\"bad\">\(html(circuit))</span>",
                 cell(peer["nextOutboundSequence"]), cell(peer["expectedInboundSequence"]),
@@ -87,8 +87,8 @@ extension GatewayAPI {
             "<p>At \(cell(status["at"])). Lag is the age of the oldest change or batch waiting for the peer.</p>"
             + htmlTable(
                 [
-                    "Peer", "Queue depth", "Batches in flight", "Dead", "Lag (s)", "Last success", "Last error", "Circuit", "Next seq out",
-                    "Expected seq in",
+                    "Peer", "Queue depth", "Batches in flight", "Dead", "Lag (s)", "Acks owed", "Last success", "Last error", "Circuit",
+                    "Next seq out", "Expected seq in",
                 ], rows)
                 + """
                 <p>A record's lineage: <code>/console/records/&lt;owner&gt;/&lt;kind&gt;/&lt;sourceId&gt;</code>, linked from every page that names a record.</p>

@@ -40,6 +40,8 @@ struct NodeHealth: Sendable {
         var deadBatches = 0
         var unacknowledged = 0
         var overdue = 0
+        /// Acknowledgements of pulled corrections this node owes the peer (it publishes a feed this node pulls).
+        var acknowledgementsOwed = 0
         /// The last error kept with the oldest pending batch (a failure from before this process started).
         var pendingBatchError: String?
 
@@ -50,7 +52,8 @@ struct NodeHealth: Sendable {
             let oldest = ([pending.oldest].compactMap { $0 } + batches.map(\.createdAt)).min()
             return PeerHealth(
                 queueDepth: pending.count, lagSeconds: oldest.map { max(0, now.seconds - $0.seconds) } ?? 0, pendingBatches: batches.count,
-                deadBatches: try reader.outboundBatches(peer: peer, state: .dead).count, pendingBatchError: batches.first?.lastError)
+                deadBatches: try reader.outboundBatches(peer: peer, state: .dead).count,
+                acknowledgementsOwed: try reader.pendingAcknowledgementCount(to: peer), pendingBatchError: batches.first?.lastError)
         }
     }
 
@@ -185,6 +188,10 @@ extension GatewayAPI {
         text.family(
             "xgate_corrections_overdue", "gauge", "Corrections unacknowledged past engine.correctionDeadlineSeconds, per holder.",
             perPeer { Double($0.overdue) })
+        text.family(
+            "xgate_acknowledgements_owed", "gauge",
+            "Acknowledgements of corrections pulled from the peer's feed that this node has not yet delivered to it.",
+            perPeer { Double($0.acknowledgementsOwed) })
         text.family(
             "xgate_peer_stuck", "gauge", "1 when the peer's lag is over alerts.stuckPeerSeconds.",
             perPeer { $0.lagSeconds > thresholds.stuckPeerSeconds ? 1 : 0 })

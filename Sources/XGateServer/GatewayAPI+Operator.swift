@@ -81,6 +81,7 @@ extension GatewayAPI {
                         "peer": .string(peer), "queueDepth": .number(Double(queue.queueDepth)),
                         "batchesInFlight": .number(Double(queue.pendingBatches)), "deadBatches": .number(Double(queue.deadBatches)),
                         "lagSeconds": .number(Double(queue.lagSeconds)),
+                        "acknowledgementsOwed": .number(Double(queue.acknowledgementsOwed)),
                         "nextOutboundSequence": .number(Double(try reader.nextOutboundSequence(peer: peer))),
                         "expectedInboundSequence": .number(Double(try reader.expectedInboundSequence(from: peer))),
                         "lastSuccess": entry.lastSuccess.map { .string($0.text) } ?? .null,

@@ -34,7 +34,7 @@ REPAIRED = "sh-xuhui/administrative-penalty/XH-AMR-CF-2026-000001"
 CONFLICTED = "sh-xuhui/administrative-penalty/XH-AMR-CF-2026-000002"
 # Each page, and text it must show (from the smoke federation's data).
 PAGES = [
-    ("/console", "peers", ["Peers", "sh-xuhui", "zj-jiaxing", "Queue depth", "Circuit"]),
+    ("/console", "peers", ["Peers", "sh-xuhui", "zj-jiaxing", "Queue depth", "Acks owed", "Circuit"]),
     ("/console/log?event=batch.", "log", ["Sync log", "batch.received", "sh-xuhui"]),
     ("/console/corrections", "corrections", ["Corrections", "repaired", "zj-jiaxing", "js-suzhou"]),
     (f"/console/records/{REPAIRED}", "record", ["Lineage", "repaired", "from", "zj-jiaxing"]),

@@ -314,6 +314,10 @@ def main():
             check(b"xgate_batches_refused_total{peer=\"sh-songjiang\",code=\"sequence.gap\"} 1" in body, "refusals by code")
             promtool = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
             check(promtool.returncode == 0, f"promtool check metrics: {promtool.stdout.decode()} {promtool.stderr.decode()}")
+            # 嘉兴 pulled the repair and delivered its acknowledgement: it owes the city nothing.
+            status, partner, _ = fed.curl("zj-jiaxing", "GET", "/metrics", cert=None)
+            check(status == 200 and b"xgate_acknowledgements_owed{peer=\"sh-city\"} 0" in partner,
+                  "嘉兴's metrics lack xgate_acknowledgements_owed 0 for the city")
             status, value = fed.operator("sh-city", "GET", "/v1/operator/reports/timeliness?month=2026-11")
             xuhui = [line for line in value.get("lines", []) if line["district"] == "sh-xuhui" and line["department"] is None]
             check(status == 200 and xuhui and xuhui[0]["received"] >= 5, f"timeliness report: {status} {value}")

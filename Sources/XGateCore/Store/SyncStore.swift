@@ -83,6 +83,8 @@ public protocol StoreReader {
 
     /// Corrections pulled from `publisher` not yet acknowledged to it, in the order they were queued.
     func pendingAcknowledgements(to publisher: String, limit: Int) throws -> [Acknowledgement]
+    /// How many acknowledgements this node owes `publisher`.
+    func pendingAcknowledgementCount(to publisher: String) throws -> Int
 }
 
 extension StoreTransaction {

@@ -116,6 +116,7 @@ extension StoreConformance {
             #expect(try r.pendingAcknowledgements(to: city, limit: 2) == [a, b])
             #expect(try r.pendingAcknowledgements(to: "sh-pudong", limit: 10) == [a])
             #expect(try r.pendingAcknowledgements(to: "zj-jiaxing", limit: 10).isEmpty)
+            #expect(try [city, "sh-pudong", "zj-jiaxing"].map { try r.pendingAcknowledgementCount(to: $0) } == [3, 1, 0])
         }
         try store.write { tx in
             try tx.removeAcknowledgements([a, Acknowledgement(key: key("A-0009"), statusVersion: 2)], to: city)
@@ -123,6 +124,7 @@ extension StoreConformance {
         try store.read { (r) throws in
             #expect(try r.pendingAcknowledgements(to: city, limit: 10) == [b, c])
             #expect(try r.pendingAcknowledgements(to: "sh-pudong", limit: 10) == [a], "another publisher's are untouched")
+            #expect(try r.pendingAcknowledgementCount(to: city) == 2)
         }
     }
 }
