@@ -111,6 +111,7 @@ extension DaemonConfiguration {
         "engine.maxChangesPerBatch": .int, "engine.maxBatchBytes": .int, "engine.retryBaseSeconds": .double,
         "engine.retryCapSeconds": .double, "engine.breakerFailures": .int, "engine.breakerOpenSeconds": .int,
         "engine.deadLetterAttempts": .int, "engine.deadLetterAgeSeconds": .int, "engine.correctionDeadlineSeconds": .int,
+        "engine.sentBatchRetentionSeconds": .int,
         "log.level": .string, "alerts.stuckPeerSeconds": .int, "alerts.expiryWarningDays": .int,
     ]
 
@@ -327,6 +328,8 @@ struct Reader {
         engine.deadLetterAgeSeconds = Int64(try int("engine.deadLetterAgeSeconds", 60...31_536_000) ?? Int(engine.deadLetterAgeSeconds))
         engine.correctionDeadlineSeconds =
             Int64(try int("engine.correctionDeadlineSeconds", 1...31_536_000) ?? Int(engine.correctionDeadlineSeconds))
+        engine.sentBatchRetentionSeconds =
+            Int64(try int("engine.sentBatchRetentionSeconds", 0...315_360_000) ?? Int(engine.sentBatchRetentionSeconds))
 
         let level = try string("log.level") ?? "info"
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {

@@ -191,8 +191,8 @@ struct PullService: Service {
     }
 }
 
-/// The expiry sweep: publicity periods that ended become `expired` decisions at the owner (and travel), and
-/// corrections unacknowledged past their deadline are flagged in the sync log.
+/// The expiry sweep: publicity periods that ended become `expired` decisions at the owner (and travel), corrections
+/// unacknowledged past their deadline are flagged in the sync log, and old delivered batches lose their signed bytes.
 struct ExpiryService: Service {
     let engine: SyncEngine
     let offload: Offload
@@ -205,8 +205,13 @@ struct ExpiryService: Service {
             do {
                 let expired = try await offload.write { try engine.expireDue() }
                 let overdue = try await offload.write { try engine.flagOverdueCorrections() }
-                if !expired.isEmpty || !overdue.isEmpty {
-                    logger.info("expiry sweep", metadata: ["expired": "\(expired.count)", "overdueCorrections": "\(overdue.count)"])
+                let pruned = try await offload.write { try engine.pruneSentBatches() }
+                if !expired.isEmpty || !overdue.isEmpty || pruned > 0 {
+                    logger.info(
+                        "expiry sweep",
+                        metadata: [
+                            "expired": "\(expired.count)", "overdueCorrections": "\(overdue.count)", "prunedSentBatches": "\(pruned)",
+                        ])
                 }
             } catch {
                 logger.error("expiry sweep failed", metadata: ["error": "\(error)"])

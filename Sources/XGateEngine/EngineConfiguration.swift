@@ -16,6 +16,9 @@ public struct EngineConfiguration: Sendable {
     public var deadLetterAgeSeconds: Int64
     /// A correction not acknowledged by a holder this many seconds after it was sent is flagged.
     public var correctionDeadlineSeconds: Int64
+    /// The signed bytes of a batch delivered this many seconds ago are dropped (its receipt, lineage and log stay);
+    /// 0 keeps them for ever.
+    public var sentBatchRetentionSeconds: Int64
 
     /// Creates a configuration; every default is the production one.
     public init(
@@ -25,7 +28,8 @@ public struct EngineConfiguration: Sendable {
         circuitBreaker: CircuitBreaker.Configuration = .init(),
         deadLetterAttempts: Int = 50,
         deadLetterAgeSeconds: Int64 = 7 * 86_400,
-        correctionDeadlineSeconds: Int64 = 3 * 86_400
+        correctionDeadlineSeconds: Int64 = 3 * 86_400,
+        sentBatchRetentionSeconds: Int64 = 30 * 86_400
     ) {
         self.maximumChangesPerBatch = maximumChangesPerBatch
         self.maximumBatchBytes = maximumBatchBytes
@@ -34,6 +38,7 @@ public struct EngineConfiguration: Sendable {
         self.deadLetterAttempts = deadLetterAttempts
         self.deadLetterAgeSeconds = deadLetterAgeSeconds
         self.correctionDeadlineSeconds = correctionDeadlineSeconds
+        self.sentBatchRetentionSeconds = sentBatchRetentionSeconds
     }
 
     /// Refuses values that cannot work, naming the key.

@@ -57,6 +57,22 @@ extension SyncEngine {
         return expired
     }
 
+    /// Drops the signed bytes of batches delivered more than `sentBatchRetentionSeconds` ago, `pageSize` per
+    /// transaction (the writer is never held long); returns how many. The receipt, the lineage of each record and the
+    /// log stay: what was sent, to whom and with which outcome is still answered; only the byte-exact resend, which a
+    /// delivered batch never needs, is gone.
+    @discardableResult
+    public func pruneSentBatches(pageSize: Int = 200) throws -> Int {
+        guard configuration.sentBatchRetentionSeconds > 0 else { return 0 }
+        let before = Timestamp(seconds: clock.now().seconds - configuration.sentBatchRetentionSeconds)
+        var total = 0
+        while true {
+            let pruned = try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: before, limit: pageSize) }
+            total += pruned
+            if pruned < pageSize { return total }
+        }
+    }
+
     /// Corrections sent more than the configured deadline ago that a holder has not acknowledged; each is logged once
     /// per call as `correction.unacknowledged`.
     public func overdueCorrections() throws -> [CorrectionTracking] {

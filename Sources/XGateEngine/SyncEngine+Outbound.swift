@@ -102,6 +102,7 @@ extension SyncEngine {
             current.receipt = bytes
             current.lastError = nil
             try tx.updateOutboundBatch(current)
+            try tx.recordDelivery(peer: current.peer, sequence: current.sequence, at: now)
             let items = try tx.outboxItems(ids: current.itemIDs)
             for outcome in receipt.outcomes where outcome.index >= 0 && outcome.index < items.count {
                 let item = items[outcome.index]
@@ -146,6 +147,19 @@ extension SyncEngine {
                         resend.state = .pending
                         resend.nextAttemptAt = now
                         try tx.updateOutboundBatch(resend)
+                        if resend.jws.isEmpty {
+                            // Its signed bytes were dropped after delivery (engine.sentBatchRetentionSeconds): the same
+                            // changes, from its outbox items, signed again as a new batch under the same sequence.
+                            let changes = try tx.outboxItems(ids: resend.itemIDs).map(\.change)
+                            let document = BatchDocument(
+                                batchId: random.batchID(at: now), from: node.id, to: batch.peer, sequence: resend.sequence, createdAt: now,
+                                changes: changes)
+                            let oldBatchId = resend.batchId
+                            resend.batchId = document.batchId
+                            resend.jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey)
+                                .serialized()
+                            try tx.resignOutboundBatch(resend, replacing: oldBatchId)
+                        }
                     }
                     try tx.appendLog(
                         SyncLogEntry(

@@ -7,7 +7,9 @@ import GRDB
 /// epoch seconds, for the columns the store orders or filters by.
 enum StoreMigrations {
     /// Every migration, oldest first.
-    static let all: [(identifier: String, sql: String)] = [("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6)]
+    static let all: [(identifier: String, sql: String)] = [
+        ("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7),
+    ]
 
     /// The migrator that applies ``all``.
     static var migrator: DatabaseMigrator {
@@ -80,6 +82,22 @@ enum StoreMigrations {
             status_version INTEGER NOT NULL,
             UNIQUE (publisher, owner, kind, source_id, status_version)
         );
+        """
+
+    /// When each batch was delivered, so the signed bytes of old delivered batches can be dropped (about 1 KB per
+    /// record per peer: the city's file grew ~12 KB per relayed record) without a scan of `outbound_batches`, whose
+    /// `state` and `created_at` sit after the JWS in the row. Batches delivered before this migration count as
+    /// delivered now (the back-fill reads the state index only).
+    static let v7 = """
+        CREATE TABLE delivered_batches (
+            peer           TEXT    NOT NULL,
+            sequence       INTEGER NOT NULL,
+            delivered_at_s INTEGER NOT NULL,
+            PRIMARY KEY (peer, sequence)
+        ) WITHOUT ROWID;
+        CREATE INDEX delivered_batches_by_time ON delivered_batches (delivered_at_s);
+        INSERT INTO delivered_batches (peer, sequence, delivered_at_s)
+            SELECT peer, sequence, CAST(strftime('%s', 'now') AS INTEGER) FROM outbound_batches WHERE state = 'delivered';
         """
 
     /// The first schema.

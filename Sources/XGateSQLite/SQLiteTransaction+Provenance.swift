@@ -120,6 +120,28 @@ extension SQLiteTransaction {
         }
     }
 
+    func recordDelivery(peer: String, sequence: Int, at: Timestamp) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO delivered_batches (peer, sequence, delivered_at_s) VALUES (?, ?, ?)"
+        ).execute(arguments: [peer, sequence, at.seconds])
+    }
+
+    func pruneDeliveredBatches(deliveredBefore before: Timestamp, limit: Int) throws -> Int {
+        let due = try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT peer, sequence FROM delivered_batches WHERE delivered_at_s < ? ORDER BY delivered_at_s LIMIT ?"),
+            arguments: [before.seconds, limit])
+        let prune = try db.cachedStatement(
+            sql: "UPDATE outbound_batches SET jws = zeroblob(0) WHERE peer = ? AND sequence = ? AND state = 'delivered'")
+        let forget = try db.cachedStatement(sql: "DELETE FROM delivered_batches WHERE peer = ? AND sequence = ?")
+        for row in due {
+            let (peer, sequence): (String, Int64) = (row[0], row[1])
+            try prune.execute(arguments: [peer, sequence])
+            try forget.execute(arguments: [peer, sequence])
+        }
+        return due.count
+    }
+
     func setFeedPosition(subscriber: String, feed: String, cursor: String) throws {
         try db.cachedStatement(
             sql: """

@@ -160,6 +160,10 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
         guard db.changesCount == 1 else {
             throw StoreError(.missing, "there is no pending outbound batch \(oldBatchId) to \(batch.peer) with sequence \(batch.sequence)")
         }
+        // The hops it carries now travel under the new id, so the receipt's outcomes land on them.
+        try execute(
+            "UPDATE lineage SET batch_id = ? WHERE batch_id = ? AND peer = ? AND direction = 'outbound'",
+            [batch.batchId, oldBatchId, batch.peer])
     }
 
     /// Sets the next sequence of a channel.

@@ -43,6 +43,7 @@ struct DaemonConfigurationTests {
         #expect(configuration.engine.deadLetterAttempts == defaults.engine.deadLetterAttempts)
         #expect(configuration.engine.deadLetterAgeSeconds == defaults.engine.deadLetterAgeSeconds)
         #expect(configuration.engine.correctionDeadlineSeconds == defaults.engine.correctionDeadlineSeconds)
+        #expect(configuration.engine.sentBatchRetentionSeconds == defaults.engine.sentBatchRetentionSeconds)
         #expect(configuration.logLevel == defaults.logLevel)
     }
 

@@ -140,6 +140,35 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         }
     }
 
+    @Test func aBatchWhoseSignedBytesWereDroppedIsSignedAgainFromItsItemsWhenTheReceiverLostIt() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-PRUNED-0001")])
+        #expect(try await push(district, to: "sh-city"))
+        let first = try #require(try batch(district, "sh-city", 1))
+        world.clock.advance(district.engine.configuration.sentBatchRetentionSeconds + 1)
+        #expect(try district.engine.pruneSentBatches() >= 1)
+        #expect(try batch(district, "sh-city", 1)?.jws.isEmpty == true)
+        // The city is restored from an empty backup: it expects sequence 1 again, whose bytes are gone at 徐汇.
+        try FileManager.default.removeItem(atPath: city.path)
+        try? FileManager.default.removeItem(atPath: city.path + "-wal")
+        try? FileManager.default.removeItem(atPath: city.path + "-shm")
+        try city.restart()
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-PRUNED-0002")])
+        var rounds = 0
+        while try await push(district, to: "sh-city") || (try district.store.read { try $0.peersWithWork() }).contains("sh-city") {
+            world.clock.advance(60)
+            rounds += 1
+            try #require(rounds < 50, "the channel did not drain")
+        }
+        for id in ["XH-PRUNED-0001", "XH-PRUNED-0002"] {
+            #expect(
+                try city.store.read { try $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: id)) } != nil)
+        }
+        let resent = try #require(try batch(district, "sh-city", 1))
+        #expect(resent.state == .delivered && !resent.jws.isEmpty && resent.batchId != first.batchId, "signed again as a new batch")
+        #expect(resent.itemIDs == first.itemIDs)
+        #expect(try district.store.read { try $0.lineage(batchId: resent.batchId) }.map(\.outcome) == ["applied"])
+    }
+
     @Test func aBatchRefusedAsOutsideTheWindowIsSignedAgainUnderTheSameSequence() async throws {
         _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-WINDOW-0001")])
         transport.mode = .fail  // the city is down …
@@ -261,6 +290,21 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         #expect(try jiaxing.engine.pendingAcknowledgement(to: "sh-city") == nil)
         #expect(
             try city.store.read { try $0.corrections(of: key) }.filter { $0.peer == "zj-jiaxing" }.allSatisfy { $0.acknowledgedAt != nil })
+    }
+
+    @Test func aDeliveredBatchLosesItsSignedBytesAfterTheRetentionAndKeepsItsReceiptAndLineage() async throws {
+        _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-PRUNE-0001")])
+        #expect(try await push(district, to: "sh-city"))
+        let delivered = try #require(try district.store.read { try $0.outboundBatches(peer: "sh-city", state: .delivered) }.last)
+        #expect(!delivered.jws.isEmpty)
+        #expect(try district.engine.pruneSentBatches() == 0, "within the retention nothing is dropped")
+        world.clock.advance(district.engine.configuration.sentBatchRetentionSeconds + 1)
+        #expect(try district.engine.pruneSentBatches() >= 1)
+        let after = try #require(try district.store.read { try $0.outboundBatch(peer: "sh-city", sequence: delivered.sequence) })
+        #expect(after.jws.isEmpty)
+        #expect(after.receipt == delivered.receipt && after.state == .delivered)
+        #expect(try district.store.read { try $0.lineage(batchId: delivered.batchId) }.contains { $0.outcome == "applied" })
+        #expect(try district.engine.pruneSentBatches() == 0, "each batch is pruned once")
     }
 
     @Test func aSnapshotStopsAtItsLimitAndTheFeedContinuesWithNothingLostOrRepeated() async throws {

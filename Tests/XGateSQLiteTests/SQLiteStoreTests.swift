@@ -92,18 +92,18 @@ final class ScratchDirectory {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         let store = try SQLiteStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
         try store.write { tx in try tx.setFeedPosition(subscriber: "sh-city", feed: "records", cursor: "42") }
         try store.close()
         for _ in 0..<2 {
             let again = try SQLiteStore(path: path)
-            #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
+            #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
             #expect(try again.read { try $0.feedPosition(subscriber: "sh-city", feed: "records") } == "42")
             try again.close()
         }
     }
 
-    @Test func migratingAStoreOfTheEarlierSchemaFillsTheDecisionDates() throws {
+    @Test func migratingAStoreOfTheEarlierSchemaFillsTheDecisionDatesAndTheDeliveries() throws {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         // A file as xgate wrote it before v5: migrations v1–v4, a record held.
@@ -122,12 +122,23 @@ final class ScratchDirectory {
                     VALUES (?, ?, ?, ?, 'active', 1, 1, 0, 1)
                     """,
                 arguments: [state.key.owner, state.key.kind, state.key.sourceId, state.storedJSON.serializedString()])
+            // A batch delivered before v7: its signed bytes become prunable, counted from the migration.
+            try db.execute(
+                sql: """
+                    INSERT INTO outbound_batches (peer, sequence, batch_id, jws, item_ids, created_at, state, attempts, next_attempt_at,
+                                                  next_attempt_at_s, receipt)
+                    VALUES ('sh-city', 1, 'B-OLD', X'0102', '[]', '2026-11-01T10:00:00+08:00', 'delivered', 0,
+                            '2026-11-01T10:00:00+08:00', 0, X'03')
+                    """)
         }
         try old.close()
         let store = try SQLiteStore(path: path)
         let november = (try #require(CivilDate("2026-11-01")), try #require(CivilDate("2026-11-30")))
         let found = try store.read { try $0.decisions(kinds: [state.key.kind], from: november.0, through: november.1) }
         #expect(found.map(\.decisionDate.description) == ["2026-11-05"])
+        #expect(try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: Timestamp(seconds: 1_000), limit: 10) } == 0)
+        #expect(try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: Timestamp(seconds: 1 << 40), limit: 10) } == 1)
+        #expect(try store.read { try $0.outboundBatch(peer: "sh-city", sequence: 1) }?.jws.isEmpty == true)
         try store.close()
     }
 

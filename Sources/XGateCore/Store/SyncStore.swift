@@ -116,7 +116,8 @@ public protocol StoreTransaction: StoreReader {
     /// Replaces a batch's delivery state (state, attempts, next attempt, last error, receipt).
     func updateOutboundBatch(_ batch: OutboundBatch) throws
     /// Replaces a pending batch the receiver refused as too old (`batch.outside-window`) by the same changes signed
-    /// again: same peer, sequence and items; new batch id, bytes and creation time, and the delivery state given.
+    /// again: same peer, sequence and items; new batch id, bytes and creation time, and the delivery state given. The
+    /// outbound hops the old batch carried move to the new id.
     func resignOutboundBatch(_ batch: OutboundBatch, replacing oldBatchId: String) throws
 
     /// Records a received batch and its receipt, and expects `entry.sequence + 1` next from the sender.
@@ -153,4 +154,11 @@ public protocol StoreTransaction: StoreReader {
     func queueAcknowledgements(_ items: [Acknowledgement], to publisher: String) throws
     /// Removes acknowledgements `publisher` has taken (unknown ones are ignored).
     func removeAcknowledgements(_ items: [Acknowledgement], to publisher: String) throws
+
+    /// Notes when a batch was delivered (its receipt taken), for ``pruneDeliveredBatches(deliveredBefore:limit:)``.
+    func recordDelivery(peer: String, sequence: Int, at: Timestamp) throws
+    /// Drops the signed bytes of up to `limit` batches delivered before `before` (their row, receipt and items stay;
+    /// `jws` becomes empty) and forgets those deliveries; returns how many deliveries it took. A batch that is pending
+    /// again (being sent again to a peer restored from a backup) keeps its bytes.
+    func pruneDeliveredBatches(deliveredBefore before: Timestamp, limit: Int) throws -> Int
 }

@@ -165,7 +165,11 @@ extension StoreConformance {
         let store = try makeStore()
         let ids = try store.write { tx in [try tx.enqueue(try item("sh-city", "R-0001")), try tx.enqueue(try item("sh-city", "R-0002"))] }
         let original = batch("sh-city", sequence: 1, items: ids)
-        try store.write { tx in try tx.saveOutboundBatch(original) }
+        try store.write { tx in
+            try tx.saveOutboundBatch(original)
+            try tx.appendLineage(hop("R-0001", "sh-city", .outbound, batch: original.batchId, at: 1))
+            try tx.appendLineage(hop("R-0001", "sh-pudong", .outbound, batch: original.batchId, at: 2))  // another peer's
+        }
         var again = original
         again.batchId = "019ad3c1-7e42-7b10-9c3e-2f5a8d41b6e7"
         again.jws = bytes(77, count: 260)
@@ -178,6 +182,8 @@ extension StoreConformance {
             #expect(read == again)
             #expect(read.jws == again.jws && read.itemIDs == ids && read.createdAt.text == again.createdAt.text)
             #expect(try r.nextOutboundSequence(peer: "sh-city") == 2, "re-signing does not move the channel")
+            #expect(try r.lineage(batchId: again.batchId).map(\.peer) == ["sh-city"], "the hop moved to the new id")
+            #expect(try r.lineage(batchId: original.batchId).map(\.peer) == ["sh-pudong"])
         }
         #expect(throws: (any Error).self) { try store.write { tx in try tx.resignOutboundBatch(again, replacing: original.batchId) } }
         var delivered = again
@@ -235,6 +241,49 @@ extension StoreConformance {
             #expect(try r.expectedInboundSequence(from: "sh-city") == 3)
             #expect(try r.inboxEntry(sender: "sh-city", batchId: second.batchId) == second)
             #expect(try r.inboxEntry(sender: "sh-city", batchId: first.batchId) == first)
+        }
+    }
+}
+
+// MARK: - Pruning delivered batches
+
+extension StoreConformance {
+    /// `pruneDeliveredBatches` empties the signed bytes of batches delivered before the time given, at most `limit`
+    /// at a time and each once, and nothing else: a batch delivered later and a pending batch keep theirs, and every
+    /// pruned batch keeps its receipt, state and items.
+    public static func pruneDeliveredBatchesDropsOnlyOldSignedBytes(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        var batches: [OutboundBatch] = []
+        for sequence in 1...4 {
+            var made = batch("sh-city", sequence: sequence, items: [], id: "019ad3c1-7e42-7b10-9c3e-2f5a8d41b6e\(sequence)")
+            made.jws = bytes(UInt8(sequence), count: 2_000)
+            batches.append(made)
+        }
+        try store.write { tx in
+            for made in batches { try tx.saveOutboundBatch(made) }
+            for index in 0..<3 {
+                var delivered = batches[index]
+                delivered.state = .delivered
+                delivered.receipt = bytes(200, count: 180)
+                try tx.updateOutboundBatch(delivered)
+                batches[index] = delivered
+                try tx.recordDelivery(peer: "sh-city", sequence: delivered.sequence, at: at(Int64(index) * 100))
+            }
+            try tx.recordDelivery(peer: "sh-city", sequence: 1, at: at(999))  // noted twice: the first time counts
+            var again = batches[1]  // pending again: a peer restored from a backup asked for it
+            again.state = .pending
+            try tx.updateOutboundBatch(again)
+        }
+        #expect(try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: at(150), limit: 1) } == 1)
+        #expect(try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: at(150), limit: 10) } == 1)
+        #expect(try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: at(150), limit: 10) } == 0)
+        try store.read { (r) throws in
+            let read = try (1...4).map { try #require(try r.outboundBatch(peer: "sh-city", sequence: $0)) }
+            #expect(read[0].jws.isEmpty, "delivered before the time: bytes dropped")
+            #expect(read[1].jws == batches[1].jws, "pending again: kept")
+            #expect(read[2].jws == batches[2].jws, "delivered at the time given: kept")
+            #expect(read[3].jws == batches[3].jws, "pending: kept")
+            #expect(read[0].receipt == batches[0].receipt && read[0].state == .delivered && read[0].batchId == batches[0].batchId)
         }
     }
 }

@@ -53,6 +53,9 @@ public enum StoreConformance {
         Property("saveOutboundBatch takes only the channel's next sequence") { try saveOutboundBatchRefusesOtherSequences($0) },
         Property("saveOutboundBatch takes its items out of the outbox and advances the channel") { try saveOutboundBatchTakesItems($0) },
         Property("updateOutboundBatch replaces the delivery state only") { try updateOutboundBatchReplacesDeliveryState($0) },
+        Property("pruneDeliveredBatches drops the signed bytes of batches delivered before a time, and nothing else") {
+            try pruneDeliveredBatchesDropsOnlyOldSignedBytes($0)
+        },
         Property("resignOutboundBatch replaces a pending batch's bytes under the same sequence") {
             try resignOutboundBatchKeepsTheSequence($0)
         },
