@@ -60,10 +60,7 @@ struct ReceiptCommand: ParsableCommand {
                 let jws = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: signingKey)
                 print(jws.serializedString())
                 let summary = receipt.summary
-                report(
-                    "receipt for batch \(batch.batchId): "
-                        + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(
-                            separator: ", "))
+                report("receipt for batch \(batch.batchId): " + Receipt.summaryText(summary))
             }
         }
     }
@@ -123,8 +120,7 @@ struct ReceiptCommand: ParsableCommand {
                     "receipt \(receipt.receiptId) for batch \(receipt.batchId): signed by \(receipt.from) (key \(verified.kid)), received \(receipt.receivedAt)"
                 )
                 let summary = receipt.summary
-                print(
-                    ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
+                print(Receipt.summaryText(summary))
                 for outcome in receipt.outcomes where outcome.outcome == "rejected" || outcome.outcome == "conflict" {
                     print(
                         printable(

@@ -138,8 +138,7 @@ struct ReportCommand: AsyncParsableCommand {
         }
 
         static func percent(_ value: JSONValue?) -> String {
-            guard let rate = value?.numberValue else { return "-" }
-            return String(format: "%.1f%%", rate * 100)
+            value?.numberValue.map(TimelinessReport.percent) ?? "-"
         }
 
         static func csv(_ value: JSONValue?) -> String {

@@ -116,8 +116,7 @@ extension SyncEngine {
         try tx.appendLog(
             SyncLogEntry(
                 at: now, peer: sender, batchId: batch.batchId, event: "batch.received",
-                detail: "sequence \(batch.sequence): "
-                    + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", "))
+                detail: "sequence \(batch.sequence): " + Receipt.summaryText(summary))
         )
         try tx.appendAudit(
             at: now, actor: sender, action: "batch.received", subject: batch.batchId,

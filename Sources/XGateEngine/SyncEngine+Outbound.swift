@@ -120,9 +120,7 @@ extension SyncEngine {
             try tx.appendLog(
                 SyncLogEntry(
                     at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.delivered",
-                    detail: "sequence \(batch.sequence): "
-                        + ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(summary[$0] ?? 0)" }.joined(
-                            separator: ", ")))
+                    detail: "sequence \(batch.sequence): " + Receipt.summaryText(summary)))
             try tx.appendAudit(
                 at: now, actor: node.id, action: "batch.delivered", subject: batch.batchId,
                 detail: [
@@ -325,6 +323,6 @@ public struct InlineExecutor: StoreExecutor {
 extension SyncEngine {
     /// A receipt's counts by outcome, for the audit log.
     static func summaryJSON(_ summary: [String: Int]) -> JSONValue {
-        .object(JSONObject(["applied", "duplicate", "stale", "conflict", "rejected"].map { ($0, .number(Double(summary[$0] ?? 0))) }))
+        .object(JSONObject(Receipt.outcomeNames.map { ($0, .number(Double(summary[$0] ?? 0))) }))
     }
 }

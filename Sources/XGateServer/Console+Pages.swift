@@ -177,9 +177,9 @@ extension GatewayAPI {
                 }
                 body +=
                     "<div class=\"side\"><div><strong>Held</strong> (\(cell(conflict["part"])) version \(cell(conflict["version"])))"
-                    + "<pre>\(html(String(decoding: (held ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
+                    + preJSON(held)
                     + resolveForm(key, digest: heldDigest, csrf: context.csrf) + "</div>"
-                    + "<div><strong>Other</strong> <code>\(html(loser))</code><pre>\(html(String(decoding: (conflict["value"] ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
+                    + "<div><strong>Other</strong> <code>\(html(loser))</code>" + preJSON(conflict["value"])
                     + resolveForm(key, digest: loser, csrf: context.csrf) + "</div></div>"
             }
         }
@@ -265,7 +265,7 @@ extension GatewayAPI {
         }
         body += "<h2>History</h2>" + htmlTable(["At", "Part", "Version", "From", "Digest", ""], history)
         body +=
-            "<h2>Record as held</h2><pre>\(html(String(decoding: (value["state"] ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
+            "<h2>Record as held</h2>" + preJSON(value["state"])
         return try await page("Record \(key)", body)
     }
 
@@ -274,7 +274,7 @@ extension GatewayAPI {
         let now = engine.clock.now().chinaDate
         let month = requested ?? String(format: "%04d-%02d", now.year, now.month)
         let value = try await timelinessReportValue(month: month)
-        func percent(_ rate: JSONValue?) -> String { rate?.numberValue.map { String(format: "%.1f%%", $0 * 100) } ?? "–" }
+        func percent(_ rate: JSONValue?) -> String { rate?.numberValue.map(TimelinessReport.percent) ?? "–" }
         let rows = (value["lines"]?.arrayValue ?? []).map { line in
             [
                 line["department"]?.stringValue == nil ? "<strong>\(cell(line["district"]))</strong>" : "",
@@ -357,7 +357,7 @@ extension GatewayAPI {
         guard let envelope = try? JSONParser().parse(jws), let encoded = envelope["payload"]?.stringValue,
             let payload = Base64URL.decode(encoded), let receipt = try? JSONParser().parse(payload)
         else { return "<p class=\"bad\">\(html(title)): unreadable</p>" }
-        let summary = ["applied", "duplicate", "stale", "conflict", "rejected"].map { "\($0) \(cell(receipt["summary"]?[$0]))" }
+        let summary = Receipt.outcomeNames.map { "\($0) \(cell(receipt["summary"]?[$0]))" }
         let refused = (receipt["outcomes"]?.arrayValue ?? []).filter { $0["outcome"]?.stringValue != "applied" }.prefix(200).map {
             outcome in
             [
@@ -454,6 +454,11 @@ extension GatewayAPI {
             + "<h2>Throughput</h2>\(throughputChart)<h2>Lag and queue</h2>\(lagChart)"
         return try await page("Throughput and lag, last \(hours) h", body)
     }
+}
+
+/// A JSON value pretty-printed in a `<pre>` block.
+func preJSON(_ value: JSONValue?) -> String {
+    "<pre>\(html(String(decoding: (value ?? .null).serialized(.prettyPrinted), as: UTF8.self)))</pre>"
 }
 
 /// The members where two JSON values differ, by JSON Pointer (`/data/fineAmount`), a missing member as nil; arrays

@@ -67,11 +67,19 @@ public struct Receipt: Sendable {
         self.outcomes = outcomes
     }
 
+    /// The outcome names, in the order a summary lists them.
+    public static let outcomeNames = ["applied", "duplicate", "stale", "conflict", "rejected"]
+
     /// Counts per outcome name.
     public var summary: [String: Int] {
-        var counts = ["applied": 0, "duplicate": 0, "stale": 0, "conflict": 0, "rejected": 0]
+        var counts = Dictionary(uniqueKeysWithValues: Self.outcomeNames.map { ($0, 0) })
         for o in outcomes { counts[o.outcome, default: 0] += 1 }
         return counts
+    }
+
+    /// A summary as one line of text: `applied 998, duplicate 0, stale 0, conflict 0, rejected 2`.
+    public static func summaryText(_ summary: [String: Int]) -> String {
+        outcomeNames.map { "\($0) \(summary[$0] ?? 0)" }.joined(separator: ", ")
     }
 
     /// The wire form.
@@ -86,8 +94,7 @@ public struct Receipt: Sendable {
         o["payloadDigest"] = .string(payloadDigest.description)
         o["receivedAt"] = .string(receivedAt.text)
         let s = summary
-        o["summary"] = .object(
-            JSONObject(["applied", "duplicate", "stale", "conflict", "rejected"].map { (key: $0, value: .number(Double(s[$0] ?? 0))) }))
+        o["summary"] = .object(JSONObject(Self.outcomeNames.map { (key: $0, value: .number(Double(s[$0] ?? 0))) }))
         o["outcomes"] = .array(
             outcomes.map { outcome in
                 var e = JSONObject()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The monthly report districts are ranked on (月通报): for licensing and penalty decisions (双公示), per district and
 /// per reporting department, how many reached this node, how many passed validation, and how many arrived within
 /// 7 working days of the decision (国办发〔2015〕51号), working days from `Contracts/calendar/` (调休 included).
@@ -54,6 +56,9 @@ public struct TimelinessReport: Sendable, Equatable {
             return Double(received) / Double(expected)
         }
     }
+
+    /// A rate as the monthly report prints it: `97.5%`.
+    public static func percent(_ rate: Double) -> String { String(format: "%.1f%%", rate * 100) }
 
     /// The working days a decision has to arrive in.
     public static let workingDays = 7
