@@ -2,7 +2,7 @@
 # Installs what xgate needs on a fresh Debian machine, only where it is missing: the C libraries the design names
 # (SQLite, OpenSSL, curl headers), curl (the outside client of the daemon tests), the sqlite3 CLI (the engine benchmark's storage ceiling),
 # prometheus (promtool checks /metrics), chromium and a CJK font (the console's headless-browser test) and the Python packages
-# the outside checks use. Safe to run repeatedly.
+# the outside checks use (schemathesis among them). Safe to run repeatedly.
 set -euo pipefail
 
 packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3 curl prometheus chromium fonts-wqy-zenhei)
@@ -25,6 +25,7 @@ python3 -c 'import joserfc' 2>/dev/null || python_missing+=(joserfc)
 python3 -c 'import yaml' 2>/dev/null || python_missing+=(pyyaml)
 python3 -c 'import openapi_spec_validator' 2>/dev/null || python_missing+=(openapi-spec-validator)
 python3 -c 'import websocket' 2>/dev/null || python_missing+=(websocket-client)
+python3 -c 'import schemathesis' 2>/dev/null || python_missing+=(schemathesis)
 if [ ${#python_missing[@]} -gt 0 ]; then
   echo "install-deps: pip install ${python_missing[*]}"
   python3 -m pip install -q "${python_missing[@]}"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XGateCore
 import XGateFileSystem
 import XGateJOSE
 
@@ -21,7 +22,7 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "The directory to write the key files into.") var out: String
 
         func validate() throws {
-            guard node.range(of: "^[a-z]{2}-[a-z0-9]+(-[a-z0-9]+)*$", options: .regularExpression) != nil else {
+            guard NodeId.isValid(node) else {
                 throw ValidationError("--node must be a node id like sh-xuhui (two letters, '-', lowercase letters and digits)")
             }
         }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import XGateDaemon
+import XGateFileSystem
 import XGateJSON
 
 /// `xgate serve --config FILE`: runs the node's daemon until SIGTERM or SIGINT.
@@ -31,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration = try DaemonConfiguration.load(path: path)
         } catch {
             report("configuration: \(error.description)")
-            throw ExitCode(Exit.configuration)
+            throw ExitCode(error.file.map { Exit.code(for: $0) } ?? Exit.configuration)
         }
         LoggingSystem.bootstrap { label in
             var handler = JSONLogHandler(label: label)

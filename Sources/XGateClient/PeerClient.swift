@@ -8,38 +8,81 @@ import XGateEngine
 import XGateJSON
 
 /// Outgoing HTTPS to peers with this node's client certificate: pushes batches (the engine's transport), pulls feed
-/// pages, sends acknowledgements. Peers' server certificates must chain to the configured trust roots and match the
-/// endpoint's host name. Call `shutdown()` when done.
+/// pages, sends acknowledgements. A peer's server certificate must chain to the configured trust roots, match the
+/// endpoint's host name, and carry a public key pinned for that peer in the registry (`tls.pins`): the pins are
+/// checked on both ends of mutual TLS, so a certificate the CA issued to another node is refused
+/// (`peer.server-certificate-mismatch`). Call `shutdown()` when done.
 public final class PeerClient: PeerTransport, Sendable {
-    let http: HTTPClient
+    /// One connection pool per peer, each checking that peer's pins.
+    let clients: [String: HTTPClient]
     let federation: Federation
     let node: String
     let timeout: TimeAmount
 
     /// Creates a client. `certificatePath`/`privateKeyPath` nil (development plain HTTP) sends no certificate and
-    /// names this node in `X-Xgate-Node` instead.
+    /// names this node in `X-Xgate-Node` instead (and there are no server certificates to pin).
     public init(
         node: String, federation: Federation, certificatePath: String?, privateKeyPath: String?, trustRootsPath: String?,
         timeoutSeconds: Int
     ) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
+        let development = certificatePath == nil
         if let certificatePath, let privateKeyPath {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: privateKeyPath, format: .pem))
         }
         if let trustRootsPath { tls.trustRoots = .file(trustRootsPath) }
         tls.minimumTLSVersion = .tlsv12
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeoutSeconds)))
-        configuration.httpVersion = .http1Only
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        var clients: [String: HTTPClient] = [:]
+        for (id, peer) in federation.peers where id != node {
+            var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+            configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeoutSeconds)))
+            configuration.httpVersion = .http1Only
+            // The engine retries with its own backoff; a connection that fails (refused, wrong pin) fails the request.
+            configuration.connectionPool.retryConnectionEstablishment = false
+            // Below the peers' keep-alive timeout (limits.idleTimeoutSeconds, 60 s), so a pooled connection is
+            // given up here before the peer closes it.
+            configuration.connectionPool.idleTimeout = .seconds(30)
+            if !development {
+                let pins = Set(peer.tlsPins)
+                configuration.http1_1ConnectionDebugInitializer = { channel in
+                    channel.nioSSL_peerCertificate().flatMapThrowing { certificate in
+                        try PeerClient.check(certificate, of: id, pins: pins)
+                    }.flatMapErrorThrowing { error in
+                        channel.close(promise: nil)
+                        throw error
+                    }
+                }
+            }
+            clients[id] = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        }
+        self.clients = clients
         self.federation = federation
         self.node = node
         self.timeout = .seconds(Int64(timeoutSeconds))
     }
 
-    /// Shuts the connection pool down.
-    public func shutdown() async throws { try await http.shutdown() }
+    /// The server certificate of a connection to `peer` must carry a key pinned for it.
+    static func check(_ certificate: NIOSSLCertificate?, of peer: String, pins: Set<String>) throws {
+        guard let certificate else { throw ServerCertificateMismatch(peer: peer, pin: nil) }
+        let pin = TLSPin.of(subjectPublicKeyInfo: try certificate.extractPublicKey().toSPKIBytes())
+        guard pins.contains(pin) else { throw ServerCertificateMismatch(peer: peer, pin: pin) }
+    }
+
+    /// A peer's server presented a certificate not pinned for it.
+    struct ServerCertificateMismatch: Error, CustomStringConvertible {
+        var peer: String
+        var pin: String?
+        var description: String {
+            guard let pin else { return "the server of \(peer) presented no certificate" }
+            return "the server certificate at \(peer)'s endpoint (\(pin)) is not pinned for \(peer) in the registry (tls.pins)"
+        }
+    }
+
+    /// Shuts the connection pools down.
+    public func shutdown() async throws {
+        for client in clients.values { try await client.shutdown() }
+    }
 
     func url(_ peer: String, _ path: String) throws -> String {
         guard let endpoint = federation.peers[peer]?.endpoint else {
@@ -49,7 +92,8 @@ public final class PeerClient: PeerTransport, Sendable {
     }
 
     /// Sends a request; a 2xx body comes back, a problem document becomes an `EngineError` with its code.
-    func exchange(_ method: HTTPMethod, _ url: String, body: [UInt8]?, contentType: String) async throws -> [UInt8] {
+    func exchange(_ method: HTTPMethod, _ peer: String, _ path: String, body: [UInt8]?, contentType: String) async throws -> [UInt8] {
+        let url = try self.url(peer, path)
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "X-Xgate-Node", value: node)
@@ -57,7 +101,15 @@ public final class PeerClient: PeerTransport, Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await http.execute(request, timeout: timeout)
+        guard let http = clients[peer] else {
+            throw EngineError(code: "peer.unknown", message: "\(peer) is not a peer of \(node) in the registry")
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout)
+        } catch let mismatch as ServerCertificateMismatch {
+            throw EngineError(code: "peer.server-certificate-mismatch", message: mismatch.description, retryable: true)
+        }
         let bytes = Array(try await response.body.collect(upTo: 256 * 1024 * 1024).readableBytesView)
         guard (200..<300).contains(Int(response.status.code)) else {
             throw PeerClient.problem(status: Int(response.status.code), body: bytes)
@@ -79,18 +131,18 @@ public final class PeerClient: PeerTransport, Sendable {
 
     /// POST /v1/batches at `peer`: the receipt.
     public func push(_ jws: [UInt8], to peer: String) async throws -> [UInt8] {
-        try await exchange(.POST, url(peer, "/v1/batches"), body: jws, contentType: "application/jose+json")
+        try await exchange(.POST, peer, "/v1/batches", body: jws, contentType: "application/jose+json")
     }
 
     /// GET /v1/feed (or /v1/feed/snapshot) at `peer`: a signed page.
     public func pull(from peer: String, cursor: String?, limit: Int, snapshot: Bool = false) async throws -> [UInt8] {
         var path = snapshot ? "/v1/feed/snapshot" : "/v1/feed?limit=\(limit)"
         if !snapshot, let cursor { path += "&cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor) }
-        return try await exchange(.GET, url(peer, path), body: nil, contentType: "")
+        return try await exchange(.GET, peer, path, body: nil, contentType: "")
     }
 
     /// POST /v1/acknowledgements at `peer`.
     public func acknowledge(_ jws: [UInt8], to peer: String) async throws {
-        _ = try await exchange(.POST, url(peer, "/v1/acknowledgements"), body: jws, contentType: "application/jose+json")
+        _ = try await exchange(.POST, peer, "/v1/acknowledgements", body: jws, contentType: "application/jose+json")
     }
 }

@@ -26,10 +26,26 @@ public enum Daemon {
 
     /// Runs the daemon until it is told to stop.
     public static func run(_ configuration: DaemonConfiguration, logger baseLogger: Logger) async throws {
+        // Everything the daemon creates — the store and its WAL, exports, temporary files — is for its own user only,
+        // whatever umask it was started with (the store holds full identity numbers).
+        umask(0o077)
         var nodeLogger = baseLogger
         nodeLogger[metadataKey: "node"] = "\(configuration.nodeId)"
         let logger = nodeLogger
+        logger.notice("xgate starting", metadata: configuration.summary)
+        if !configuration.developmentPlainHTTP, let keyPath = configuration.privateKeyPath {
+            do {
+                try Files.requirePrivate(keyPath, "the TLS private key")
+            } catch {
+                throw StartError(code: "files.\(error.kind.rawValue)", message: error.description)
+            }
+        }
         let engine = try makeEngine(configuration)
+        if let store = engine.store as? SQLiteStore, !store.tightenedFiles.isEmpty {
+            logger.warning(
+                "the store was readable by group or others; its files are now 0600",
+                metadata: ["files": "\(store.tightenedFiles.joined(separator: ", "))"])
+        }
         let board = DeliveryBoard()
         let offload = Offload()
         let access = AccessPolicy(
@@ -38,7 +54,15 @@ public enum Daemon {
         let limits = GatewayAPI.Limits(
             maxBodyBytes: configuration.limits.maxBodyBytes, replayWindowSeconds: configuration.limits.replayWindowSeconds,
             maxFeedPage: configuration.limits.maxFeedPage, requestsPerSecond: configuration.limits.requestsPerSecond,
-            burst: configuration.limits.burst)
+            burst: configuration.limits.burst, bodyMemoryBytes: configuration.limits.bodyMemoryBytes,
+            connections: .init(
+                anonymous: configuration.limits.anonymousConnections, perAddress: configuration.limits.connectionsPerAddress,
+                perPeer: configuration.limits.connectionsPerPeer),
+            timeouts: .init(
+                handshake: .seconds(Int64(configuration.limits.handshakeTimeoutSeconds)),
+                requestHead: .seconds(Int64(configuration.limits.requestHeadTimeoutSeconds)),
+                idle: .seconds(Int64(configuration.limits.idleTimeoutSeconds)),
+                minimumBodyBytesPerSecond: configuration.limits.minBodyBytesPerSecond))
         var thresholds = AlertThresholds(
             stuckPeerSeconds: Int64(configuration.alerts.stuckPeerSeconds),
             expiryWarningSeconds: Int64(configuration.alerts.expiryWarningDays) * 86_400)
@@ -49,7 +73,7 @@ public enum Daemon {
         }
         let api = GatewayAPI(
             engine: engine, access: access, limits: limits, board: board, offload: offload, pullFrom: configuration.sync.pullFrom,
-            thresholds: thresholds)
+            thresholds: thresholds, logger: logger)
 
         let client: PeerClient
         do {
@@ -62,25 +86,37 @@ public enum Daemon {
             throw StartError(code: "tls.client", message: "cannot load the client certificate or trust roots: \(error)")
         }
 
+        // Every connection is guarded (timeouts, budgets) right after the HTTP codec; see ConnectionGuard.
+        let connections = api.connections
+        let http: HTTPServerBuilder = .http1(configuration: .init(additionalChannelHandlers: [connections.handler()]))
         let server: HTTPServerBuilder
         if configuration.developmentPlainHTTP {
             logger.warning(
                 "DEVELOPMENT MODE: plain HTTP without TLS on loopback; peers are NOT authenticated by certificates. Never use this in production.",
                 metadata: ["listen": "\(configuration.listenHost):\(configuration.listenPort)"])
-            server = .http1()
+            server = http
         } else {
-            server = try .tls(.http1(), tlsConfiguration: serverTLS(configuration))
+            server = try .tls(http, tlsConfiguration: serverTLS(configuration))
         }
-        let services: [any Service] = [
-            PushService(
-                engine: engine, client: client, board: board, offload: offload,
-                intervalMilliseconds: configuration.sync.pushIntervalMilliseconds,
-                logger: logger),
-            PullService(
-                engine: engine, client: client, board: board, offload: offload, publishers: configuration.sync.pullFrom,
-                pageSize: configuration.limits.maxFeedPage, intervalSeconds: configuration.sync.pullIntervalSeconds, logger: logger),
-            ExpiryService(engine: engine, offload: offload, intervalSeconds: configuration.sync.expirySweepSeconds, logger: logger),
-            SamplingService(api: api, logger: logger),
+        // Named services: the service group logs each by its name (the default is the value's whole description,
+        // which would print the engine, the registry and the operator token's hash at debug level).
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: PushService(
+                    engine: engine, client: client, board: board, offload: offload,
+                    intervalMilliseconds: configuration.sync.pushIntervalMilliseconds, logger: logger),
+                serviceName: "push"),
+            .init(
+                service: PullService(
+                    engine: engine, client: client, board: board, offload: offload, publishers: configuration.sync.pullFrom,
+                    pageSize: configuration.limits.maxFeedPage, intervalSeconds: configuration.sync.pullIntervalSeconds,
+                    logger: logger),
+                serviceName: "pull"),
+            .init(
+                service: ExpiryService(
+                    engine: engine, offload: offload, intervalSeconds: configuration.sync.expirySweepSeconds, logger: logger),
+                serviceName: "expiry"),
+            .init(service: SamplingService(api: api, logger: logger), serviceName: "sampling"),
         ]
         let scheme = configuration.developmentPlainHTTP ? "http" : "https"
         let app = Application(
@@ -88,7 +124,6 @@ public enum Daemon {
             configuration: .init(
                 address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil,
                 availableConnectionsDelegate: .maximum(configuration.limits.maxConnections, logger: logger)),
-            services: services,
             onServerRunning: { channel in
                 board.isReady = true
                 logger.notice(
@@ -106,8 +141,12 @@ public enum Daemon {
                 logger.warning("closing the store failed; the next start replays its WAL", metadata: ["error": "\(error)"])
             }
         }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app, serviceName: "http")] + services, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         do {
-            try await app.runService()
+            try await group.run()
         } catch {
             try? await client.shutdown()
             closeStore()

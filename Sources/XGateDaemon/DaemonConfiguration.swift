@@ -1,6 +1,7 @@
 import Foundation
 import XGateCore
 import XGateEngine
+import XGateFileSystem
 import Yams
 
 /// Everything `xgate serve` needs, read once from a YAML file (environment variables override any key), validated,
@@ -50,8 +51,25 @@ public struct DaemonConfiguration: Sendable {
         /// `limits.requestsPerSecond`, `limits.burst`: per peer (or operator); more is refused with 429 `request.rate-limited`.
         public var requestsPerSecond: Double = 50
         public var burst: Double = 100
-        /// `limits.maxConnections`: concurrent connections; more wait in the accept queue.
-        public var maxConnections: Int = 256
+        /// `limits.maxConnections`: concurrent connections of every kind; more wait in the accept queue.
+        public var maxConnections: Int = 1024
+        /// `limits.anonymousConnections`: connections not identified by a pinned client certificate (operators, the
+        /// console, health checks, anyone who reaches the port), together; the one idle the longest gives way.
+        public var anonymousConnections: Int = 128
+        /// `limits.connectionsPerAddress`: anonymous connections from one source address.
+        public var connectionsPerAddress: Int = 32
+        /// `limits.connectionsPerPeer`: connections identified as one peer.
+        public var connectionsPerPeer: Int = 16
+        /// `limits.handshakeTimeoutSeconds`: a TLS handshake not finished by then is closed.
+        public var handshakeTimeoutSeconds: Int = 10
+        /// `limits.requestHeadTimeoutSeconds`: a connection whose first request head is not complete by then is closed.
+        public var requestHeadTimeoutSeconds: Int = 10
+        /// `limits.idleTimeoutSeconds`: a keep-alive connection with no new request for this long is closed.
+        public var idleTimeoutSeconds: Int = 60
+        /// `limits.minBodyBytesPerSecond`: a request body arriving slower on average (after its first 5 s) is cut.
+        public var minBodyBytesPerSecond: Int = 10_240
+        /// `limits.bodyMemoryBytes`: the request bodies held at once (one caller at most half); more wait with 503.
+        public var bodyMemoryBytes: Int = 64 * 1024 * 1024
         /// `limits.replayWindowSeconds`: a batch whose createdAt is further from now is refused (`batch.outside-window`).
         public var replayWindowSeconds: Int64 = 86_400
         /// `limits.maxFeedPage`: the most changes one feed page carries.
@@ -86,9 +104,12 @@ public struct DaemonConfiguration: Sendable {
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public var key: String
     public var message: String
-    public init(key: String, _ message: String) {
+    /// The file a key names that could not be used (a token file readable by others): it decides the exit code.
+    public var file: FileError?
+    public init(key: String, _ message: String, file: FileError? = nil) {
         self.key = key
         self.message = message
+        self.file = file
     }
     public var description: String { key.isEmpty ? message : "\(key): \(message)" }
 }
@@ -105,7 +126,10 @@ extension DaemonConfiguration {
         "client.trustRoots": .path, "client.timeoutSeconds": .int,
         "operator.tokenSHA256": .string, "operator.tokenFile": .path,
         "limits.maxBodyBytes": .int, "limits.requestsPerSecond": .double, "limits.burst": .double, "limits.maxConnections": .int,
-        "limits.replayWindowSeconds": .int, "limits.maxFeedPage": .int,
+        "limits.replayWindowSeconds": .int, "limits.maxFeedPage": .int, "limits.anonymousConnections": .int,
+        "limits.connectionsPerAddress": .int, "limits.connectionsPerPeer": .int, "limits.handshakeTimeoutSeconds": .int,
+        "limits.requestHeadTimeoutSeconds": .int, "limits.idleTimeoutSeconds": .int, "limits.minBodyBytesPerSecond": .int,
+        "limits.bodyMemoryBytes": .int,
         "sync.pushIntervalMilliseconds": .int, "sync.pullIntervalSeconds": .int, "sync.pullFrom": .list,
         "sync.expirySweepSeconds": .int,
         "engine.maxChangesPerBatch": .int, "engine.maxBatchBytes": .int, "engine.retryBaseSeconds": .double,
@@ -252,9 +276,11 @@ struct Reader {
 
     func build() throws(ConfigurationError) -> DaemonConfiguration {
         let nodeId = try required("node.id")
-        guard nodeId.range(of: "^[a-z][a-z0-9-]{1,63}$", options: .regularExpression) != nil else {
+        guard NodeId.isValid(nodeId) else {
             throw ConfigurationError(
-                key: "node.id", "\"\(nodeId)\" is not a node id (lower-case letters, digits and '-') \(origin("node.id"))")
+                key: "node.id",
+                "\"\(nodeId)\" is not a node id (two lower-case letters, '-', then lower-case letters and digits in groups joined by '-'; at most 64) \(origin("node.id"))"
+            )
         }
         let listen = try required("server.listen")
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port)
@@ -288,6 +314,11 @@ struct Reader {
             }
             tokenHash = hex
         } else if let file = try path("operator.tokenFile") {
+            do {
+                try Files.requirePrivate(file, "the operator token file")
+            } catch {
+                throw ConfigurationError(key: "operator.tokenFile", error.description, file: error)
+            }
             guard let token = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
                 token.count >= 16
             else {
@@ -306,6 +337,27 @@ struct Reader {
         limits.maxConnections = try int("limits.maxConnections", 1...100_000) ?? limits.maxConnections
         limits.replayWindowSeconds = Int64(try int("limits.replayWindowSeconds", 60...31_536_000) ?? Int(limits.replayWindowSeconds))
         limits.maxFeedPage = try int("limits.maxFeedPage", 1...1000) ?? limits.maxFeedPage
+        limits.anonymousConnections = try int("limits.anonymousConnections", 1...100_000) ?? limits.anonymousConnections
+        limits.connectionsPerAddress = try int("limits.connectionsPerAddress", 1...100_000) ?? limits.connectionsPerAddress
+        limits.connectionsPerPeer = try int("limits.connectionsPerPeer", 1...100_000) ?? limits.connectionsPerPeer
+        limits.handshakeTimeoutSeconds = try int("limits.handshakeTimeoutSeconds", 1...300) ?? limits.handshakeTimeoutSeconds
+        limits.requestHeadTimeoutSeconds = try int("limits.requestHeadTimeoutSeconds", 1...300) ?? limits.requestHeadTimeoutSeconds
+        limits.idleTimeoutSeconds = try int("limits.idleTimeoutSeconds", 1...3600) ?? limits.idleTimeoutSeconds
+        limits.minBodyBytesPerSecond = try int("limits.minBodyBytesPerSecond", 1...1_073_741_824) ?? limits.minBodyBytesPerSecond
+        limits.bodyMemoryBytes = try int("limits.bodyMemoryBytes", 131_072...17_179_869_184) ?? limits.bodyMemoryBytes
+        if limits.anonymousConnections >= limits.maxConnections {
+            throw ConfigurationError(
+                key: "limits.anonymousConnections",
+                "must be less than limits.maxConnections (\(limits.maxConnections)): the rest are kept for pinned peers")
+        }
+        if limits.connectionsPerAddress > limits.anonymousConnections {
+            throw ConfigurationError(key: "limits.connectionsPerAddress", "must not be more than limits.anonymousConnections")
+        }
+        if limits.bodyMemoryBytes < 2 * limits.maxBodyBytes {
+            throw ConfigurationError(
+                key: "limits.bodyMemoryBytes",
+                "must be at least twice limits.maxBodyBytes (\(2 * limits.maxBodyBytes)): one caller may hold half of it")
+        }
 
         var sync = DaemonConfiguration.Sync()
         sync.pushIntervalMilliseconds = try int("sync.pushIntervalMilliseconds", 10...3_600_000) ?? sync.pushIntervalMilliseconds

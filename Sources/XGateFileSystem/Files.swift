@@ -29,6 +29,18 @@ public enum Files {
         return Array(data)
     }
 
+    /// Refuses a file holding a secret (a private key, a token) that group or others may read, as ssh does;
+    /// `what` names it in the message ("the private key", "the operator token file").
+    public static func requirePrivate(_ path: String, _ what: String) throws(FileError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw FileError(.notFound, path: path, "no such file (\(what))") }
+        if info.st_mode & 0o077 != 0 {
+            throw FileError(
+                .permission, path: path,
+                "\(what) is accessible to group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        }
+    }
+
     /// Reads and parses one JSON document.
     public static func readJSON(_ path: String, limit: Int = defaultLimit) throws(FileError) -> JSONValue {
         let bytes = try read(path, limit: limit)

@@ -22,13 +22,7 @@ public enum KeyFiles {
 
     /// Reads a private key for `node`, refusing a file that group or others can read (like ssh does).
     public static func read(_ path: String, node: String, kid: String? = nil) throws(FileError) -> SigningKey {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw FileError(.notFound, path: path, "no such key file") }
-        if info.st_mode & 0o077 != 0 {
-            throw FileError(
-                .permission, path: path,
-                "the private key is accessible to group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
-        }
+        try Files.requirePrivate(path, "the private key")
         let bytes = try Files.read(path, limit: 16 * 1024)
         do {
             return try SigningKey(pem: String(decoding: bytes, as: UTF8.self), node: node, kid: kid)

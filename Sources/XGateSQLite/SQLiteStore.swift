@@ -2,6 +2,10 @@ import Foundation
 import GRDB
 import XGateCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The embedded store of every node: one SQLite file in WAL mode, through a GRDB `DatabasePool` (one writer, several
 /// readers that see consistent snapshots and never block the writer).
 ///
@@ -21,12 +25,31 @@ public final class SQLiteStore: SyncStore, Sendable {
     /// The settings it was opened with.
     public let configuration: Configuration
     let pool: DatabasePool
+    /// Files of the store that group or others could read when it was opened, now 0600 (the daemon warns of them).
+    public let tightenedFiles: [String]
+
+    /// The store holds personal data (full identity numbers): its file is created 0600 whatever the umask (SQLite
+    /// gives its `-wal` and `-shm` files the same mode), and an existing store, WAL or shared-memory file readable by
+    /// group or others is made 0600. Returns the files it tightened.
+    static func keepPrivate(_ path: String) -> [String] {
+        guard !path.isEmpty, path != ":memory:" else { return [] }
+        let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o600)
+        if fd >= 0 { Glibc.close(fd) }
+        var tightened: [String] = []
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
+            if chmod(file, info.st_mode & 0o700) == 0 { tightened.append(file) }
+        }
+        return tightened
+    }
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String, configuration: Configuration = Configuration()) throws {
         try configuration.validate()
         self.path = path
         self.configuration = configuration
+        tightenedFiles = Self.keepPrivate(path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration.grdb)
         } catch {
@@ -102,6 +125,7 @@ public final class SQLiteStore: SyncStore, Sendable {
         self.path = path
         self.configuration = configuration
         self.pool = pool
+        self.tightenedFiles = []
     }
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.

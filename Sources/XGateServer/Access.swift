@@ -26,8 +26,12 @@ public struct AccessPolicy: Sendable {
 
     /// The pin of a certificate: `sha256/` + base64 of the SHA-256 of its DER SubjectPublicKeyInfo.
     public static func pin(of certificate: NIOSSLCertificate) throws -> String {
-        let spki = try certificate.extractPublicKey().toSPKIBytes()
-        return "sha256/" + Data(SHA256.hash(data: spki)).base64EncodedString()
+        TLSPin.of(subjectPublicKeyInfo: try certificate.extractPublicKey().toSPKIBytes())
+    }
+
+    /// The node a client certificate is pinned for, if any.
+    public func node(for certificate: NIOSSLCertificate) -> String? {
+        (try? Self.pin(of: certificate)).flatMap { nodesByPin[$0] }
     }
 
     /// The node a request comes from, or a problem: no certificate, or one pinned for no node.

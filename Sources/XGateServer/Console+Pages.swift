@@ -42,7 +42,7 @@ extension GatewayAPI {
     }
 
     func login(_ request: Request) async throws -> Response {
-        let fields = formFields(try await collect(request))
+        let fields = try await withBody(request, caller: "console", limit: Self.operatorBodyLimit) { formFields($0) }
         guard let token = fields["token"], access.acceptsOperatorToken(token) else {
             try limiter.admit("console-login-failed")  // failures only: nobody can lock operators out by posting
             return redirect("/console/login?failed=1")
@@ -196,7 +196,7 @@ extension GatewayAPI {
     }
 
     func resolveFromConsole(_ request: Request, _ context: GatewayContext) async throws -> Response {
-        let fields = formFields(try await collect(request))
+        let fields = try await withBody(request, caller: "console", limit: Self.operatorBodyLimit) { formFields($0) }
         guard fields["csrf"] == context.csrf, !context.csrf.isEmpty else {
             throw Problem(.forbidden, code: "console.csrf", detail: "the form is not from this console session; reload the page")
         }

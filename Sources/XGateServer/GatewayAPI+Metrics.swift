@@ -83,6 +83,9 @@ extension GatewayAPI {
         "xgate_feed_pages_served_total": "Feed pages served to subscribers.",
         "xgate_feed_pages_pulled_total": "Feed pages pulled from publishers and applied.",
         "xgate_http_requests_total": "HTTP requests answered, by route family and status.",
+        "xgate_connections_closed_total":
+            "Connections closed early, by reason: handshake-timeout, head-timeout, idle-timeout, slow-body, evicted (gave way to a newer one), refused (its budget busy).",
+        "xgate_bodies_refused_total": "Request bodies answered 503 request.busy because limits.bodyMemoryBytes was held, by caller.",
     ]
 
     /// Reads queue depth, lag, batches and corrections per peer in one read snapshot.
@@ -206,6 +209,14 @@ extension GatewayAPI {
                 "xgate_certificate_expiry_seconds", "gauge", "Seconds until this node's TLS certificate expires (negative: expired).",
                 [("{certificate=\"server\"}", Double(notAfter.seconds - now.seconds))])
         }
+        let open = connections.counts
+        text.family(
+            "xgate_connections_open", "gauge",
+            "Open connections: anonymous (no pinned client certificate), and per peer identified by its pinned certificate.",
+            [("{peer=\"\"}", Double(open.anonymous))] + open.peers.keys.sorted().map { ("{peer=\"\($0)\"}", Double(open.peers[$0]!)) })
+        text.family(
+            "xgate_body_memory_bytes", "gauge", "Bytes of request bodies held now (limits.bodyMemoryBytes is the most).",
+            [("", Double(bodies.used))])
         let standing = alerts(from: health)
         text.family(
             "xgate_alerts", "gauge", "Alerts standing now, by kind (see GET /v1/operator/alerts).",

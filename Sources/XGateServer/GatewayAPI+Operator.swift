@@ -31,14 +31,18 @@ extension GatewayAPI {
         return RecordKey(owner: owner, kind: kind, sourceId: sourceId.removingPercentEncoding ?? sourceId)
     }
 
+    /// The largest body of an operator command (a status decision, a resolution, a requeue).
+    static let operatorBodyLimit = 65_536
+
     /// The JSON body of an operator request: an object with no members but `allowed` (Contracts/openapi.yaml).
     func body(_ request: Request, allowed: Set<String>) async throws -> JSONValue {
-        let bytes = try await collect(request)
-        let value: JSONValue
-        do {
-            value = try JSONParser().parse(bytes)
-        } catch {
-            throw Problem(.badRequest, code: "request.json", detail: "the body is not JSON: \(error)")
+        try requireContentType(request, ["application/json"])
+        let value: JSONValue = try await withBody(request, caller: "operator", limit: Self.operatorBodyLimit) { bytes in
+            do {
+                return try JSONParser().parse(bytes)
+            } catch {
+                throw Problem(.badRequest, code: "request.json", detail: "the body is not JSON: \(error)")
+            }
         }
         guard case .object(let object) = value else {
             throw Problem(.badRequest, code: "request.json", detail: "the body must be a JSON object")
@@ -55,7 +59,10 @@ extension GatewayAPI {
     func wholeNumber(_ request: Request, _ name: String, minimum: Int) throws -> Int? {
         guard let parameter = request.uri.queryParameters.get(name) else { return nil }
         let text = String(parameter)
-        guard let value = Int(text), value >= minimum else {
+        // Digits only; a number past Int's range means "as many as there are" (the schema sets no maximum).
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let value = Int(text) ?? Optional(Int.max), value >= minimum
+        else {
             throw Problem(.badRequest, code: "request.parameter", detail: "\(name) must be a whole number ≥ \(minimum), not \"\(text)\"")
         }
         return value
@@ -98,6 +105,11 @@ extension GatewayAPI {
     func logValue(_ request: Request) async throws -> JSONValue {
         let parameters = request.uri.queryParameters
         let peer = parameters.get("peer").map { String($0) }
+        if let peer, !NodeId.isValid(peer) {
+            throw Problem(
+                .badRequest, code: "request.parameter",
+                detail: "peer must be a node id like sh-xuhui (at most \(NodeId.maximumLength) characters), not \"\(peer.prefix(80))\"")
+        }
         let event = parameters.get("event").map { String($0) }
         let after = Int64(try wholeNumber(request, "after", minimum: 0) ?? 0)
         let limit = min(try wholeNumber(request, "limit", minimum: 1) ?? 200, 10_000)
@@ -167,13 +179,27 @@ extension GatewayAPI {
 
     /// POST /v1/operator/records: a department's export — a JSON array of record documents, or NDJSON (one per line).
     func submit(_ request: Request) async throws -> Response {
-        let bytes = try await collect(request)
+        try requireContentType(request, ["application/json", "application/x-ndjson"])
+        let ndjson = request.headers[.contentType]?.lowercased().hasPrefix("application/x-ndjson") ?? false
+        return try await withBody(request, caller: "operator") { bytes in try await submit(bytes, ndjson: ndjson) }
+    }
+
+    func submit(_ bytes: [UInt8], ndjson: Bool) async throws -> Response {
+        guard bytes.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else {
+            throw Problem(.badRequest, code: "request.json", detail: "the body is empty: send a JSON array of records or NDJSON")
+        }
         var records: [JSONValue] = []
         let parser = JSONParser()
-        if bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[") {
+        if !ndjson {
             do {
                 guard let array = try parser.parse(bytes).arrayValue else {
-                    throw Problem(.badRequest, code: "request.json", detail: "expected an array")
+                    throw Problem(
+                        .badRequest, code: "request.json",
+                        detail: "an application/json export is a JSON array of records (send NDJSON as application/x-ndjson)")
+                }
+                if let index = array.firstIndex(where: { $0.objectValue == nil }) {
+                    throw Problem(
+                        .badRequest, code: "request.json", detail: "item \(index) of the array is not a record object; nothing was taken")
                 }
                 records = array
             } catch let problem as Problem {
@@ -184,11 +210,16 @@ extension GatewayAPI {
         } else {
             for (number, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
+                let value: JSONValue
                 do {
-                    records.append(try parser.parse(Array(line)))
+                    value = try parser.parse(Array(line))
                 } catch {
                     throw Problem(.badRequest, code: "request.json", detail: "line \(number + 1) is not JSON: \(error); nothing was taken")
                 }
+                guard value.objectValue != nil else {
+                    throw Problem(.badRequest, code: "request.json", detail: "line \(number + 1) is not a record object; nothing was taken")
+                }
+                records.append(value)
             }
         }
         guard records.count <= 10_000 else {
@@ -287,8 +318,11 @@ extension GatewayAPI {
     func requeue(_ request: Request) async throws -> Response {
         let value = try await body(request, allowed: ["peer", "sequence"])
         let peer = try requiredString(value, "peer")
-        guard let sequence = value["sequence"]?.numberValue.flatMap({ Int(exactly: $0) }), sequence >= 1 else {
-            throw Problem(.badRequest, code: "request.field", detail: "the body needs \"sequence\" (a whole number ≥ 1)")
+        // JSON numbers are read as doubles: past 2^53 two sequences would be one, so the contract stops there.
+        guard let sequence = value["sequence"]?.numberValue.flatMap({ Int(exactly: $0) }), (1...9_007_199_254_740_991).contains(sequence)
+        else {
+            throw Problem(
+                .badRequest, code: "request.field", detail: "the body needs \"sequence\" (a whole number from 1 to 9007199254740991)")
         }
         let engine = self.engine
         try await engineCall { try await offload.write { try engine.requeue(peer: peer, sequence: sequence) } }

@@ -12,10 +12,10 @@ extension GatewayAPI {
     }
 
     func timelinessReportValue(month: String?) async throws -> JSONValue {
-        guard let text = month, text.count == 7,
-            let date = CivilDate(text + "-01")
-        else {
-            throw Problem(.badRequest, code: "request.parameter", detail: "month must be YYYY-MM, e.g. 2026-11")
+        // Contracts/openapi.yaml: ^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$.
+        guard let text = month, text.count == 7, let date = CivilDate(text + "-01"), (1900...2099).contains(date.year) else {
+            throw Problem(
+                .badRequest, code: "request.parameter", detail: "month must be YYYY-MM of the years 1900 to 2099, e.g. 2026-11")
         }
         let engine = self.engine
         let kinds = Set(engine.node.contracts.catalogue.kinds.values.filter(\.doublePublicity).map(\.kind))

@@ -17,8 +17,21 @@ public struct GatewayAPI: Sendable {
         public var maxFeedPage: Int
         public var requestsPerSecond: Double
         public var burst: Double
-        public init(maxBodyBytes: Int, replayWindowSeconds: Int64, maxFeedPage: Int, requestsPerSecond: Double, burst: Double) {
+        /// The memory request bodies may hold at once (`BodyBudget`).
+        public var bodyMemoryBytes: Int
+        /// Which connections may stay open (`ConnectionTable`).
+        public var connections: ConnectionTable.Limits
+        /// How long a connection may take over each step.
+        public var timeouts: ConnectionTimeouts
+        public init(
+            maxBodyBytes: Int, replayWindowSeconds: Int64, maxFeedPage: Int, requestsPerSecond: Double, burst: Double,
+            bodyMemoryBytes: Int = 64 * 1024 * 1024, connections: ConnectionTable.Limits = .init(),
+            timeouts: ConnectionTimeouts = .init()
+        ) {
             self.maxBodyBytes = maxBodyBytes
+            self.bodyMemoryBytes = bodyMemoryBytes
+            self.connections = connections
+            self.timeouts = timeouts
             self.replayWindowSeconds = replayWindowSeconds
             self.maxFeedPage = maxFeedPage
             self.requestsPerSecond = requestsPerSecond
@@ -36,13 +49,17 @@ public struct GatewayAPI: Sendable {
     /// When the alerts fire.
     public let thresholds: AlertThresholds
     let limiter: RateLimiter
+    /// The memory request bodies may hold at once.
+    let bodies: BodyBudget
+    /// The open connections and their budgets; `connections.handler()` guards each one (the server's pipeline).
+    public let connections: ConnectionBudget
     /// Web console sessions.
     let sessions = ConsoleSessions()
 
     /// Creates the API.
     public init(
         engine: SyncEngine, access: AccessPolicy, limits: Limits, board: DeliveryBoard, offload: Offload, pullFrom: [String],
-        thresholds: AlertThresholds = AlertThresholds()
+        thresholds: AlertThresholds = AlertThresholds(), logger: Logger = Logger(label: "xgate")
     ) {
         self.engine = engine
         self.access = access
@@ -52,6 +69,10 @@ public struct GatewayAPI: Sendable {
         self.pullFrom = pullFrom
         self.thresholds = thresholds
         self.limiter = RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst)
+        self.bodies = BodyBudget(total: limits.bodyMemoryBytes)
+        self.connections = ConnectionBudget(
+            limits: limits.connections, timeouts: limits.timeouts, logger: logger, identify: { [access] in access.node(for: $0) },
+            count: { [board] reason in board.count("xgate_connections_closed_total{reason=\"\(reason)\"}") })
     }
 
     /// The router with every route.
@@ -95,8 +116,12 @@ public struct GatewayAPI: Sendable {
 
     func receive(_ request: Request, context: GatewayContext) async throws -> Response {
         let peer = context.peer ?? ""
+        try requireContentType(request, ["application/jose+json"])
         let started = ContinuousClock.now
-        let body = try await collect(request)
+        return try await withBody(request, caller: peer) { body in try await receive(body, from: peer, context: context, started: started) }
+    }
+
+    func receive(_ body: [UInt8], from peer: String, context: GatewayContext, started: ContinuousClock.Instant) async throws -> Response {
         let engine = self.engine
         let received = ContinuousClock.now
         let prepared = try await engineCall { try await offload.run { try engine.prepare(body) } }
@@ -148,9 +173,11 @@ public struct GatewayAPI: Sendable {
     /// POST /v1/acknowledgements: a holder that pulled a correction acknowledges it.
     func receiveAcknowledgement(_ request: Request, context: GatewayContext) async throws -> Response {
         let peer = context.peer ?? ""
-        let body = try await collect(request)
+        try requireContentType(request, ["application/jose+json"])
         let engine = self.engine
-        let result = try await engineCall { try await offload.write { try engine.receiveAcknowledgement(body) } }
+        let result = try await withBody(request, caller: peer) { body in
+            try await engineCall { try await offload.write { try engine.receiveAcknowledgement(body) } }
+        }
         guard result.sender == peer else {
             throw Problem(
                 .forbidden, code: "peer.certificate-mismatch", detail: "the acknowledgement is signed by \(result.sender), not \(peer)")
@@ -160,23 +187,56 @@ public struct GatewayAPI: Sendable {
 
     // MARK: Helpers
 
-    /// The request body, refused over the size limit with 413 `request.too-large`.
-    func collect(_ request: Request) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
-            throw tooLarge()
+    /// Reads the request body and runs `use` with it; its bytes count against the body budget until `use` returns.
+    /// A body over `limit` (default `limits.maxBodyBytes`) is refused with 413 `request.too-large` whether or not it
+    /// declares its length (a chunked body is counted as it arrives and cut at the limit); one that finds the budget
+    /// full, with 503 `request.busy` (retryable) before its bytes are read.
+    func withBody<T>(_ request: Request, caller: String, limit: Int? = nil, _ use: ([UInt8]) async throws -> T) async throws -> T {
+        let limit = limit ?? limits.maxBodyBytes
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limit { throw tooLarge(limit) }
+        var reserved = 0
+        defer { bodies.release(reserved, for: caller) }
+        func grow(to bytes: Int) throws {
+            guard bytes > reserved else { return }
+            guard bodies.reserve(bytes - reserved, for: caller) else {
+                board.count("xgate_bodies_refused_total{caller=\"\(caller)\"}")
+                throw Problem(
+                    .serviceUnavailable, code: "request.busy",
+                    detail:
+                        "the node is reading other bodies (limits.bodyMemoryBytes, at most half of it for \(caller)); retry in a moment",
+                    retryable: true)
+            }
+            reserved = bytes
         }
-        do {
-            let buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
-            return Array(buffer.readableBytesView)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw tooLarge()
+        try grow(to: declared ?? 0)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(declared ?? 0)
+        for try await chunk in request.body {
+            guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge(limit) }
+            try grow(to: bytes.count + chunk.readableBytes)
+            bytes.append(contentsOf: chunk.readableBytesView)
         }
+        return try await use(bytes)
     }
 
-    func tooLarge() -> Problem {
+    func tooLarge(_ limit: Int) -> Problem {
         Problem(
             .contentTooLarge, code: "request.too-large",
-            detail: "the body is larger than \(limits.maxBodyBytes) bytes (limits.maxBodyBytes)")
+            detail: limit == limits.maxBodyBytes
+                ? "the body is larger than \(limit) bytes (limits.maxBodyBytes)" : "the body is larger than \(limit) bytes")
+    }
+
+    /// Refuses a body whose declared type is not one the endpoint takes (415 `request.content-type`).
+    func requireContentType(_ request: Request, _ accepted: [String]) throws {
+        let declared = request.headers[.contentType].map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() }
+        guard let declared, accepted.contains(declared) else {
+            throw Problem(
+                .unsupportedMediaType, code: "request.content-type",
+                detail:
+                    "\(request.uri.path) takes \(accepted.joined(separator: " or ")), not \(declared.map { "\"\($0)\"" } ?? "a body without Content-Type")"
+            )
+        }
     }
 
     /// Runs an engine call, turning its errors into problems.
@@ -271,6 +331,13 @@ struct ErrorBoundaryMiddleware: RouterMiddleware {
         -> Response
     {
         do {
+            if Self.route(for: request.uri.path) != nil {
+                var seen = Set<String>()
+                if let twice = request.uri.queryParameters.first(where: { !seen.insert(String($0.key)).inserted }) {
+                    throw Problem(
+                        .badRequest, code: "request.parameter", detail: "query parameter \"\(twice.key)\" is given more than once")
+                }
+            }
             if let route = Self.route(for: request.uri.path),
                 let unknown = request.uri.queryParameters.first(where: { !route.parameters.contains(String($0.key)) })
             {
@@ -284,14 +351,20 @@ struct ErrorBoundaryMiddleware: RouterMiddleware {
             throw problem
         } catch let error as HTTPError {
             if error.status == .notFound, let allowed = Self.methods(for: request.uri.path), !allowed.contains(request.method) {
-                throw Problem(
+                var problem = Problem(
                     .methodNotAllowed, code: "request.method",
                     detail: "\(request.uri.path) takes \(allowed.map(\.rawValue).joined(separator: ", ")), not \(request.method)")
+                problem.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+                throw problem
             }
             let code =
                 error.status == .notFound ? "request.not-found" : error.status == .methodNotAllowed ? "request.method" : "request.invalid"
-            throw Problem(
+            var problem = Problem(
                 error.status, code: code, detail: error.body ?? "\(request.method) \(request.uri.path): \(error.status.reasonPhrase)")
+            if error.status == .methodNotAllowed, let allowed = Self.methods(for: request.uri.path) {
+                problem.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+            }
+            throw problem
         } catch let error as EngineError {
             throw Problem(error)
         } catch {

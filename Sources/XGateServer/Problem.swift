@@ -13,6 +13,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public var retryable: Bool
     /// Extra members (for `sequence.gap`: `expectedSequence`).
     public var extra: [String: JSONValue]
+    /// Headers the answer carries besides its content type (`Allow` on a 405).
+    public var headers: HTTPFields = [:]
 
     /// Creates a problem.
     public init(_ status: HTTPResponse.Status, code: String, detail: String, retryable: Bool = false, extra: [String: JSONValue] = [:]) {
@@ -57,7 +59,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
         if status == .tooManyRequests || status == .serviceUnavailable { headers[.retryAfter] = "1" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json.serialized())))
     }
