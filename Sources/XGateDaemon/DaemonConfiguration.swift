@@ -68,8 +68,9 @@ public struct DaemonConfiguration: Sendable {
         public var idleTimeoutSeconds: Int = 60
         /// `limits.minBodyBytesPerSecond`: a request body arriving slower on average (after its first 5 s) is cut.
         public var minBodyBytesPerSecond: Int = 10_240
-        /// `limits.bodyMemoryBytes`: the request bodies held at once (one caller at most half); more wait with 503.
-        public var bodyMemoryBytes: Int = 64 * 1024 * 1024
+        /// `limits.bodyMemoryBytes`: what request bodies may cost at once, each counted at 4 × its size while it is
+        /// handled (one caller at most half); a body that finds no room is answered 503 `request.busy`.
+        public var bodyMemoryBytes: Int = 128 * 1024 * 1024
         /// `limits.replayWindowSeconds`: a batch whose createdAt is further from now is refused (`batch.outside-window`).
         public var replayWindowSeconds: Int64 = 86_400
         /// `limits.maxFeedPage`: the most changes one feed page carries.
@@ -353,10 +354,11 @@ struct Reader {
         if limits.connectionsPerAddress > limits.anonymousConnections {
             throw ConfigurationError(key: "limits.connectionsPerAddress", "must not be more than limits.anonymousConnections")
         }
-        if limits.bodyMemoryBytes < 2 * limits.maxBodyBytes {
+        if limits.bodyMemoryBytes < 8 * limits.maxBodyBytes {
             throw ConfigurationError(
                 key: "limits.bodyMemoryBytes",
-                "must be at least twice limits.maxBodyBytes (\(2 * limits.maxBodyBytes)): one caller may hold half of it")
+                "must be at least 8 × limits.maxBodyBytes (\(8 * limits.maxBodyBytes)): a body counts 4 × its size and one caller may hold half"
+            )
         }
 
         var sync = DaemonConfiguration.Sync()

@@ -6,9 +6,9 @@
 /// (operators, the console, health checks and anyone probing the port stay anonymous). Anonymous connections share
 /// a budget, and each source address may hold only part of it; a pinned peer has its own budget. When a budget is
 /// full, the connection that has been idle the longest — no request in progress: still in its handshake, before
-/// its first request, or between requests, for at least a second — gives way to the new one, so a flood of sockets
-/// that send nothing can never take the place of a peer or an operator that does; only when every connection in
-/// the budget is busy with a request or younger than that is the new one refused.
+/// its first request, or between requests — gives way to the new one, so a flood of sockets that send nothing can
+/// never take the place of a peer or an operator that does; only when every connection in the budget is busy with a
+/// request is the new one refused. In a peer's own budget only a connection idle for a second or more gives way.
 public struct ConnectionTable: Sendable {
     /// The budgets.
     public struct Limits: Sendable, Equatable {
@@ -18,8 +18,10 @@ public struct ConnectionTable: Sendable {
         public var perAddress: Int
         /// Connections identified as one peer.
         public var perPeer: Int
-        /// How long a connection must have been idle before it gives way (a client between its handshake and its
-        /// first request is never pushed out by a newcomer).
+        /// How long a peer's connection must have been idle before another of the same peer takes its place (a
+        /// peer opening many at once is answered `peer.too-many-connections` instead of cutting its own fresh ones).
+        /// Anonymous connections give way however briefly they have been idle: the newcomer is the one most likely
+        /// to be a real client, the oldest idle one the most likely to be a held socket.
         public var minimumIdleNanoseconds: UInt64
         public init(anonymous: Int = 128, perAddress: Int = 32, perPeer: Int = 16, minimumIdleNanoseconds: UInt64 = 1_000_000_000) {
             self.anonymous = anonymous
@@ -65,15 +67,15 @@ public struct ConnectionTable: Sendable {
         var evicting: [Int] = []
         let sameAddress = entries.filter { $0.value.peer == nil && $0.value.address == address }
         if sameAddress.count >= limits.perAddress {
-            guard let victim = longestIdle(sameAddress, excluding: evicting, now: now) else {
-                return .refused("\(address) holds \(limits.perAddress) connections, all busy or new (limits.connectionsPerAddress)")
+            guard let victim = longestIdle(sameAddress, excluding: evicting, idleFor: 0, now: now) else {
+                return .refused("\(address) holds \(limits.perAddress) connections, all busy with requests (limits.connectionsPerAddress)")
             }
             evicting.append(victim)
         }
         let anonymous = entries.filter { $0.value.peer == nil }
         if anonymous.count - evicting.count >= limits.anonymous {
-            guard let victim = longestIdle(anonymous, excluding: evicting, now: now) else {
-                return .refused("\(limits.anonymous) anonymous connections are open, all busy or new (limits.anonymousConnections)")
+            guard let victim = longestIdle(anonymous, excluding: evicting, idleFor: 0, now: now) else {
+                return .refused("\(limits.anonymous) anonymous connections are open, all busy with requests (limits.anonymousConnections)")
             }
             evicting.append(victim)
         }
@@ -88,7 +90,7 @@ public struct ConnectionTable: Sendable {
         let same = entries.filter { $0.key != id && $0.value.peer == peer }
         var evicting: [Int] = []
         if same.count >= limits.perPeer {
-            guard let victim = longestIdle(same, excluding: [], now: now) else {
+            guard let victim = longestIdle(same, excluding: [], idleFor: limits.minimumIdleNanoseconds, now: now) else {
                 entries[id] = nil
                 return .refused("\(peer) holds \(limits.perPeer) connections, all busy or new (limits.connectionsPerPeer)")
             }
@@ -114,10 +116,8 @@ public struct ConnectionTable: Sendable {
     /// Whether the table still holds the connection (an evicted one is gone before its channel closes).
     public func contains(_ id: Int) -> Bool { entries[id] != nil }
 
-    func longestIdle(_ candidates: [Int: Entry], excluding: [Int], now: UInt64) -> Int? {
-        candidates.filter {
-            !$0.value.busy && !excluding.contains($0.key) && now &- $0.value.idleSince >= limits.minimumIdleNanoseconds
-        }
-        .min { ($0.value.idleSince, $0.key) < ($1.value.idleSince, $1.key) }?.key
+    func longestIdle(_ candidates: [Int: Entry], excluding: [Int], idleFor minimum: UInt64, now: UInt64) -> Int? {
+        candidates.filter { !$0.value.busy && !excluding.contains($0.key) && now &- $0.value.idleSince >= minimum }
+            .min { ($0.value.idleSince, $0.key) < ($1.value.idleSince, $1.key) }?.key
     }
 }

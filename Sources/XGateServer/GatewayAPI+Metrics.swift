@@ -215,7 +215,8 @@ extension GatewayAPI {
             "Open connections: anonymous (no pinned client certificate), and per peer identified by its pinned certificate.",
             [("{peer=\"\"}", Double(open.anonymous))] + open.peers.keys.sorted().map { ("{peer=\"\($0)\"}", Double(open.peers[$0]!)) })
         text.family(
-            "xgate_body_memory_bytes", "gauge", "Bytes of request bodies held now (limits.bodyMemoryBytes is the most).",
+            "xgate_body_memory_bytes", "gauge",
+            "What the request bodies in hand cost now, 4 × their size (limits.bodyMemoryBytes is the most).",
             [("", Double(bodies.used))])
         let standing = alerts(from: health)
         text.family(

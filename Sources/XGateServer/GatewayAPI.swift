@@ -25,7 +25,7 @@ public struct GatewayAPI: Sendable {
         public var timeouts: ConnectionTimeouts
         public init(
             maxBodyBytes: Int, replayWindowSeconds: Int64, maxFeedPage: Int, requestsPerSecond: Double, burst: Double,
-            bodyMemoryBytes: Int = 64 * 1024 * 1024, connections: ConnectionTable.Limits = .init(),
+            bodyMemoryBytes: Int = 128 * 1024 * 1024, connections: ConnectionTable.Limits = .init(),
             timeouts: ConnectionTimeouts = .init()
         ) {
             self.maxBodyBytes = maxBodyBytes
