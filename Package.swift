@@ -124,7 +124,18 @@ let package = Package(
             name: "xgate-bench-engine",
             dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport"]
         ),
-        .testTarget(name: "XGateDaemonTests", dependencies: ["XGateDaemon", "XGateEngine"]),
+        .testTarget(name: "XGateDaemonTests", dependencies: ["XGateDaemon", "XGateEngine", "XGateFileSystem"]),
+        .testTarget(
+            name: "XGateServerTests",
+            dependencies: [
+                "XGateServer", "XGateCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "XGateJSONTests", dependencies: ["XGateJSON"]),
         .testTarget(name: "XGateSchemaTests", dependencies: ["XGateJSON", "XGateSchema"]),
         .testTarget(name: "XGateCoreTests", dependencies: ["XGateJSON", "XGateSchema", "XGateCore", "XGateTestSupport"]),

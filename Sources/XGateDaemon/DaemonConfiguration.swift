@@ -45,7 +45,7 @@ public struct DaemonConfiguration: Sendable {
     public var alerts = Alerts()
 
     /// Request limits (`limits.*`).
-    public struct Limits: Sendable {
+    public struct Limits: Sendable, Equatable {
         /// `limits.maxBodyBytes`: a larger request body is refused with 413 `request.too-large`.
         public var maxBodyBytes: Int = 16 * 1024 * 1024
         /// `limits.requestsPerSecond`, `limits.burst`: per peer (or operator); more is refused with 429 `request.rate-limited`.

@@ -69,7 +69,7 @@ public final class ConnectionBudget: Sendable {
 
     func open(_ channel: any Channel) -> (id: Int, admitted: Bool) {
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
-        let now = NIODeadline.now().uptimeNanoseconds
+        let now = channel.eventLoop.now.uptimeNanoseconds
         let (id, admission, victims) = state.withLockedValue { state -> (Int, ConnectionTable.Admission, [any Channel]) in
             state.nextId += 1
             let id = state.nextId
@@ -84,8 +84,8 @@ public final class ConnectionBudget: Sendable {
         return (id, settle(admission, victims: victims, address: address))
     }
 
-    func identified(_ id: Int, as peer: String) -> (admitted: Bool, reason: String) {
-        let now = NIODeadline.now().uptimeNanoseconds
+    func identified(_ id: Int, as peer: String, at deadline: NIODeadline) -> (admitted: Bool, reason: String) {
+        let now = deadline.uptimeNanoseconds
         let (admission, victims) = state.withLockedValue { state -> (ConnectionTable.Admission, [any Channel]) in
             let admission = state.table.identify(id, peer: peer, now: now)
             switch admission {
@@ -112,8 +112,8 @@ public final class ConnectionBudget: Sendable {
         return true
     }
 
-    func setBusy(_ id: Int, _ busy: Bool) {
-        let now = NIODeadline.now().uptimeNanoseconds
+    func setBusy(_ id: Int, _ busy: Bool, at deadline: NIODeadline) {
+        let now = deadline.uptimeNanoseconds
         state.withLockedValue { $0.table.setBusy(id, busy, now: now) }
     }
 
@@ -148,7 +148,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
     private var id: Int?
     private var phase = Phase.starting
     private var timer: Scheduled<Void>?
-    private var bodyStarted = NIODeadline.now()
+    private var bodyStarted = NIODeadline.uptimeNanoseconds(0)
     private var bodyBytes = 0
 
     init(budget: ConnectionBudget) { self.budget = budget }
@@ -219,7 +219,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
             if let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate(),
                 let peer = budget.identify(certificate)
             {
-                let (admitted, reason) = budget.identified(id, as: peer)
+                let (admitted, reason) = budget.identified(id, as: peer, at: context.eventLoop.now)
                 if !admitted {
                     self.id = nil  // no longer in the table
                     enter(.overBudget(reason), context, after: budget.timeouts.requestHead, reason: "head-timeout")
@@ -240,8 +240,8 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
         switch unwrapInboundIn(data) {
         case .head:
             if phase == .waitingForHead || phase == .handshake, let id {
-                budget.setBusy(id, true)
-                bodyStarted = .now()
+                budget.setBusy(id, true, at: context.eventLoop.now)
+                bodyStarted = context.eventLoop.now
                 bodyBytes = 0
                 enter(.readingBody, context, after: nil, reason: "")
                 scheduleRateCheck(context)
@@ -270,10 +270,10 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             return
         case .end where phase == .readingBody:
-            if let id { budget.setBusy(id, false) }
+            if let id { budget.setBusy(id, false, at: context.eventLoop.now) }
             phase = .discarding  // the rate check goes on: a refused body must still arrive, or be cut
         case .end where phase == .handling:
-            if let id { budget.setBusy(id, false) }
+            if let id { budget.setBusy(id, false, at: context.eventLoop.now) }
             enter(.waitingForHead, context, after: budget.timeouts.idle, reason: "idle-timeout")
         default:
             break
@@ -305,7 +305,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [self] in
             self.timer = nil
             guard self.phase == .readingBody || self.phase == .discarding else { return }
-            let elapsed = NIODeadline.now() - self.bodyStarted
+            let elapsed = context.eventLoop.now - self.bodyStarted
             if elapsed >= self.budget.timeouts.bodyGrace,
                 Double(self.bodyBytes) < Double(minimum) * Double(elapsed.nanoseconds) / 1e9
             {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import XGateDaemon
 import XGateEngine
+import XGateFileSystem
 
 /// The configuration file: the documented example parses and states the real defaults, every key is documented,
 /// and every error names its key.
@@ -34,6 +35,7 @@ struct DaemonConfigurationTests {
         #expect(configuration.limits.maxConnections == defaults.limits.maxConnections)
         #expect(configuration.limits.replayWindowSeconds == defaults.limits.replayWindowSeconds)
         #expect(configuration.limits.maxFeedPage == defaults.limits.maxFeedPage)
+        #expect(configuration.limits == defaults.limits, "the example's limits.* differ from the defaults")
         #expect(configuration.sync.pushIntervalMilliseconds == defaults.sync.pushIntervalMilliseconds)
         #expect(configuration.sync.pullIntervalSeconds == defaults.sync.pullIntervalSeconds)
         #expect(configuration.sync.expirySweepSeconds == defaults.sync.expirySweepSeconds)
@@ -67,6 +69,52 @@ struct DaemonConfigurationTests {
             #expect(example.contains("  \(name):") || example.contains("# \(name):"), "the example does not document \(key)")
             #expect(readme.contains("`\(key)`"), "README does not document \(key)")
         }
+    }
+
+    @Test func connectionAndBodyBudgetsMustLeaveRoomForWhatTheyGuard() {
+        for (limits, key) in [
+            ("{maxConnections: 128, anonymousConnections: 128}", "limits.anonymousConnections"),
+            ("{anonymousConnections: 16, connectionsPerAddress: 17}", "limits.connectionsPerAddress"),
+            ("{maxBodyBytes: 16777216, bodyMemoryBytes: 67108864}", "limits.bodyMemoryBytes"),
+            ("{handshakeTimeoutSeconds: 0}", "limits.handshakeTimeoutSeconds"),
+            ("{minBodyBytesPerSecond: 0}", "limits.minBodyBytesPerSecond"),
+        ] {
+            do {
+                _ = try parse(Self.minimal + "\nlimits: \(limits)\n")
+                Issue.record("limits \(limits) was accepted")
+            } catch {
+                #expect(error.key == key, "limits \(limits): \(error)")
+            }
+        }
+        #expect(throws: Never.self) { try parse(Self.minimal + "\nlimits: {maxBodyBytes: 1048576, bodyMemoryBytes: 8388608}\n") }
+    }
+
+    @Test func aTokenFileReadableByOthersIsRefusedAsAFileNotAKey() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("xgate-token-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let token = directory + "/operator.token"
+        try "a-token-of-more-than-sixteen-characters\n".write(toFile: token, atomically: false, encoding: .utf8)
+        let text = Self.minimal.replacingOccurrences(
+            of: "operator: {tokenSHA256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}",
+            with: "operator: {tokenFile: \(token)}")
+        chmod(token, 0o644)
+        do {
+            _ = try parse(text)
+            Issue.record("a token file of mode 0644 was accepted")
+        } catch {
+            #expect(error.key == "operator.tokenFile")
+            #expect(error.file?.kind == .permission && error.file?.path == token, "\(error)")
+        }
+        chmod(token, 0o600)
+        #expect(try parse(text).operatorTokenSHA256.count == 64)
+    }
+
+    @Test func theStartUpSummaryCarriesNoSecret() throws {
+        let configuration = try parse(Self.minimal)
+        let summary = configuration.summary.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        #expect(!summary.contains(configuration.operatorTokenSHA256))
+        #expect(summary.contains("0.0.0.0:8443") && summary.contains("anonymous 128"))
     }
 
     @Test func anUnknownKeyIsRefusedByName() {
