@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `xgate` command.
 @available(macOS 10.15, *)
@@ -31,4 +32,14 @@ public struct XGate: AsyncParsableCommand {
 struct LocationOptions: ParsableArguments {
     @Option(help: "The Contracts directory (default: $XGATE_CONTRACTS, ./Contracts, or the one beside the executable's build tree).")
     var contracts: String?
+}
+
+extension XGate {
+    /// Runs the command line with a private umask: every file any `xgate` command creates — a store, its WAL and
+    /// shared-memory files (`audit verify` makes the `-shm` of a store it reads), an export, a key — is its user's
+    /// alone whatever the shell's umask (files meant to be shared, such as public keys, set their mode explicitly).
+    public static func start() async {
+        umask(0o077)
+        await main()
+    }
 }

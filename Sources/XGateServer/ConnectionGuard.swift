@@ -237,6 +237,10 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
             if case .head = unwrapInboundIn(data) { refuse(context, reason: reason) }
             return  // nothing of this connection reaches the application
         }
+        if case .discarding = phase, id == nil {  // a refused peer's connection: its end closes it, unseen
+            if case .end = unwrapInboundIn(data) { finishDiscarding(context, forward: nil) }
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head:
             if phase == .waitingForHead || phase == .handshake, let id {
@@ -252,14 +256,19 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
         case .end:
             if phase == .readingBody { enter(.handling, context, after: nil, reason: "") }
             if phase == .discarding {
-                phase = .closed
-                timer?.cancel()
-                context.fireChannelRead(data)
-                context.close(promise: nil)
+                finishDiscarding(context, forward: data)
                 return
             }
         }
         context.fireChannelRead(data)
+    }
+
+    /// While a body is dropped, the guard reads on by itself: the application may have stopped reading (it answered
+    /// and waits for the connection to close), and the sender must be able to finish sending before it reads the
+    /// answer.
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
+        if phase == .discarding { context.read() }
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -272,6 +281,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
         case .end where phase == .readingBody:
             if let id { budget.setBusy(id, false, at: context.eventLoop.now) }
             phase = .discarding  // the rate check goes on: a refused body must still arrive, or be cut
+            context.read()
         case .end where phase == .handling:
             if let id { budget.setBusy(id, false, at: context.eventLoop.now) }
             enter(.waitingForHead, context, after: budget.timeouts.idle, reason: "idle-timeout")
@@ -281,11 +291,26 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
         context.write(data, promise: promise)
     }
 
-    /// Answers 503 `peer.too-many-connections` (retryable) and closes: the peer is told, not just cut off.
-    private func refuse(_ context: ChannelHandlerContext, reason: String) {
+    /// The dropped body has ended: the application sees its end (if it saw its head), and the connection closes.
+    private func finishDiscarding(_ context: ChannelHandlerContext, forward data: NIOAny?) {
         phase = .closed
         timer?.cancel()
         timer = nil
+        if let data { context.fireChannelRead(data) }
+        context.close(promise: nil)
+    }
+
+    /// Answers 503 `peer.too-many-connections` (retryable): the peer is told, not just cut off. The rest of the
+    /// request is dropped as it arrives (at the minimum body rate, or cut) and the connection closes at its end —
+    /// closing at once would leave TLS waiting for the sender's close_notify while it still sends its body.
+    private func refuse(_ context: ChannelHandlerContext, reason: String) {
+        phase = .discarding
+        bodyStarted = context.eventLoop.now
+        bodyBytes = 0
+        timer?.cancel()
+        timer = nil
+        scheduleRateCheck(context)
+        context.read()
         let problem = Problem(.serviceUnavailable, code: "peer.too-many-connections", detail: reason, retryable: true)
         let body = problem.json.serialized()
         let head = HTTPResponse(
@@ -295,7 +320,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
             ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     /// Once a second while a body arrives: cut it when, past the grace, it averages less than the minimum rate.

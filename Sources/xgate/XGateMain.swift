@@ -4,6 +4,6 @@ import XGateCLI
 @main
 struct XGateMain {
     static func main() async {
-        await XGate.main()
+        await XGate.start()
     }
 }

@@ -91,6 +91,19 @@ struct ConnectionGuardTests {
         #expect(!channel.isActive)
     }
 
+    @Test func whileABodyIsDroppedTheGuardAsksForMoreItself() throws {
+        let channel = try connected(budget())
+        let reads = ReadCounter()
+        try channel.pipeline.addHandler(reads, position: .first).wait()
+        try channel.writeInbound(request())
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .serviceUnavailable)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        let before = reads.count.withLockedValue { $0 }
+        #expect(before >= 1, "entering the drop asked for nothing")
+        channel.pipeline.fireChannelReadComplete()  // the application above asks for nothing; the guard does
+        #expect(reads.count.withLockedValue { $0 } == before + 1)
+    }
+
     @Test func aNewcomerPushesOutTheAnonymousConnectionIdleTheLongest() throws {
         let budget = budget(.init(anonymous: 2, perAddress: 2, perPeer: 2))
         let first = try connected(budget, from: "10.0.0.1")
@@ -102,5 +115,15 @@ struct ConnectionGuardTests {
         #expect(second.isActive && !third.isActive && fourth.isActive)
         #expect(budget.counts.anonymous == 2)
         #expect(reasons.withLockedValue { $0 } == ["evicted", "evicted"])
+    }
+}
+
+/// Counts the reads asked for (outbound `read` events reaching the front of the pipeline).
+final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = Any
+    let count = NIOLockedValueBox(0)
+    func read(context: ChannelHandlerContext) {
+        count.withLockedValue { $0 += 1 }
+        context.read()
     }
 }
