@@ -338,8 +338,12 @@ struct Reader {
         limits.maxConnections = try int("limits.maxConnections", 1...100_000) ?? limits.maxConnections
         limits.replayWindowSeconds = Int64(try int("limits.replayWindowSeconds", 60...31_536_000) ?? Int(limits.replayWindowSeconds))
         limits.maxFeedPage = try int("limits.maxFeedPage", 1...1000) ?? limits.maxFeedPage
-        limits.anonymousConnections = try int("limits.anonymousConnections", 1...100_000) ?? limits.anonymousConnections
-        limits.connectionsPerAddress = try int("limits.connectionsPerAddress", 1...100_000) ?? limits.connectionsPerAddress
+        // Unset, the anonymous budgets fit a small limits.maxConnections (half of it, and a quarter of that per address).
+        limits.anonymousConnections =
+            try int("limits.anonymousConnections", 1...100_000) ?? min(limits.anonymousConnections, max(1, limits.maxConnections / 2))
+        limits.connectionsPerAddress =
+            try int("limits.connectionsPerAddress", 1...100_000)
+            ?? min(limits.connectionsPerAddress, max(1, limits.anonymousConnections / 4))
         limits.connectionsPerPeer = try int("limits.connectionsPerPeer", 1...100_000) ?? limits.connectionsPerPeer
         limits.handshakeTimeoutSeconds = try int("limits.handshakeTimeoutSeconds", 1...300) ?? limits.handshakeTimeoutSeconds
         limits.requestHeadTimeoutSeconds = try int("limits.requestHeadTimeoutSeconds", 1...300) ?? limits.requestHeadTimeoutSeconds

@@ -33,8 +33,13 @@ public final class SQLiteStore: SyncStore, Sendable {
     /// group or others is made 0600. Returns the files it tightened.
     static func keepPrivate(_ path: String) -> [String] {
         guard !path.isEmpty, path != ":memory:" else { return [] }
-        let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o600)
-        if fd >= 0 { Glibc.close(fd) }
+        #if canImport(Glibc)
+            let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o600)
+            if fd >= 0 { Glibc.close(fd) }
+        #else
+            let fd = Darwin.open(path, O_RDWR | O_CREAT, 0o600)
+            if fd >= 0 { Darwin.close(fd) }
+        #endif
         var tightened: [String] = []
         for file in [path, path + "-wal", path + "-shm"] {
             var info = stat()

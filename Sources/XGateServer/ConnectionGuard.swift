@@ -90,7 +90,7 @@ public final class ConnectionBudget: Sendable {
             let admission = state.table.identify(id, peer: peer, now: now)
             switch admission {
             case .admitted(let evicting): return (admission, evicting.compactMap { state.channels.removeValue(forKey: $0) })
-            case .refused: state.channels[id] = nil
+            case .refused: break  // it stays in the table, as anonymous, until it closes
             }
             return (admission, [])
         }
@@ -150,6 +150,8 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
     private var timer: Scheduled<Void>?
     private var bodyStarted = NIODeadline.uptimeNanoseconds(0)
     private var bodyBytes = 0
+    /// A peer over its budget: nothing of this connection reaches the application.
+    private var refusedPeer = false
 
     init(budget: ConnectionBudget) { self.budget = budget }
 
@@ -187,10 +189,16 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
+    /// Takes the connection out of the budget (once).
+    private func release() {
+        if let id { budget.close(id) }
+        id = nil
+    }
+
     private func finish() {
         timer?.cancel()
         timer = nil
-        if let id, phase != .closed { budget.close(id) }
+        release()
         phase = .closed
     }
 
@@ -221,7 +229,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
             {
                 let (admitted, reason) = budget.identified(id, as: peer, at: context.eventLoop.now)
                 if !admitted {
-                    self.id = nil  // no longer in the table
+                    refusedPeer = true
                     enter(.overBudget(reason), context, after: budget.timeouts.requestHead, reason: "head-timeout")
                     context.fireUserInboundEventTriggered(event)
                     return
@@ -237,11 +245,16 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
             if case .head = unwrapInboundIn(data) { refuse(context, reason: reason) }
             return  // nothing of this connection reaches the application
         }
-        if case .discarding = phase, id == nil {  // a refused peer's connection: its end closes it, unseen
+        if case .discarding = phase, refusedPeer {  // a refused peer's connection: its end closes it, unseen
             if case .end = unwrapInboundIn(data) { finishDiscarding(context, forward: nil) }
             return
         }
         switch unwrapInboundIn(data) {
+        case .head where phase == .readingBody || phase == .handling || phase == .discarding:
+            // HTTP pipelining: a request before the previous answer. No client of xgate does it, and the phases
+            // here follow one request at a time, so the connection is closed (the earlier request's answer is lost).
+            cut(context, reason: "pipelined")
+            return
         case .head:
             if phase == .waitingForHead || phase == .handshake, let id {
                 budget.setBusy(id, true, at: context.eventLoop.now)
@@ -284,7 +297,16 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
             context.read()
         case .end where phase == .handling:
             if let id { budget.setBusy(id, false, at: context.eventLoop.now) }
-            enter(.waitingForHead, context, after: budget.timeouts.idle, reason: "idle-timeout")
+            enter(.waitingForHead, context, after: nil, reason: "")
+            // The keep-alive deadline runs from when the answer has gone out, not from when it was handed over (a
+            // large feed page to a slow peer takes its time).
+            let written = promise ?? context.eventLoop.makePromise()
+            written.futureResult.assumeIsolated().whenSuccess { [self] in
+                guard self.phase == .waitingForHead, self.timer == nil else { return }
+                self.enter(.waitingForHead, context, after: self.budget.timeouts.idle, reason: "idle-timeout")
+            }
+            context.write(data, promise: written)
+            return
         default:
             break
         }
@@ -296,6 +318,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
         phase = .closed
         timer?.cancel()
         timer = nil
+        release()
         if let data { context.fireChannelRead(data) }
         context.close(promise: nil)
     }

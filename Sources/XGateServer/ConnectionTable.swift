@@ -5,10 +5,16 @@
 /// A connection is *anonymous* until its TLS handshake shows a client certificate pinned for a node in the registry
 /// (operators, the console, health checks and anyone probing the port stay anonymous). Anonymous connections share
 /// a budget, and each source address may hold only part of it; a pinned peer has its own budget. When a budget is
-/// full, the connection that has been idle the longest — no request in progress: still in its handshake, before
-/// its first request, or between requests — gives way to the new one, so a flood of sockets that send nothing can
-/// never take the place of a peer or an operator that does; only when every connection in the budget is busy with a
-/// request is the new one refused. In a peer's own budget only a connection idle for a second or more gives way.
+/// full, a connection gives way to the newcomer:
+/// - the one idle the longest (no request in progress: still in its handshake, before its first request, or between
+///   requests) — in the shared anonymous budget, of the address that holds the most connections, so sockets churned
+///   from a few addresses push out their own before anybody else's;
+/// - when none is idle, the anonymous one busy the longest, if it has been busy for a second or more (an operator's
+///   request takes milliseconds; one held open by a trickle does not);
+/// - in a peer's own budget, only one idle for a second or more (a peer opening many at once is answered 503
+///   `peer.too-many-connections` rather than cutting its own fresh ones).
+/// Only when none qualifies is the newcomer refused. So a flood of sockets that send nothing, or send slowly, can
+/// never take the place of a peer or an operator that does.
 public struct ConnectionTable: Sendable {
     /// The budgets.
     public struct Limits: Sendable, Equatable {
@@ -18,24 +24,21 @@ public struct ConnectionTable: Sendable {
         public var perAddress: Int
         /// Connections identified as one peer.
         public var perPeer: Int
-        /// How long a peer's connection must have been idle before another of the same peer takes its place (a
-        /// peer opening many at once is answered `peer.too-many-connections` instead of cutting its own fresh ones).
-        /// Anonymous connections give way however briefly they have been idle: the newcomer is the one most likely
-        /// to be a real client, the oldest idle one the most likely to be a held socket.
-        public var minimumIdleNanoseconds: UInt64
-        public init(anonymous: Int = 128, perAddress: Int = 32, perPeer: Int = 16, minimumIdleNanoseconds: UInt64 = 1_000_000_000) {
+        /// How long a connection is safe from giving way: a peer's while idle, an anonymous one while busy.
+        public var graceNanoseconds: UInt64
+        public init(anonymous: Int = 128, perAddress: Int = 32, perPeer: Int = 16, graceNanoseconds: UInt64 = 1_000_000_000) {
             self.anonymous = anonymous
             self.perAddress = perAddress
             self.perPeer = perPeer
-            self.minimumIdleNanoseconds = minimumIdleNanoseconds
+            self.graceNanoseconds = graceNanoseconds
         }
     }
 
     /// What happens to a connection that opens or is identified.
     public enum Admission: Equatable, Sendable {
-        /// It stays; the connections listed (idle the longest) are closed to make room.
+        /// It stays; the connections listed are closed to make room.
         case admitted(evicting: [Int])
-        /// It is closed: its budget is full of connections busy with requests.
+        /// It is closed (or, a peer's, answered 503): its budget holds nothing that may give way.
         case refused(String)
     }
 
@@ -43,8 +46,8 @@ public struct ConnectionTable: Sendable {
         var address: String
         var peer: String?
         var busy = false
-        /// When it opened or last became idle (monotonic nanoseconds): the oldest idle one gives way first.
-        var idleSince: UInt64
+        /// When it opened or last changed between idle and busy (monotonic nanoseconds).
+        var since: UInt64
     }
 
     public let limits: Limits
@@ -67,32 +70,36 @@ public struct ConnectionTable: Sendable {
         var evicting: [Int] = []
         let sameAddress = entries.filter { $0.value.peer == nil && $0.value.address == address }
         if sameAddress.count >= limits.perAddress {
-            guard let victim = longestIdle(sameAddress, excluding: evicting, idleFor: 0, now: now) else {
+            guard let victim = anonymousVictim(sameAddress, now: now) else {
                 return .refused("\(address) holds \(limits.perAddress) connections, all busy with requests (limits.connectionsPerAddress)")
             }
             evicting.append(victim)
         }
-        let anonymous = entries.filter { $0.value.peer == nil }
-        if anonymous.count - evicting.count >= limits.anonymous {
-            guard let victim = longestIdle(anonymous, excluding: evicting, idleFor: 0, now: now) else {
+        let anonymous = entries.filter { $0.value.peer == nil && !evicting.contains($0.key) }
+        if anonymous.count >= limits.anonymous {
+            // The address holding the most connections gives way first.
+            var perAddress: [String: Int] = [:]
+            for entry in anonymous.values { perAddress[entry.address, default: 0] += 1 }
+            let crowded = anonymous.filter { perAddress[$0.value.address] == perAddress.values.max() }
+            guard let victim = anonymousVictim(crowded, now: now) ?? anonymousVictim(anonymous, now: now) else {
                 return .refused("\(limits.anonymous) anonymous connections are open, all busy with requests (limits.anonymousConnections)")
             }
             evicting.append(victim)
         }
         for victim in evicting { entries[victim] = nil }
-        entries[id] = Entry(address: address, idleSince: now)
+        entries[id] = Entry(address: address, since: now)
         return .admitted(evicting: evicting)
     }
 
     /// The connection's handshake showed the certificate of `peer`: it leaves the anonymous budget for the peer's.
+    /// Refused, it stays anonymous (counted against its address) until it closes.
     public mutating func identify(_ id: Int, peer: String, now: UInt64) -> Admission {
         guard var entry = entries[id] else { return .refused("the connection is closed") }
         let same = entries.filter { $0.key != id && $0.value.peer == peer }
         var evicting: [Int] = []
         if same.count >= limits.perPeer {
-            guard let victim = longestIdle(same, excluding: [], idleFor: limits.minimumIdleNanoseconds, now: now) else {
-                entries[id] = nil
-                return .refused("\(peer) holds \(limits.perPeer) connections, all busy or new (limits.connectionsPerPeer)")
+            guard let victim = Self.longest(same, busy: false, for: limits.graceNanoseconds, now: now) else {
+                return .refused("\(peer) holds \(limits.perPeer) connections, each busy or idle under 1 s (limits.connectionsPerPeer)")
             }
             evicting.append(victim)
             entries[victim] = nil
@@ -104,9 +111,9 @@ public struct ConnectionTable: Sendable {
 
     /// A request started (`true`) or its response ended (`false`).
     public mutating func setBusy(_ id: Int, _ busy: Bool, now: UInt64) {
-        guard var entry = entries[id] else { return }
+        guard var entry = entries[id], entry.busy != busy else { return }
         entry.busy = busy
-        if !busy { entry.idleSince = now }
+        entry.since = now
         entries[id] = entry
     }
 
@@ -116,8 +123,16 @@ public struct ConnectionTable: Sendable {
     /// Whether the table still holds the connection (an evicted one is gone before its channel closes).
     public func contains(_ id: Int) -> Bool { entries[id] != nil }
 
-    func longestIdle(_ candidates: [Int: Entry], excluding: [Int], idleFor minimum: UInt64, now: UInt64) -> Int? {
-        candidates.filter { !$0.value.busy && !excluding.contains($0.key) && now &- $0.value.idleSince >= minimum }
-            .min { ($0.value.idleSince, $0.key) < ($1.value.idleSince, $1.key) }?.key
+    /// The anonymous connection that gives way among `candidates`: idle the longest, else busy the longest (past the
+    /// grace).
+    func anonymousVictim(_ candidates: [Int: Entry], now: UInt64) -> Int? {
+        Self.longest(candidates, busy: false, for: 0, now: now)
+            ?? Self.longest(candidates, busy: true, for: limits.graceNanoseconds, now: now)
+    }
+
+    /// The candidate idle (or busy) the longest, if for at least `minimum` nanoseconds.
+    static func longest(_ candidates: [Int: Entry], busy: Bool, for minimum: UInt64, now: UInt64) -> Int? {
+        candidates.filter { $0.value.busy == busy && now &- $0.value.since >= minimum }
+            .min { ($0.value.since, $0.key) < ($1.value.since, $1.key) }?.key
     }
 }

@@ -84,7 +84,7 @@ extension GatewayAPI {
         "xgate_feed_pages_pulled_total": "Feed pages pulled from publishers and applied.",
         "xgate_http_requests_total": "HTTP requests answered, by route family and status.",
         "xgate_connections_closed_total":
-            "Connections closed early, by reason: handshake-timeout, head-timeout, idle-timeout, slow-body, evicted (gave way to a newer one), refused (its budget busy).",
+            "Connections closed early, by reason: handshake-timeout, head-timeout, idle-timeout, slow-body, pipelined, evicted (gave way to a newer one), refused (its budget busy).",
         "xgate_bodies_refused_total": "Request bodies answered 503 request.busy because limits.bodyMemoryBytes was held, by caller.",
     ]
 

@@ -195,10 +195,13 @@ public struct GatewayAPI: Sendable {
         let limit = limit ?? limits.maxBodyBytes
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit { throw tooLarge(limit) }
+        // Small bodies (operator commands, console forms: at most 64 KiB each, and only as many as the connection
+        // budgets let in) are not counted, so large peer uploads filling the budget never lock operators out.
+        let counted = limit > Self.operatorBodyLimit
         var reserved = 0
         defer { bodies.release(reserved, for: caller) }
         func grow(to bytes: Int) throws {
-            guard bytes > reserved else { return }
+            guard counted, bytes > reserved else { return }
             guard bodies.reserve(bytes - reserved, for: caller) else {
                 board.count("xgate_bodies_refused_total{caller=\"\(caller)\"}")
                 throw Problem(

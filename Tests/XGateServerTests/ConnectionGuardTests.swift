@@ -72,7 +72,8 @@ struct ConnectionGuardTests {
     }
 
     @Test func anAnswerBeforeTheBodyClosesTheConnectionAndDropsTheRest() throws {
-        let channel = try connected(budget())
+        let budget = budget()
+        let channel = try connected(budget)
         try channel.writeInbound(request())
         try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(repeating: 0x7B, count: 100)))
         #expect(try channel.readInbound(as: HTTPRequestPart.self) != nil)  // the head reached the application
@@ -89,6 +90,16 @@ struct ConnectionGuardTests {
         #expect(channel.isActive)
         try channel.writeInbound(HTTPRequestPart.end(nil))
         #expect(!channel.isActive)
+        #expect(budget.counts.anonymous == 0, "the closed connection is still counted")
+    }
+
+    @Test func aPipelinedRequestClosesTheConnection() throws {
+        let channel = try connected(budget())
+        try channel.writeInbound(request(.get))
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        try channel.writeInbound(request(.get))  // before the first answer
+        #expect(!channel.isActive)
+        #expect(reasons.withLockedValue { $0 } == ["pipelined"])
     }
 
     @Test func whileABodyIsDroppedTheGuardAsksForMoreItself() throws {

@@ -44,6 +44,30 @@ struct ConnectionTableTests {
         #expect(!table.contains(3))
     }
 
+    @Test func theAddressHoldingTheMostGivesWayBeforeAnOlderSocketOfAnother() {
+        var table = ConnectionTable(limits: .init(anonymous: 4, perAddress: 4, perPeer: 2))
+        _ = table.open(1, address: "operator", now: 1)  // idle the longest of all
+        _ = table.open(2, address: "churner", now: 10)
+        _ = table.open(3, address: "churner", now: 11)
+        _ = table.open(4, address: "churner", now: 12)
+        #expect(table.open(5, address: "another", now: 13) == .admitted(evicting: [2]))
+        #expect(table.contains(1))
+    }
+
+    @Test func whenEveryoneIsBusyTheOneBusyTheLongestGivesWayAfterItsGrace() {
+        var table = ConnectionTable(limits: .init(anonymous: 2, perAddress: 2, perPeer: 2))
+        _ = table.open(1, address: "a", now: 0)
+        _ = table.open(2, address: "b", now: 0)
+        table.setBusy(1, true, now: 0)  // a body trickled for ever
+        table.setBusy(2, true, now: second)  // an operator's request, just started
+        #expect(table.open(3, address: "c", now: second + 1) == .admitted(evicting: [1]))
+        table.setBusy(3, true, now: second + 1)
+        guard case .refused = table.open(4, address: "d", now: second + 2) else {
+            Issue.record("a request busy for less than its grace was pushed out")
+            return
+        }
+    }
+
     @Test func aPinnedPeerLeavesTheAnonymousBudgetForItsOwn() {
         var table = ConnectionTable(limits: .init(anonymous: 2, perAddress: 2, perPeer: 4))
         _ = table.open(1, address: "a", now: 1)
@@ -65,7 +89,9 @@ struct ConnectionTableTests {
             return
         }
         #expect(reason.contains("limits.connectionsPerPeer"))
-        #expect(!table.contains(3))
+        // Refused, it stays counted (as anonymous, against its address) until it closes.
+        #expect(table.contains(3) && table.counts.peers["sh-xuhui"] == 2 && table.counts.anonymous == 1)
+        table.close(3)
         _ = table.open(4, address: "a", now: 2 * second)
         #expect(table.identify(4, peer: "sh-xuhui", now: 2 * second) == .admitted(evicting: [1]))
         // Another peer's budget is its own.
