@@ -128,6 +128,7 @@ sync:
   pushIntervalMilliseconds: 200
   pullIntervalSeconds: {pull_interval}
   pullFrom: [{pull_from}]
+  pulledBy: [{pulled_by}]
 log:
   level: {log_level}
 """
@@ -205,13 +206,17 @@ def main():
                 f.write("\n")
 
     city = [n for n in nodes if "city" in roles[n]]
+    # Partner cities pull the city's feed; the city pushes to everyone else (districts, and 松江, a district and a
+    # G60 partner, which serves POST /v1/batches like any district). Each peer gets the city's records by one path.
+    pullers = [n for n in nodes if "partner" in roles[n] and "district" not in roles[n]]
     for index, node in enumerate(nodes):
         directory = os.path.join(out, node)
         os.makedirs(directory, exist_ok=True)
-        pull_from = ", ".join(city) if "partner" in roles[node] and "district" not in roles[node] else ""
+        pull_from = ", ".join(city) if node in pullers else ""
+        pulled_by = ", ".join(pullers) if node in city else ""
         with open(os.path.join(directory, "xgate.yaml"), "w") as f:
             f.write(CONFIG.format(node=node, port=args.base_port + index, contracts=os.path.abspath(args.contracts),
-                                  token_hash=token_hash, pull_from=pull_from, pull_interval=args.pull_interval,
+                                  token_hash=token_hash, pull_from=pull_from, pulled_by=pulled_by, pull_interval=args.pull_interval,
                                   log_level=args.log_level))
     print(json.dumps({"out": out, "nodes": {n: f"https://127.0.0.1:{args.base_port + i}" for i, n in enumerate(nodes)},
                       "operatorToken": token_path}, ensure_ascii=False))

@@ -10,6 +10,7 @@ extension DaemonConfiguration {
             "store": "\(storePath)",
             "registry": "\(peersPath)",
             "pullFrom": "\(sync.pullFrom.joined(separator: ","))",
+            "pulledBy": "\(sync.pulledBy.joined(separator: ","))",
             "logLevel": "\(logLevel)",
             "limits":
                 "body \(limits.maxBodyBytes) B, bodies \(limits.bodyMemoryBytes) B, \(limits.requestsPerSecond)/s burst \(Int(limits.burst)), connections \(limits.maxConnections) (anonymous \(limits.anonymousConnections), per address \(limits.connectionsPerAddress), per peer \(limits.connectionsPerPeer)), timeouts handshake \(limits.handshakeTimeoutSeconds) s head \(limits.requestHeadTimeoutSeconds) s idle \(limits.idleTimeoutSeconds) s, body ≥ \(limits.minBodyBytesPerSecond) B/s",

@@ -86,6 +86,9 @@ public struct DaemonConfiguration: Sendable {
         public var pullIntervalSeconds: Int = 10
         /// `sync.pullFrom`: the nodes whose feeds this node pulls (partners pull the city's).
         public var pullFrom: [String] = []
+        /// `sync.pulledBy`: the peers that pull this node's feed instead of being pushed to (the city lists the partner
+        /// cities that pull its lists). Each other peer is pushed to; only these may read the feed.
+        public var pulledBy: [String] = []
         /// `sync.expirySweepSeconds`: how often publicity periods are checked.
         public var expirySweepSeconds: Int = 600
         public init() {}
@@ -131,7 +134,7 @@ extension DaemonConfiguration {
         "limits.connectionsPerAddress": .int, "limits.connectionsPerPeer": .int, "limits.handshakeTimeoutSeconds": .int,
         "limits.requestHeadTimeoutSeconds": .int, "limits.idleTimeoutSeconds": .int, "limits.minBodyBytesPerSecond": .int,
         "limits.bodyMemoryBytes": .int,
-        "sync.pushIntervalMilliseconds": .int, "sync.pullIntervalSeconds": .int, "sync.pullFrom": .list,
+        "sync.pushIntervalMilliseconds": .int, "sync.pullIntervalSeconds": .int, "sync.pullFrom": .list, "sync.pulledBy": .list,
         "sync.expirySweepSeconds": .int,
         "engine.maxChangesPerBatch": .int, "engine.maxBatchBytes": .int, "engine.retryBaseSeconds": .double,
         "engine.retryCapSeconds": .double, "engine.breakerFailures": .int, "engine.breakerOpenSeconds": .int,
@@ -369,9 +372,14 @@ struct Reader {
         sync.pushIntervalMilliseconds = try int("sync.pushIntervalMilliseconds", 10...3_600_000) ?? sync.pushIntervalMilliseconds
         sync.pullIntervalSeconds = try int("sync.pullIntervalSeconds", 1...86_400) ?? sync.pullIntervalSeconds
         sync.pullFrom = try list("sync.pullFrom") ?? []
+        sync.pulledBy = try list("sync.pulledBy") ?? []
+        for (key, ids) in [("sync.pullFrom", sync.pullFrom), ("sync.pulledBy", sync.pulledBy)] {
+            if let bad = ids.first(where: { !NodeId.isValid($0) }) { throw ConfigurationError(key: key, "'\(bad)' is not a node id") }
+        }
         sync.expirySweepSeconds = try int("sync.expirySweepSeconds", 1...86_400) ?? sync.expirySweepSeconds
 
         var engine = EngineConfiguration()
+        engine.pulledBy = Set(sync.pulledBy)
         engine.maximumChangesPerBatch = try int("engine.maxChangesPerBatch", 1...1000) ?? engine.maximumChangesPerBatch
         engine.maximumBatchBytes = try int("engine.maxBatchBytes", 65_536...268_435_456) ?? engine.maximumBatchBytes
         engine.retry.baseSeconds = try double("engine.retryBaseSeconds", 0.01...86_400) ?? engine.retry.baseSeconds

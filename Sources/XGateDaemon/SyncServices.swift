@@ -29,7 +29,7 @@ struct PushService: Service {
             var seen = board.work.current
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let engine = self.engine
-                let peers = (try? await offload.run { try engine.store.read { try $0.peersWithWork() } }) ?? []
+                let peers = (try? await offload.run { try engine.peersWithWork() }) ?? []
                 for peer in peers where !started.contains(peer) {
                     started.insert(peer)
                     group.addTask { await self.loop(peer) }
@@ -49,7 +49,7 @@ struct PushService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A read first (readers run beside the writer): a signal wakes every loop, and only a peer with work
             // should take a turn on the single writer thread.
-            let busy = (try? await offload.run { try engine.store.read { try $0.peersWithWork() } })?.contains(peer) ?? true
+            let busy = (try? await offload.run { try engine.peersWithWork() })?.contains(peer) ?? true
             if busy {
                 let (_, after, _) = await drain(peer, breaker: breaker)
                 breaker = after
@@ -81,11 +81,11 @@ struct PushService: Service {
                         "batch delivered",
                         metadata: [
                             "peer": "\(peer)", "batch": "\(batch.batchId)", "sequence": "\(batch.sequence)",
-                            "changes": "\(batch.itemIDs.count)",
+                            "changes": "\(batch.keys.count)",
                             "ms": "\(milliseconds(ContinuousClock.now - started))",
                         ])
                     count += 1
-                    board.count("xgate_records_out_total{peer=\"\(peer)\"}", by: Double(batch.itemIDs.count))
+                    board.count("xgate_records_out_total{peer=\"\(peer)\"}", by: Double(batch.keys.count))
                     let now = engine.clock.now()
                     board.update(peer) { $0.lastSuccess = now }
                     board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"delivered\"}")

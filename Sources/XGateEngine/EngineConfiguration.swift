@@ -19,6 +19,9 @@ public struct EngineConfiguration: Sendable {
     /// The signed bytes of a batch delivered this many seconds ago are dropped (its receipt, lineage and log stay);
     /// 0 keeps them for ever.
     public var sentBatchRetentionSeconds: Int64
+    /// The peers that get this node's records by pulling its feed (`sync.pulledBy`): they are not pushed to, and only
+    /// they may read the feed, so each record reaches each peer by one path (PROTOCOL.md §4.7).
+    public var pulledBy: Set<String>
 
     /// Creates a configuration; every default is the production one.
     public init(
@@ -29,7 +32,8 @@ public struct EngineConfiguration: Sendable {
         deadLetterAttempts: Int = 50,
         deadLetterAgeSeconds: Int64 = 7 * 86_400,
         correctionDeadlineSeconds: Int64 = 3 * 86_400,
-        sentBatchRetentionSeconds: Int64 = 30 * 86_400
+        sentBatchRetentionSeconds: Int64 = 30 * 86_400,
+        pulledBy: Set<String> = []
     ) {
         self.maximumChangesPerBatch = maximumChangesPerBatch
         self.maximumBatchBytes = maximumBatchBytes
@@ -39,6 +43,7 @@ public struct EngineConfiguration: Sendable {
         self.deadLetterAgeSeconds = deadLetterAgeSeconds
         self.correctionDeadlineSeconds = correctionDeadlineSeconds
         self.sentBatchRetentionSeconds = sentBatchRetentionSeconds
+        self.pulledBy = pulledBy
     }
 
     /// Refuses values that cannot work, naming the key.

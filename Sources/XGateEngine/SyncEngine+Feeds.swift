@@ -28,40 +28,45 @@ extension SyncEngine {
     }
 
     /// A feed page read through `reader` (a read snapshot, or the transaction that serves it), with the changes
-    /// also as values.
+    /// also as values: the log after `position`, through the one outbound rule.
     func feedPage(for subscriber: String, after position: Int64, limit: Int, reader: any StoreReader) throws -> (
         page: FeedPage, changes: [Change]
     ) {
         let today = clock.now().chinaDate
+        let filter = channelFilter(for: subscriber, today: today)
         var changes: [Change] = []
         var last = position
         var hasMore = false
-        var after = position
         scan: while true {
-            let page = try reader.records(after: after, limit: limit)
-            guard !page.isEmpty else { break }
+            let page = try reader.records(after: last, limit: limit, matching: filter)
             for stored in page {
                 if changes.count == limit {
                     hasMore = true
                     break scan
                 }
-                after = stored.localSequence
+                if let change = try outboundChange(stored, to: subscriber, at: last, today: today, reader: reader) { changes.append(change) }
                 last = stored.localSequence
-                if let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader) { changes.append(change) }
+            }
+            if page.count < limit {
+                // Read to the end: the records after the last one matched nothing for this subscriber.
+                last = max(last, try reader.lastLocalSequence())
+                break
             }
         }
         return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(last), hasMore: hasMore), changes)
     }
 
-    /// A snapshot read through `reader`, with the changes also as values: at most `limit` changes; when it stops
-    /// early the cursor is the last record read, from which the feed continues.
+    /// A snapshot read through `reader`, with the changes also as values: what the outbound rule gives the subscriber
+    /// for every record held now — content it may hold, and the status of a record it held that is no longer shared —
+    /// at most `limit` changes; when it stops early the cursor is the last record read, from which the feed continues.
     func snapshotPage(for subscriber: String, limit: Int = .max, reader: any StoreReader) throws -> (page: FeedPage, changes: [Change]) {
         let today = clock.now().chinaDate
+        let filter = channelFilter(for: subscriber, today: today)
         let end = try reader.lastLocalSequence()
         var changes: [Change] = []
         var after: Int64 = 0
         scan: while after < end {
-            let page = try reader.records(after: after, limit: 1000)
+            let page = try reader.records(after: after, limit: 1000, matching: filter)
             guard !page.isEmpty else { break }
             for stored in page {
                 guard stored.localSequence <= end else { break scan }
@@ -69,33 +74,14 @@ extension SyncEngine {
                     return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(after), hasMore: true), changes)
                 }
                 after = stored.localSequence
-                if isServable(stored.state, today: today),
-                    let change = try feedChange(stored.state, for: subscriber, today: today, reader: reader)
+                if let change = try outboundChange(stored, to: subscriber, at: nil, today: today, reader: reader),
+                    try change.content != nil || reader.holders(of: change.key).contains(subscriber)
                 {
                     changes.append(change)
                 }
             }
         }
         return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(end), hasMore: false), changes)
-    }
-
-    /// The change a subscriber sees for a record: content masked per agreement while it is served; a status-only
-    /// change once it is not (for a subscriber the agreements cover, or one that held it); nothing otherwise.
-    func feedChange(_ state: RecordState, for subscriber: String, today: CivilDate, reader: any StoreReader) throws -> Change? {
-        guard subscriber != node.id, node.isRelay || state.content?.author == node.id || state.key.owner == node.id else { return nil }
-        let subjectType = state.content?.record["subject"]?["type"]?.stringValue ?? ""
-        let permission = node.federation.permission(
-            from: node.id, to: subscriber, kind: state.key.kind, subjectType: subjectType, on: today)
-        if isServable(state, today: today), let content = state.content, let permission {
-            let (record, masked) = Federation.redact(content.record, permission: permission)
-            var travelling = content
-            travelling.record = record
-            return Change(key: state.key, content: travelling, status: state.status, masked: masked)
-        }
-        let held = try reader.holders(of: state.key).contains(subscriber)
-        guard permission != nil || held else { return nil }
-        guard !state.status.value.isPublished else { return nil }  // served-by-rule expiry without a decision: withheld, not withdrawn
-        return Change(key: state.key, content: nil, status: state.status)
     }
 }
 

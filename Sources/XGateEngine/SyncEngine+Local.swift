@@ -4,7 +4,7 @@ import XGateJSON
 extension SyncEngine {
     /// Takes a department's export (record documents) as this node's own records: each is checked against the
     /// contracts; a record whose content changed gets the next content version; the change is merged, kept, and
-    /// queued to every peer the agreements name. One transaction for the whole submission.
+    /// sent from the log to every peer the outbound rule names. One transaction for the whole submission.
     public func submit(records: [JSONValue]) throws -> [LocalResult] {
         let now = clock.now()
         return try store.write { tx in
@@ -94,18 +94,16 @@ extension SyncEngine {
         return state
     }
 
-    /// Merges one change into the store and routes what changed. Shared by local submissions, decisions and
+    /// Merges one change into the store (a new position in the log) and notes the corrections it makes owed. Shared by local submissions, decisions and
     /// received batches.
     @discardableResult
     func apply(_ change: Change, held: RecordState?, source: String, at: Timestamp, in tx: any StoreTransaction) throws -> ChangeOutcome {
         let (next, outcome) = Merge.apply(change, to: held, policy: node.policy)
         guard let state = next, state != held else { return outcome }
-        try tx.putRecord(state)
+        try tx.putRecord(state, origin: RecordOrigin(source: source, madeHere: source == node.id, at: at))
         try appendHistory(of: change, before: held, after: state, source: source, at: at, in: tx)
-        let contentChanged = state.content?.digest != held?.content?.digest || state.content?.version != held?.content?.version
-        let statusChanged = state.status.digest != held?.status.digest
-        try route(
-            state, contentChanged: contentChanged, statusChanged: statusChanged, cameFrom: source == node.id ? nil : source, at: at, in: tx)
+        try trackCorrections(
+            state, statusChanged: state.status.digest != held?.status.digest, cameFrom: source == node.id ? nil : source, at: at, in: tx)
         return outcome
     }
 }

@@ -4,7 +4,7 @@ import XGateJSON
 
 extension SyncEngine {
     /// The batch to send to `peer` now, if any: the oldest undelivered one when its retry time has come (resent byte
-    /// for byte), else a new one made from the outbox, signed, and given the channel's next sequence — all in one
+    /// for byte), else a new one made from the log, signed, and given the channel's next sequence — all in one
     /// transaction, so a crash never loses a batch or reuses a sequence. One batch is in flight per channel.
     public func nextBatch(to peer: String) throws -> OutboundBatch? {
         let now = clock.now()
@@ -20,7 +20,7 @@ extension SyncEngine {
     }
 
     /// Makes the channel's next batch while `inFlight` travels, so that the push after it need not wait for the
-    /// outbox to be read and the batch signed. At most one batch waits behind the one in flight; it gets the next
+    /// log to be read and the batch signed. At most one batch waits behind the one in flight; it gets the next
     /// sequence and is sent only after `inFlight` is answered. Returns whether a batch was made.
     @discardableResult
     public func prepareNextBatch(to peer: String, behind inFlight: OutboundBatch) throws -> Bool {
@@ -34,41 +34,72 @@ extension SyncEngine {
         }
     }
 
-    /// A new batch from the outbox, signed, with the channel's next sequence, its lineage and log line (nil when
-    /// nothing waits).
+    /// A new batch for `peer`, made now from its channel's position in the log through the one outbound rule, signed,
+    /// with the channel's next sequence, its lineage and log line; the position moves past every record looked at,
+    /// in the same transaction (nil when nothing is to be sent; the position may still have moved). Records carried
+    /// over from the outbox of an older store (its backlog) go first.
     func makeBatch(to peer: String, at now: Timestamp, in tx: any StoreTransaction) throws -> OutboundBatch? {
-        let items = try tx.pendingOutbox(peer: peer, limit: configuration.maximumChangesPerBatch)
-        guard !items.isEmpty else { return nil }
-        var changes: [JSONValue] = []
-        var carried: [OutboxItem] = []
+        let today = now.chinaDate
+        let limit = configuration.maximumChangesPerBatch
+        var changes: [Change] = []
         var bytes = 512
-        for item in items {
-            let size = item.change.serialized().count + 1
-            if !carried.isEmpty && bytes + size > configuration.maximumBatchBytes { break }
+        /// Adds a change if the batch has room for it.
+        func fits(_ change: Change) -> Bool {
+            let size = change.json.serialized().count + 1
+            if !changes.isEmpty && bytes + size > configuration.maximumBatchBytes { return false }
             bytes += size
-            changes.append(item.change)
-            carried.append(item)
+            changes.append(change)
+            return true
         }
+        var full = false
+        let backlog = try tx.backlog(peer: peer, limit: limit)
+        var taken: [RecordKey] = []
+        for key in backlog {
+            if let stored = try tx.record(key), let change = try outboundChange(stored, to: peer, at: nil, today: today, reader: tx) {
+                guard fits(change) else {
+                    full = true
+                    break
+                }
+            }
+            taken.append(key)
+        }
+        try tx.removeBacklog(peer: peer, keys: taken)
+        let start = try tx.pushPositions()[peer] ?? 0
+        var position = start
+        let filter = channelFilter(for: peer, today: today)
+        scan: while !full && changes.count < limit {
+            let page = try tx.records(after: position, limit: 500, matching: filter)
+            for stored in page {
+                if changes.count == limit { break scan }
+                if let change = try outboundChange(stored, to: peer, at: position, today: today, reader: tx), !fits(change) { break scan }
+                position = stored.localSequence
+            }
+            if page.count < 500 {
+                // Read to the end: nothing after the last record matched this channel.
+                position = max(position, try tx.lastLocalSequence())
+                break
+            }
+        }
+        if position != start { try tx.setPushPosition(peer: peer, position: position) }
+        guard !changes.isEmpty else { return nil }
         let sequence = try tx.nextOutboundSequence(peer: peer)
         let document = BatchDocument(
-            batchId: random.batchID(at: now), from: node.id, to: peer, sequence: sequence, createdAt: now, changes: changes)
+            batchId: random.batchID(at: now), from: node.id, to: peer, sequence: sequence, createdAt: now, changes: changes.map(\.json))
         let jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey)
         let batch = OutboundBatch(
-            peer: peer, sequence: sequence, batchId: document.batchId, jws: jws.serialized(), itemIDs: carried.map(\.id),
+            peer: peer, sequence: sequence, batchId: document.batchId, jws: jws.serialized(), keys: changes.map(\.key),
             createdAt: now, nextAttemptAt: now)
         try tx.saveOutboundBatch(batch)
-        for item in carried {
-            // The versions straight from the queued JSON (the change was checked when it was queued).
+        for change in changes {
             try tx.appendLineage(
                 LineageEntry(
-                    key: item.key, peer: peer, direction: .outbound, batchId: document.batchId,
-                    contentVersion: item.change["content"]?["version"]?.intValue,
-                    statusVersion: item.change["status"]?["version"]?.intValue ?? 0, outcome: nil, at: now))
+                    key: change.key, peer: peer, direction: .outbound, batchId: document.batchId, contentVersion: change.content?.version,
+                    statusVersion: change.status.version, outcome: nil, at: now))
         }
         try tx.appendLog(
             SyncLogEntry(
                 at: now, peer: peer, batchId: document.batchId, event: "batch.created",
-                detail: "sequence \(sequence), \(carried.count) changes"))
+                detail: "sequence \(sequence), \(changes.count) changes"))
         return batch
     }
 
@@ -103,17 +134,19 @@ extension SyncEngine {
             current.lastError = nil
             try tx.updateOutboundBatch(current)
             try tx.recordDelivery(peer: current.peer, sequence: current.sequence, at: now)
-            let items = try tx.outboxItems(ids: current.itemIDs)
-            for outcome in receipt.outcomes where outcome.index >= 0 && outcome.index < items.count {
-                let item = items[outcome.index]
-                try tx.setLineageOutcome(peer: batch.peer, batchId: batch.batchId, key: item.key, outcome: outcome.outcome)
+            // Outcome i answers change i of the batch as sent: its record and status version.
+            let sentChanges = (try? JSONParser().parse(sent.payload))?["changes"]?.arrayValue ?? []
+            for outcome in receipt.outcomes where outcome.index >= 0 && outcome.index < current.keys.count {
+                let key = current.keys[outcome.index]
+                try tx.setLineageOutcome(peer: batch.peer, batchId: batch.batchId, key: key, outcome: outcome.outcome)
                 if outcome.outcome == "rejected" {
                     try tx.appendRejection(
                         RejectionEntry(
-                            peer: batch.peer, batchId: batch.batchId, index: outcome.index, key: item.key, code: outcome.code ?? "rejected",
+                            peer: batch.peer, batchId: batch.batchId, index: outcome.index, key: key, code: outcome.code ?? "rejected",
                             field: outcome.field, message: outcome.message ?? "", at: now))
-                } else if item.isCorrection, let change = try? Change(json: item.change) {
-                    try tx.acknowledgeCorrection(key: item.key, statusVersion: change.status.version, peer: batch.peer, at: now)
+                } else if outcome.index < sentChanges.count, let version = sentChanges[outcome.index]["status"]?["version"]?.intValue {
+                    // The holder now has this status version, and so every decision before it.
+                    try tx.acknowledgeCorrection(key: key, statusVersion: version, peer: batch.peer, at: now)
                 }
             }
             let summary = receipt.summary
@@ -147,13 +180,29 @@ extension SyncEngine {
                         try tx.updateOutboundBatch(resend)
                         if resend.jws.isEmpty {
                             // Its signed bytes were dropped after delivery (engine.sentBatchRetentionSeconds): the same
-                            // changes, from its outbox items, signed again as a new batch under the same sequence.
-                            let changes = try tx.outboxItems(ids: resend.itemIDs).map(\.change)
+                            // records, as they stand now and through the outbound rule, signed again as a new batch
+                            // under the same sequence (the merge takes a newer state over the one first sent).
+                            let today = now.chinaDate
+                            var keys: [RecordKey] = []
+                            var changes: [JSONValue] = []
+                            for key in resend.keys {
+                                // The peer held the record (it was in this batch): at least its status goes.
+                                guard let stored = try tx.record(key),
+                                    let change = try outboundChange(stored, to: batch.peer, at: nil, today: today, reader: tx)
+                                        ?? statusToCarry(stored.state).map({ Change(key: key, content: nil, status: $0) })
+                                else { continue }
+                                keys.append(key)
+                                changes.append(change.json)
+                            }
+                            guard !changes.isEmpty else {
+                                throw EngineError(code: "store.inconsistent", message: "batch \(resend.sequence) to \(batch.peer) has no record left to send")
+                            }
                             let document = BatchDocument(
                                 batchId: random.batchID(at: now), from: node.id, to: batch.peer, sequence: resend.sequence, createdAt: now,
                                 changes: changes)
                             let oldBatchId = resend.batchId
                             resend.batchId = document.batchId
+                            resend.keys = keys
                             resend.jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey)
                                 .serialized()
                             try tx.resignOutboundBatch(resend, replacing: oldBatchId)

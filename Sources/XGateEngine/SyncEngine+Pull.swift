@@ -26,10 +26,18 @@ extension SyncEngine {
         guard node.federation.peers[subscriber] != nil else {
             throw EngineError(code: "peer.unknown", message: "\(subscriber) is not in the registry")
         }
+        guard configuration.pulledBy.contains(subscriber) else {
+            throw EngineError(
+                code: "feed.not-subscribed",
+                message:
+                    "\(node.id) pushes its records to \(subscriber) (POST /v1/batches at its endpoint); only the peers in its sync.pulledBy read its feed, so that a record reaches each peer by one path")
+        }
         let now = clock.now()
         let pageId = random.batchID(at: now)
         let position = snapshot ? 0 : try FeedCursor.position(cursor)
         return try store.write { tx in
+            // Where the subscriber stands (it has applied everything before the cursor it asks after): its queue.
+            try tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(position))
             // Read through the serving transaction: the page and its lineage are one consistent step.
             let (page, changes) =
                 snapshot

@@ -16,8 +16,8 @@ struct SQLiteReader: SQLiteReading {
 // MARK: - Records
 
 extension SQLiteReading {
-    /// `owner, kind, source_id, state_json, local_seq`, the columns ``decodeRecord(_:)`` reads.
-    static var recordColumns: String { "owner, kind, source_id, state_json, local_seq" }
+    /// The columns ``decodeRecord(_:)`` reads.
+    static var recordColumns: String { "owner, kind, source_id, state_json, local_seq, source, previous_seq, made_here_seq" }
 
     func decodeRecord(_ row: RowDecoder) throws -> StoredRecord {
         let key = try row.recordKey(0)
@@ -29,7 +29,9 @@ extension SQLiteReading {
             throw row.corrupt(3, "is not a stored record state (\(error))")
         }
         guard state.key == key else { throw row.corrupt(3, "holds the state of another record") }
-        return StoredRecord(state: state, localSequence: try row.int64(4))
+        return StoredRecord(
+            state: state, localSequence: try row.int64(4), source: try row.optionalString(5), previousSequence: try row.int64(6),
+            madeHereSequence: try row.int64(7))
     }
 
     func record(_ key: RecordKey) throws -> StoredRecord? {
@@ -46,6 +48,39 @@ extension SQLiteReading {
 
     func lastLocalSequence() throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(local_seq), 0) FROM records")) ?? 0
+    }
+
+    /// The channel's filter as SQL: a kind it may carry, or a status decision; only records changed here after the
+    /// position for a node that relays nothing.
+    static var channelCondition: String {
+        """
+        local_seq > ?1 AND (kind IN (SELECT value FROM json_each(?2)) OR status_version >= 2) AND (?3 = 0 OR made_here_seq > ?1)
+        """
+    }
+
+    func channelArguments(_ after: Int64, _ filter: ChannelFilter) -> StatementArguments {
+        [after, JSONValue.array(filter.kinds.sorted().map { .string($0) }).columnText, filter.madeHereOnly ? 1 : 0]
+    }
+
+    func records(after localSequence: Int64, limit: Int, matching filter: ChannelFilter) throws -> [StoredRecord] {
+        var arguments = channelArguments(localSequence, filter)
+        arguments += [limit]
+        return try fetchAll(
+            db, "SELECT \(Self.recordColumns) FROM records WHERE \(Self.channelCondition) ORDER BY local_seq LIMIT ?4",
+            arguments, table: "records", keyColumns: [0, 1, 2], decodeRecord)
+    }
+
+    func recordSummary(after localSequence: Int64, matching filter: ChannelFilter) throws -> (count: Int, oldest: Timestamp?) {
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT count(*), (SELECT changed_at_s FROM records WHERE \(Self.channelCondition) ORDER BY local_seq LIMIT 1)
+                    FROM records WHERE \(Self.channelCondition)
+                    """),
+            arguments: channelArguments(localSequence, filter))
+        let count: Int = row?[0] ?? 0
+        let oldest: Int64? = row?[1]
+        return (count, oldest.map { Timestamp(seconds: $0) })
     }
 
     func conflictedRecords(limit: Int) throws -> [StoredRecord] {
@@ -73,49 +108,22 @@ extension SQLiteReading {
 // MARK: - Outbox, batches, inbox
 
 extension SQLiteReading {
-    static var outboxColumns: String {
-        "o.id, o.peer, o.owner, o.kind, o.source_id, c.change_json, o.is_correction, o.enqueued_at"
+    func pushPositions() throws -> [String: Int64] {
+        let rows = try fetchAll(db, "SELECT peer, position FROM push_positions", [], table: "push_positions", keyColumns: [0]) {
+            (try $0.string(0), try $0.int64(1))
+        }
+        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
     }
 
-    func decodeOutboxItem(_ row: RowDecoder) throws -> OutboxItem {
-        OutboxItem(
-            id: try row.int64(0), peer: try row.string(1), key: try row.recordKey(2), change: try row.json(5),
-            isCorrection: try row.bool(6), enqueuedAt: try row.timestamp(7))
-    }
-
-    func pendingOutbox(peer: String, limit: Int) throws -> [OutboxItem] {
+    func backlog(peer: String, limit: Int) throws -> [RecordKey] {
         try fetchAll(
-            db,
-            """
-            SELECT \(Self.outboxColumns) FROM outbox AS o JOIN outbox_changes AS c ON c.id = o.change_id
-            WHERE o.peer = ? AND o.batch_sequence IS NULL ORDER BY o.id LIMIT ?
-            """,
-            [peer, limit], table: "outbox", keyColumns: [0], decodeOutboxItem)
+            db, "SELECT id, owner, kind, source_id FROM push_backlog WHERE peer = ? ORDER BY id LIMIT ?", [peer, limit],
+            table: "push_backlog", keyColumns: [0]
+        ) { try $0.recordKey(1) }
     }
 
-    func pendingOutboxSummary(peer: String) throws -> (count: Int, oldest: Timestamp?) {
-        let row = try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT count(*), (SELECT enqueued_at FROM outbox WHERE peer = ? AND batch_sequence IS NULL ORDER BY id LIMIT 1)
-                    FROM outbox WHERE peer = ? AND batch_sequence IS NULL
-                    """),
-            arguments: [peer, peer])
-        let count: Int = row?[0] ?? 0
-        let oldest: String? = row?[1]
-        return (count, oldest.flatMap { Timestamp($0) })
-    }
-
-    /// In the order of `ids`; unknown ids are skipped.
-    func outboxItems(ids: [Int64]) throws -> [OutboxItem] {
-        guard !ids.isEmpty else { return [] }
-        return try fetchAll(
-            db,
-            """
-            SELECT \(Self.outboxColumns)
-            FROM json_each(?) AS j JOIN outbox AS o ON o.id = j.value JOIN outbox_changes AS c ON c.id = o.change_id ORDER BY j.key
-            """,
-            [JSONValue.array(ids.map { .number(Double($0)) }).columnText], table: "outbox", keyColumns: [0], decodeOutboxItem)
+    func backlogCount(peer: String) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM push_backlog WHERE peer = ?"), arguments: [peer]) ?? 0
     }
 
     func nextOutboundSequence(peer: String) throws -> Int {
@@ -135,17 +143,19 @@ extension SQLiteReading {
     }
 
     static var batchColumns: String {
-        "peer, sequence, batch_id, jws, item_ids, created_at, state, attempts, next_attempt_at, last_error, receipt"
+        "peer, sequence, batch_id, jws, record_keys, created_at, state, attempts, next_attempt_at, last_error, receipt"
     }
 
     func decodeBatch(_ row: RowDecoder) throws -> OutboundBatch {
-        guard let ids = try row.json(4).arrayValue else { throw row.corrupt(4, "is not a JSON array") }
-        let itemIDs = try ids.map { value -> Int64 in
-            guard let number = value.numberValue, let id = Int64(exactly: number) else { throw row.corrupt(4, "holds a non-integer id") }
-            return id
+        guard let list = try row.json(4).arrayValue else { throw row.corrupt(4, "is not a JSON array") }
+        let keys = try list.map { value -> RecordKey in
+            guard let parts = value.arrayValue?.compactMap(\.stringValue), parts.count == 3 else {
+                throw row.corrupt(4, "holds an entry that is not [owner, kind, sourceId]")
+            }
+            return RecordKey(owner: parts[0], kind: parts[1], sourceId: parts[2])
         }
         return OutboundBatch(
-            peer: try row.string(0), sequence: try row.int(1), batchId: try row.string(2), jws: try row.bytes(3), itemIDs: itemIDs,
+            peer: try row.string(0), sequence: try row.int(1), batchId: try row.string(2), jws: try row.bytes(3), keys: keys,
             createdAt: try row.timestamp(5), state: try row.value(6, as: OutboundBatch.State.self), attempts: try row.int(7),
             nextAttemptAt: try row.timestamp(8), lastError: try row.optionalString(9), receipt: try row.optionalBytes(10))
     }
@@ -172,19 +182,12 @@ extension SQLiteReading {
     func peersWithWork() throws -> [String] {
         try fetchAll(
             db,
-            // Hops from one pending peer to the next through the partial index, instead of scanning every pending item.
             """
-            WITH RECURSIVE pending(peer) AS (
-                SELECT (SELECT peer FROM outbox WHERE batch_sequence IS NULL ORDER BY peer LIMIT 1)
-                UNION ALL
-                SELECT (SELECT o.peer FROM outbox AS o WHERE o.batch_sequence IS NULL AND o.peer > pending.peer ORDER BY o.peer LIMIT 1)
-                FROM pending WHERE pending.peer IS NOT NULL
-            )
-            SELECT peer FROM pending WHERE peer IS NOT NULL
-            UNION SELECT peer FROM outbound_batches WHERE state = 'pending'
+            SELECT peer FROM outbound_batches WHERE state = 'pending'
+            UNION SELECT DISTINCT peer FROM push_backlog
             ORDER BY peer
             """,
-            [], table: "outbox", keyColumns: [0]
+            [], table: "outbound_batches", keyColumns: [0]
         ) { try $0.string(0) }
     }
 

@@ -8,7 +8,7 @@ import GRDB
 enum StoreMigrations {
     /// Every migration, oldest first.
     static let all: [(identifier: String, sql: String)] = [
-        ("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7),
+        ("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7), ("v8", v8),
     ]
 
     /// The migrator that applies ``all``.
@@ -98,6 +98,50 @@ enum StoreMigrations {
         CREATE INDEX delivered_batches_by_time ON delivered_batches (delivered_at_s);
         INSERT INTO delivered_batches (peer, sequence, delivered_at_s)
             SELECT peer, sequence, CAST(strftime('%s', 'now') AS INTEGER) FROM outbound_batches WHERE state = 'delivered';
+        """
+
+    /// One log, a position per channel (issue 12). Before, a change was routed when it was stored: a row per peer per
+    /// record in `outbox` (the city wrote twelve for each record it relayed), by rules that the pull feed did not share.
+    /// Now the records, in local-sequence order, are the log; each push channel keeps its position in it, and a batch
+    /// is made at send time from the position through the one outbound rule. Each record keeps where its last change
+    /// came from, its sequence before that change, and the sequence of the last change made here.
+    ///
+    /// Carried over without losing or re-sending anything: every channel that had items starts at the end of the log
+    /// (what was routed before is either in a batch or listed here); the items not yet in a batch become the
+    /// channel's backlog of record keys, sent first through the rule; each batch keeps the keys of its records in order
+    /// (its receipt's outcomes and a re-signed resend are read by them). Records stored before keep no source: their
+    /// made-here sequence is their sequence (a change of theirs is never taken for a peer's own).
+    static let v8 = """
+        ALTER TABLE records ADD COLUMN source TEXT;
+        ALTER TABLE records ADD COLUMN previous_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE records ADD COLUMN made_here_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE records ADD COLUMN changed_at_s INTEGER;
+        UPDATE records SET made_here_seq = local_seq;
+        CREATE INDEX records_made_here ON records (made_here_seq);
+        CREATE TABLE push_positions (
+            peer     TEXT    PRIMARY KEY,
+            position INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO push_positions (peer, position)
+            SELECT DISTINCT peer, (SELECT coalesce(max(local_seq), 0) FROM records) FROM outbox;
+        CREATE TABLE push_backlog (
+            id        INTEGER PRIMARY KEY,
+            peer      TEXT    NOT NULL,
+            owner     TEXT    NOT NULL,
+            kind      TEXT    NOT NULL,
+            source_id TEXT    NOT NULL,
+            UNIQUE (peer, owner, kind, source_id)
+        );
+        INSERT OR IGNORE INTO push_backlog (peer, owner, kind, source_id)
+            SELECT peer, owner, kind, source_id FROM outbox WHERE batch_sequence IS NULL ORDER BY id;
+        ALTER TABLE outbound_batches ADD COLUMN record_keys TEXT NOT NULL DEFAULT '[]';
+        UPDATE outbound_batches SET record_keys = (
+            SELECT coalesce(json_group_array(json(k)), '[]') FROM (
+                SELECT json_array(o.owner, o.kind, o.source_id) AS k
+                FROM json_each(outbound_batches.item_ids) AS j JOIN outbox AS o ON o.id = j.value ORDER BY j.key));
+        ALTER TABLE outbound_batches DROP COLUMN item_ids;
+        DROP TABLE outbox;
+        DROP TABLE outbox_changes;
         """
 
     /// The first schema.

@@ -47,7 +47,7 @@ extension SQLiteTransaction {
         try db.cachedStatement(
             sql: """
                 UPDATE corrections SET acknowledged_at = ?
-                WHERE owner = ? AND kind = ? AND source_id = ? AND status_version = ? AND peer = ? AND acknowledged_at IS NULL
+                WHERE owner = ? AND kind = ? AND source_id = ? AND status_version <= ? AND peer = ? AND acknowledged_at IS NULL
                 """
         ).execute(arguments: [at.text, key.owner, key.kind, key.sourceId, statusVersion, peer])
     }

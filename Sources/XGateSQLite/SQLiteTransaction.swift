@@ -19,22 +19,26 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
     // MARK: Records
 
     @discardableResult
-    func putRecord(_ state: RecordState) throws -> Int64 {
+    func putRecord(_ state: RecordState, origin: RecordOrigin) throws -> Int64 {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO records (
-                    owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts, decision_date, local_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(local_seq), 0) + 1 FROM records))
+                    owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts, decision_date,
+                    source, changed_at_s, local_seq, previous_seq, made_here_seq)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT coalesce(max(local_seq), 0) + 1 FROM records), 0,
+                    CASE WHEN ?12 THEN (SELECT coalesce(max(local_seq), 0) + 1 FROM records) ELSE 0 END)
                 ON CONFLICT (owner, kind, source_id) DO UPDATE SET
                     state_json = excluded.state_json, status = excluded.status, content_version = excluded.content_version,
                     status_version = excluded.status_version, has_conflicts = excluded.has_conflicts,
-                    decision_date = excluded.decision_date, local_seq = excluded.local_seq
+                    decision_date = excluded.decision_date, source = excluded.source, changed_at_s = excluded.changed_at_s,
+                    previous_seq = records.local_seq, local_seq = excluded.local_seq,
+                    made_here_seq = CASE WHEN ?12 THEN excluded.local_seq ELSE records.made_here_seq END
                 RETURNING local_seq
                 """)
         statement.setUncheckedArguments([
             state.key.owner, state.key.kind, state.key.sourceId, state.storedJSON.columnText, state.status.value.rawValue,
             state.content?.version, state.status.version, state.conflicts.isEmpty ? 0 : 1,
-            state.content?.record["data"]?["decisionDate"]?.stringValue,
+            state.content?.record["data"]?["decisionDate"]?.stringValue, origin.source, origin.at?.seconds, origin.madeHere ? 1 : 0,
         ])
         guard let sequence = try Int64.fetchOne(statement) else {
             throw StoreError(.database, "storing \(state.key) in records returned no local sequence")
@@ -54,35 +58,28 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
             ])
     }
 
-    // MARK: Outbox and outbound batches
+    // MARK: Push positions and outbound batches
 
-    @discardableResult
-    func enqueue(_ item: OutboxItem) throws -> Int64 {
-        try enqueue(item.change, key: item.key, to: [item.peer], isCorrection: item.isCorrection, at: item.enqueuedAt)[0]
+    /// A batch's record keys as stored: a JSON array of `[owner, kind, sourceId]`.
+    static func keysText(_ keys: [RecordKey]) -> String {
+        JSONValue.array(keys.map { .array([.string($0.owner), .string($0.kind), .string($0.sourceId)]) }).columnText
     }
 
-    /// The change text is written once; each peer gets a small row that refers to it, all of them inserted by one
-    /// statement (the city relays one record to a dozen partners: one round trip instead of twelve).
-    @discardableResult
-    func enqueue(_ change: JSONValue, key: RecordKey, to peers: [String], isCorrection: Bool, at: Timestamp) throws -> [Int64] {
-        guard !peers.isEmpty else { return [] }
-        try execute("INSERT INTO outbox_changes (change_json) VALUES (?)", [change.columnText])
-        let changeID = db.lastInsertedRowID
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO outbox (peer, owner, kind, source_id, change_id, is_correction, enqueued_at)
-                SELECT value, ?, ?, ?, ?, ?, ? FROM json_each(?) ORDER BY key
-                RETURNING id
-                """)
-        statement.setUncheckedArguments([
-            key.owner, key.kind, key.sourceId, changeID, isCorrection ? 1 : 0, at.text,
-            JSONValue.array(peers.map { .string($0) }).columnText,
-        ])
-        let ids = try Int64.fetchAll(statement).sorted()  // RETURNING order is unspecified; ids ascend in peer order
-        guard ids.count == peers.count else {
-            throw StoreError(.database, "queuing \(key) for \(peers.count) peers inserted \(ids.count) outbox rows")
+    func setPushPosition(peer: String, position: Int64) throws {
+        try execute(
+            """
+            INSERT INTO push_positions (peer, position) VALUES (?, ?)
+            ON CONFLICT (peer) DO UPDATE SET position = excluded.position
+            """,
+            [peer, position])
+    }
+
+    func removeBacklog(peer: String, keys: [RecordKey]) throws {
+        for key in keys {
+            try execute(
+                "DELETE FROM push_backlog WHERE peer = ? AND owner = ? AND kind = ? AND source_id = ?",
+                [peer, key.owner, key.kind, key.sourceId])
         }
-        return ids
     }
 
     func saveOutboundBatch(_ batch: OutboundBatch) throws {
@@ -92,25 +89,7 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
                 .sequence,
                 "batch \(batch.batchId) to \(batch.peer) has sequence \(batch.sequence), but the channel's next sequence is \(expected)")
         }
-        let ids = JSONValue.array(batch.itemIDs.map { .number(Double($0)) }).columnText
-        // CROSS JOIN keeps json_each outside: otherwise SQLite scans every pending item of the peer once per id.
-        let pending = try Int64.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT o.id FROM json_each(?) AS j CROSS JOIN outbox AS o ON o.id = j.value
-                    WHERE o.peer = ? AND o.batch_sequence IS NULL
-                    """),
-            arguments: [ids, batch.peer])
-        let notPending = Set(batch.itemIDs).subtracting(pending)
-        guard notPending.isEmpty, Set(batch.itemIDs).count == batch.itemIDs.count else {
-            let listed = notPending.sorted().prefix(10).map(String.init).joined(separator: ", ")
-            throw StoreError(
-                .outboxItem,
-                notPending.isEmpty
-                    ? "batch \(batch.batchId) to \(batch.peer) lists an outbox item twice"
-                    : "batch \(batch.batchId) to \(batch.peer) carries outbox items that are unknown, for another peer, or already in a batch (ids \(listed))"
-            )
-        }
+        let keys = Self.keysText(batch.keys)
         if let held = try String.fetchOne(
             db.cachedStatement(sql: "SELECT peer FROM outbound_batches WHERE batch_id = ?"), arguments: [batch.batchId])
         {
@@ -118,16 +97,14 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
         }
         try execute(
             """
-            INSERT INTO outbound_batches (peer, sequence, batch_id, jws, item_ids, created_at, state, attempts,
+            INSERT INTO outbound_batches (peer, sequence, batch_id, jws, record_keys, created_at, state, attempts,
                 next_attempt_at, next_attempt_at_s, last_error, receipt)
             VALUES (?, ?, ?, coalesce(?, X''), ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                batch.peer, batch.sequence, batch.batchId, batch.jws.blob, ids, batch.createdAt.text, batch.state.rawValue,
+                batch.peer, batch.sequence, batch.batchId, batch.jws.blob, keys, batch.createdAt.text, batch.state.rawValue,
                 batch.attempts, batch.nextAttemptAt.text, batch.nextAttemptAt.seconds, batch.lastError, batch.receipt?.blob,
             ])
-        try execute(
-            "UPDATE outbox SET batch_sequence = ? WHERE id IN (SELECT value FROM json_each(?))", [batch.sequence, ids])
         try setChannelSequence(peer: batch.peer, direction: "outbound", next: batch.sequence + 1)
     }
 
@@ -149,12 +126,12 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
     func resignOutboundBatch(_ batch: OutboundBatch, replacing oldBatchId: String) throws {
         try execute(
             """
-            UPDATE outbound_batches SET batch_id = ?, jws = ?, created_at = ?, state = ?, attempts = ?, next_attempt_at = ?,
-                next_attempt_at_s = ?, last_error = ?, receipt = NULL
+            UPDATE outbound_batches SET batch_id = ?, jws = ?, record_keys = ?, created_at = ?, state = ?, attempts = ?,
+                next_attempt_at = ?, next_attempt_at_s = ?, last_error = ?, receipt = NULL
             WHERE peer = ? AND sequence = ? AND batch_id = ? AND state = 'pending'
             """,
             [
-                batch.batchId, batch.jws.blob, batch.createdAt.text, batch.state.rawValue, batch.attempts, batch.nextAttemptAt.text,
+                batch.batchId, batch.jws.blob, Self.keysText(batch.keys), batch.createdAt.text, batch.state.rawValue, batch.attempts, batch.nextAttemptAt.text,
                 batch.nextAttemptAt.seconds, batch.lastError, batch.peer, batch.sequence, oldBatchId,
             ])
         guard db.changesCount == 1 else {

@@ -10,8 +10,6 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
         /// A batch's sequence is not the channel's next one (sequences never have gaps).
         public static let sequence = Code(rawValue: "store.sequence")
-        /// A batch carries an outbox item that is unknown, for another peer, or already in a batch.
-        public static let outboxItem = Code(rawValue: "store.outbox-item")
         /// A batch id or an inbox entry is already stored.
         public static let duplicate = Code(rawValue: "store.duplicate")
         /// The row to update does not exist.

@@ -45,9 +45,10 @@ struct NodeHealth: Sendable {
         /// The last error kept with the oldest pending batch (a failure from before this process started).
         var pendingBatchError: String?
 
-        /// A peer's queue as the store has it: changes waiting, batches pending and dead, and the lag.
-        static func read(_ peer: String, _ reader: any StoreReader, now: Timestamp) throws -> PeerHealth {
-            let pending = try reader.pendingOutboxSummary(peer: peer)
+        /// A peer's queue, read from its channel's position in the log: records waiting, batches pending and dead, and
+        /// the lag.
+        static func read(_ peer: String, _ reader: any StoreReader, engine: SyncEngine, now: Timestamp) throws -> PeerHealth {
+            let pending = try engine.channelQueue(of: peer, reader: reader)
             let batches = try reader.outboundBatches(peer: peer, state: .pending)
             let oldest = ([pending.oldest].compactMap { $0 } + batches.map(\.createdAt)).min()
             return PeerHealth(
@@ -61,6 +62,8 @@ struct NodeHealth: Sendable {
     /// publishers it pulls from.
     static func peers(_ reader: any StoreReader, engine: SyncEngine, pullFrom: [String]) throws -> [String] {
         var peers = Set(try reader.peersWithWork())
+        peers.formUnion(try reader.pushPositions().keys)
+        peers.formUnion(engine.configuration.pulledBy)
         for (id, _) in engine.node.federation.peers where id != engine.node.id {
             if try reader.expectedInboundSequence(from: id) > 1 || reader.nextOutboundSequence(peer: id) > 1 { peers.insert(id) }
         }
@@ -98,7 +101,7 @@ extension GatewayAPI {
             try engine.store.read { reader -> NodeHealth in
                 var health = NodeHealth()
                 for peer in try NodeHealth.peers(reader, engine: engine, pullFrom: pullFrom) {
-                    health.peers[peer] = try NodeHealth.PeerHealth.read(peer, reader, now: now)
+                    health.peers[peer] = try NodeHealth.PeerHealth.read(peer, reader, engine: engine, now: now)
                 }
                 for correction in try reader.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds + 1)) {
                     health.peers[correction.peer, default: NodeHealth.PeerHealth()].unacknowledged += 1

@@ -82,7 +82,7 @@ extension GatewayAPI {
         let rows = try await offload.run {
             try engine.store.read { reader -> [JSONValue] in
                 return try NodeHealth.peers(reader, engine: engine, pullFrom: pullFrom).map { peer in
-                    let queue = try NodeHealth.PeerHealth.read(peer, reader, now: now)
+                    let queue = try NodeHealth.PeerHealth.read(peer, reader, engine: engine, now: now)
                     let entry = board.entry(peer)
                     return [
                         "peer": .string(peer), "queueDepth": .number(Double(queue.queueDepth)),

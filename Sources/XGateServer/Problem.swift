@@ -37,7 +37,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         switch code {
         case "sequence.gap", "sequence.replayed", "batch.replayed": return .conflict
         case "signature.invalid", "key.unknown", "key.expired", "key.not-yet-valid", "key.revoked": return .unauthorized
-        case "peer.certificate-mismatch", "batch.misaddressed", "agreement.not-permitted": return .forbidden
+        case "peer.certificate-mismatch", "batch.misaddressed", "agreement.not-permitted", "feed.not-subscribed": return .forbidden
         case "batch.too-large": return .contentTooLarge
         case "record.unknown", "conflict.unknown", "batch.unknown": return .notFound
         case "store.inconsistent", "contracts.missing": return .internalServerError

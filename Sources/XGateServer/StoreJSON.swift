@@ -52,7 +52,7 @@ extension OutboundBatch {
     var summaryJSON: JSONValue {
         [
             "peer": .string(peer), "sequence": .number(Double(sequence)), "batchId": .string(batchId),
-            "changes": .number(Double(itemIDs.count)),
+            "changes": .number(Double(keys.count)),
             "state": .string(state.rawValue), "attempts": .number(Double(attempts)), "createdAt": .string(createdAt.text),
             "nextAttemptAt": .string(nextAttemptAt.text), "lastError": lastError.json,
         ]

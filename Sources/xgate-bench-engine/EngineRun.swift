@@ -92,7 +92,7 @@ enum EngineRun {
 
     /// Row counts of what the engine wrote (read afterwards through the sqlite3 CLI).
     static func rowCounts(database: String) -> String {
-        let sql = ["records", "record_history", "lineage", "outbox", "outbox_changes", "inbox", "sync_log"]
+        let sql = ["records", "record_history", "lineage", "push_positions", "inbox", "sync_log"]
             .map { "SELECT '\($0)', count(*) FROM \($0);" }.joined(separator: " ")
         let text = (try? Ceiling.sqlite3Query(database: database, sql)) ?? ""
         return text.split(separator: "\n").map { $0.replacingOccurrences(of: "|", with: " ") }.joined(separator: ", ")

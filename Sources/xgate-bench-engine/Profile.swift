@@ -12,7 +12,7 @@ import XGateSQLite
 
 enum Phase: Int, CaseIterable {
     case envelopeParse, jwsDecode, signature, payloadParse, payloadDigest, inspect, merge, route, receipt
-    case sqlLookups, sqlRecords, sqlHistory, sqlLineage, sqlOutbox, sqlInboxLog, commit
+    case sqlLookups, sqlRecords, sqlHistory, sqlLineage, sqlInboxLog, commit
 
     var title: String {
         switch self {
@@ -23,13 +23,12 @@ enum Phase: Int, CaseIterable {
         case .payloadDigest: return "SHA-256 of the payload"
         case .inspect: return "inspect (schemas, ids, authority, agreements)"
         case .merge: return "Merge.apply"
-        case .route: return "route: agreements, redaction, change JSON"
+        case .route: return "corrections owed (none for a new record; nothing queued)"
         case .receipt: return "receipt: build + serialize + sign"
         case .sqlLookups: return "SQLite: look-ups (inbox, channel, record)"
         case .sqlRecords: return "SQLite: records upsert (incl. state JSON)"
         case .sqlHistory: return "SQLite: 2 history rows (incl. JSON text)"
         case .sqlLineage: return "SQLite: lineage row"
-        case .sqlOutbox: return "SQLite: outbox (relays: change once + row/peer)"
         case .sqlInboxLog: return "SQLite: inbox (receipt) + channel + log"
         case .commit: return "SQLite: COMMIT (WAL append, checkpoints)"
         }
@@ -63,12 +62,10 @@ struct ProfileResult {
     /// Extra passes, outside the total: how much of `inspect` the per-record checks take, and the JSON serialisation
     /// of what the SQL steps bind (state, history values, relayed changes).
     var extras: [Extra: Double]
-    var outboxRows: Int
-    var outboxChanges: Int
 
     /// Separate passes over the same batch, outside the total, that split a phase further.
     enum Extra: CaseIterable {
-        case batchSchema, changeDecode, recordChecks, bindText, relayText
+        case batchSchema, changeDecode, recordChecks, bindText
 
         var title: String {
             switch self {
@@ -76,7 +73,6 @@ struct ProfileResult {
             case .changeDecode: return "inspect, part: Change(json:) for every change"
             case .recordChecks: return "inspect, part: per-record checks (issues(inRecord:): record schema, ids)"
             case .bindText: return "SQLite, part: JSON text of state + history values (serializedString)"
-            case .relayText: return "SQLite, part: JSON text of the relayed changes (outbox_changes)"
             }
         }
     }
@@ -101,9 +97,6 @@ enum Profile {
             try body()
             extras[which, default: 0] += benchNow() - t0
         }
-        var outboxRows = 0
-        var outboxChanges = 0
-        var routes: [String: [(peer: String, permission: Federation.Permission)]] = [:]
         let wallStart = benchNow()
         for jwsBytes in batches {
             times.start()
@@ -144,7 +137,7 @@ enum Profile {
                     let (next, outcome) = Merge.apply(change, to: held, policy: policy)
                     guard let state = next, state != held else { fail("not applied") }
                     times.charge(.merge)
-                    try tx.putRecord(state)
+                    try tx.putRecord(state, origin: RecordOrigin(source: sender, madeHere: false, at: now))
                     times.charge(.sqlRecords)
                     // SyncEngine.appendHistory for a new record: the content and the status.
                     if let content = change.content {
@@ -158,9 +151,8 @@ enum Profile {
                             key: change.key, part: .status, version: change.status.version, digest: change.status.digest,
                             value: change.status.json, source: sender, at: now))
                     times.charge(.sqlHistory)
-                    let routed = try route(state, node: node, cameFrom: sender, at: now, in: tx, times: times, routes: &routes)
-                    outboxRows += routed.rows
-                    outboxChanges += routed.changes
+                    // SyncEngine.trackCorrections: a new record owes no correction; nothing is queued (the log is the queue).
+                    times.charge(.route)
                     outcomes.append(Receipt.Outcome(index: entry.index, outcome))
                     try tx.appendLineage(
                         LineageEntry(
@@ -197,83 +189,15 @@ enum Profile {
                     _ = change.status.json.serializedString()
                 }
             }
-            if node.isRelay {
-                var relayed: [JSONValue] = []
-                for change in decoded {
-                    guard var content = change.content else { continue }
-                    let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
-                    let list = routes["\(change.key.kind)|\(subjectType)|\(now.chinaDate)"] ?? []
-                    var seen: [(mask: Set<String>, withhold: Set<String>)] = []
-                    for (peer, permission) in list where peer != sender {
-                        if seen.contains(where: { $0.mask == permission.mask && $0.withhold == permission.withhold }) { continue }
-                        seen.append((permission.mask, permission.withhold))
-                        let (record, masked) = Federation.redact(content.record, permission: permission)
-                        content.record = record
-                        relayed.append(Change(key: change.key, content: content, status: change.status, masked: masked).json)
-                        content.record = change.content!.record
-                    }
-                }
-                extra(.relayText) { for json in relayed { _ = json.serializedString() } }
-            }
         }
         let closeStart = benchNow()
         try store.close()
         times.seconds[Phase.commit.rawValue] += benchNow() - closeStart
         let wall = benchNow() - wallStart
         return ProfileResult(
-            times: times, wallSeconds: wall, records: batches.count * 1000, extras: extras, outboxRows: outboxRows,
-            outboxChanges: outboxChanges)
+            times: times, wallSeconds: wall, records: batches.count * 1000, extras: extras)
     }
 
-    /// SyncEngine.route for a new record at a relay (SyncEngine+Routing.swift): the destinations its agreements name
-    /// (memoised per kind, subject type and day, as NodeContext.destinations does), grouped by the redaction they see;
-    /// each group's change is redacted, built and queued once (`enqueue(_:key:to:…)`: one outbox_changes row, one small
-    /// outbox row per peer).
-    static func route(
-        _ state: RecordState, node: NodeContext, cameFrom: String, at: Timestamp, in tx: any StoreTransaction, times: PhaseTimes,
-        routes: inout [String: [(peer: String, permission: Federation.Permission)]]
-    ) throws -> (rows: Int, changes: Int) {
-        let me = node.id
-        let authoredHere = state.content?.author == me || state.status.author == me
-        guard node.isRelay || authoredHere, let content = state.content else {
-            times.charge(.route)
-            return (0, 0)
-        }
-        let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
-        let date = at.chinaDate
-        let routeKey = "\(state.key.kind)|\(subjectType)|\(date)"
-        if routes[routeKey] == nil {
-            routes[routeKey] = node.federation.peers.keys.sorted().compactMap { peer in
-                guard peer != me,
-                    let permission = node.federation.permission(
-                        from: me, to: peer, kind: state.key.kind, subjectType: subjectType, on: date)
-                else { return nil }
-                return (peer, permission)
-            }
-        }
-        var groups: [(permission: Federation.Permission, peers: [String])] = []
-        for (peer, permission) in routes[routeKey]! where peer != cameFrom {
-            if let i = groups.firstIndex(where: { $0.permission.mask == permission.mask && $0.permission.withhold == permission.withhold })
-            {
-                groups[i].peers.append(peer)
-            } else {
-                groups.append((permission, [peer]))
-            }
-        }
-        var rows = 0
-        for group in groups {
-            let (record, masked) = Federation.redact(content.record, permission: group.permission)
-            var travelling = content
-            travelling.record = record
-            let json = Change(key: state.key, content: travelling, status: state.status, masked: masked).json
-            times.charge(.route)
-            try tx.enqueue(json, key: state.key, to: group.peers, isCorrection: false, at: at)
-            times.charge(.sqlOutbox)
-            rows += group.peers.count
-        }
-        times.charge(.route)
-        return (rows, groups.count)
-    }
 }
 
 func benchNow() -> Double { now() }

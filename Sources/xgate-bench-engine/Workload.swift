@@ -71,7 +71,7 @@ struct Workload {
             status: StatusChange(version: 1, value: .active, from: nil, author: Nodes.district, at: writtenAt))
     }
 
-    /// The change as the city relays it to `peer` (SyncEngine.route: masked per the agreement, the city's standing status).
+    /// The change as the city relays it to `peer` (SyncEngine.outboundChange: masked per the agreement, the city's standing status).
     func relayed(_ change: Change, to peer: String) -> Change {
         let subjectType = change.content!.record["subject"]?["type"]?.stringValue ?? ""
         guard

@@ -261,13 +261,6 @@ for entry in profiles {
                 + " replica %@ rec/s, engine %@ rec/s",
             entry.name, total * 1000 / batches, prepare * 1000 / batches, commitCPU * 1000 / batches, storage * 1000 / batches,
             storage / total * 100, grouped(Double(profile.records) / total), grouped(entry.engineRate)))
-    if profile.outboxRows > 0 {
-        say(
-            String(
-                format: "    relays: %.1f outbox rows and %.1f stored changes per record",
-                Double(profile.outboxRows) / Double(profile.records),
-                Double(profile.outboxChanges) / Double(profile.records)))
-    }
 }
 
 if !options.keep { try? FileManager.default.removeItem(atPath: workDirectory) }

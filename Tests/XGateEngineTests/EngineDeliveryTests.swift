@@ -37,6 +37,7 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
     init() throws {
         var configuration = FederationSimulationTests.simulationConfiguration
         configuration.deadLetterAttempts = 6
+        configuration.pulledBy = ["zj-jiaxing"]  // 嘉兴 pulls the city's feed; everyone else is pushed to
         world = try FederationSimulationTests.makeWorld(seed: 7, faults: false, configuration: configuration)
         transport.nodes = world.nodes
     }
@@ -131,7 +132,7 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
             #expect(error.expectedSequence == 1)
         }
         // Delivery through the engine: the gap makes it resend 1, then 2.
-        while try await push(district, to: "sh-city") || (try district.store.read { try $0.peersWithWork() }).contains("sh-city") {
+        while try await push(district, to: "sh-city") || (try district.engine.peersWithWork()).contains("sh-city") {
             world.clock.advance(60)
         }
         for id in ["XH-GAP-0001", "XH-GAP-0002"] {
@@ -140,7 +141,7 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         }
     }
 
-    @Test func aBatchWhoseSignedBytesWereDroppedIsSignedAgainFromItsItemsWhenTheReceiverLostIt() async throws {
+    @Test func aBatchWhoseSignedBytesWereDroppedIsSignedAgainFromItsRecordsWhenTheReceiverLostIt() async throws {
         _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-PRUNED-0001")])
         #expect(try await push(district, to: "sh-city"))
         let first = try #require(try batch(district, "sh-city", 1))
@@ -154,7 +155,7 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         try city.restart()
         _ = try district.engine.submit(records: [SampleRecords.penalty(sourceId: "XH-PRUNED-0002")])
         var rounds = 0
-        while try await push(district, to: "sh-city") || (try district.store.read { try $0.peersWithWork() }).contains("sh-city") {
+        while try await push(district, to: "sh-city") || (try district.engine.peersWithWork()).contains("sh-city") {
             world.clock.advance(60)
             rounds += 1
             try #require(rounds < 50, "the channel did not drain")
@@ -165,7 +166,7 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         }
         let resent = try #require(try batch(district, "sh-city", 1))
         #expect(resent.state == .delivered && !resent.jws.isEmpty && resent.batchId != first.batchId, "signed again as a new batch")
-        #expect(resent.itemIDs == first.itemIDs)
+        #expect(resent.keys == first.keys)
         #expect(try district.store.read { try $0.lineage(batchId: resent.batchId) }.map(\.outcome) == ["applied"])
     }
 
@@ -342,8 +343,8 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         let state = try district.store.read { try $0.record(expired[0]) }?.state
         #expect(state?.status.value == .expired)
         #expect(state?.status.reasonCode == "publicity-ended")
-        let queued = try district.store.read { try $0.pendingOutbox(peer: "sh-city", limit: 10) }
-        #expect(queued.contains { $0.isCorrection }, "the expiry goes to the city")
+        let queued = try district.engine.preview(to: "sh-city")
+        #expect(queued.contains { $0.key == expired[0] && $0.status.value == .expired }, "the expiry goes to the city")
     }
 }
 
@@ -402,8 +403,8 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         let contents = try city.store.read { try $0.history(of: key) }.filter { $0.part == .content }
         #expect(contents.map(\.version) == [1, 2, 2, 3])
         #expect(Set(contents.map(\.digest)).isSuperset(of: [version2.digest, rival.digest]))
-        let queued = try city.store.read { try $0.pendingOutbox(peer: "zj-jiaxing", limit: 10) }
-        #expect(queued.contains { (try? Change(json: $0.change))?.content?.override != nil }, "the resolution travels to partners")
+        let queued = try city.engine.preview(to: "zj-jiaxing")
+        #expect(queued.contains { $0.content?.override != nil }, "the resolution travels to partners")
     }
 
     @Test func aCorrectionNobodyAcknowledgesIsFlaggedAfterItsDeadline() async throws {

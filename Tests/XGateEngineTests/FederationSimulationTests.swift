@@ -87,7 +87,7 @@ import XGateTestSupport
             var busy = false
             for id in all {
                 let node = world.nodes[id]!
-                let peers = try node.store.read { try $0.peersWithWork() }
+                let peers = try node.engine.peersWithWork()
                 for peer in peers {
                     busy = true
                     var breaker = node.breakers[peer] ?? CircuitBreaker(configuration: node.engine.configuration.circuitBreaker)

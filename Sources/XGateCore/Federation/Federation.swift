@@ -41,6 +41,19 @@ public struct Federation: Sendable {
         return Permission(agreements: ids, mask: mask ?? [], withhold: withhold ?? [])
     }
 
+    /// Every kind some agreement in force on `date` lets `from` send to `to` (for some subject type): what a channel
+    /// between them may carry with content.
+    public func kinds(from: String, to: String, on date: CivilDate) -> Set<String> {
+        guard let sender = peers[from], let receiver = peers[to] else { return [] }
+        var kinds: Set<String> = []
+        for agreement in agreements where agreement.isInForce(on: date) {
+            guard agreement.from.contains(where: { $0.matches(sender) }), agreement.to.contains(where: { $0.matches(receiver) })
+            else { continue }
+            for grant in agreement.grants { kinds.formUnion(grant.kinds) }
+        }
+        return kinds
+    }
+
     /// Whether some agreement (for any kind, in force or not) connects the two nodes in either direction: the test
     /// for status-only changes, which must reach every former holder of a record.
     public func arePartners(_ a: String, _ b: String) -> Bool {

@@ -24,4 +24,7 @@ public enum NodeId {
         }
         return !previousWasDash
     }
+
+    /// The region of a node (PROTOCOL.md §2.1): the id's first two letters (`sh` 上海, `zj` 浙江, `js` 江苏, `ah` 安徽).
+    public static func region(of id: some StringProtocol) -> Substring { Substring(id).prefix(2) }
 }

@@ -1,15 +1,60 @@
 import XGateJSON
 
-/// A record as a node holds it: the merged state and the node-local sequence of its last change (the feed order).
+/// A record as a node holds it: the merged state, the node-local sequence of its last change (its position in this
+/// node's log), and where that change came from — what the one outbound rule needs to tell, for a channel at a
+/// position, whether the record changed for that peer.
 public struct StoredRecord: Sendable, Equatable {
     public var state: RecordState
-    /// Node-local, strictly increasing with every change to any record: the position in this node's feeds.
+    /// Node-local, strictly increasing with every change to any record: the position in this node's log.
     public var localSequence: Int64
+    /// Where the last change came from: a peer's id, this node's id for a change made here, nil when unknown
+    /// (records stored before the log kept it).
+    public var source: String?
+    /// The record's local sequence before its last change (0 for a new record).
+    public var previousSequence: Int64
+    /// The local sequence of the last change made at this node (a submission or decision), 0 if none.
+    public var madeHereSequence: Int64
 
-    /// Creates a stored record.
-    public init(state: RecordState, localSequence: Int64) {
+    /// Creates a stored record; by default its last change was made here.
+    public init(state: RecordState, localSequence: Int64, source: String? = nil, previousSequence: Int64 = 0, madeHereSequence: Int64? = nil) {
         self.state = state
         self.localSequence = localSequence
+        self.source = source
+        self.previousSequence = previousSequence
+        self.madeHereSequence = madeHereSequence ?? localSequence
+    }
+}
+
+/// Where a change a node stores came from.
+public struct RecordOrigin: Sendable, Equatable {
+    /// The peer that sent it, or this node's id.
+    public var source: String?
+    /// Whether it was made at this node (a submission or a decision).
+    public var madeHere: Bool
+    /// When it was stored.
+    public var at: Timestamp?
+
+    public init(source: String?, madeHere: Bool, at: Timestamp?) {
+        self.source = source
+        self.madeHere = madeHere
+        self.at = at
+    }
+
+    /// A change made here, at an unknown time (tests and tools).
+    public static let local = RecordOrigin(source: nil, madeHere: true, at: nil)
+}
+
+/// Which records of the log an outbound channel looks at (the store's cheap part of the outbound rule; the engine
+/// decides the rest record by record): those of a kind the channel may carry with content, and every record with a
+/// status decision (a correction may be owed to a former holder); for a node that relays nothing, only records it
+/// changed itself after the position.
+public struct ChannelFilter: Sendable, Equatable {
+    public var kinds: Set<String>
+    public var madeHereOnly: Bool
+
+    public init(kinds: Set<String>, madeHereOnly: Bool) {
+        self.kinds = kinds
+        self.madeHereOnly = madeHereOnly
     }
 }
 
@@ -38,29 +83,6 @@ public struct HistoryEntry: Sendable, Equatable {
     }
 }
 
-/// A change waiting to go to one peer.
-public struct OutboxItem: Sendable, Equatable {
-    /// Assigned by the store when enqueued.
-    public var id: Int64
-    public var peer: String
-    public var key: RecordKey
-    /// The change as it will travel to this peer (already masked per agreement).
-    public var change: JSONValue
-    /// A correction (repair, objection outcome, revocation, repair revocation, exit, expiry) whose acknowledgement is tracked.
-    public var isCorrection: Bool
-    public var enqueuedAt: Timestamp
-
-    /// Creates an item; `id` is ignored by `enqueue`.
-    public init(id: Int64 = 0, peer: String, key: RecordKey, change: JSONValue, isCorrection: Bool, enqueuedAt: Timestamp) {
-        self.id = id
-        self.peer = peer
-        self.key = key
-        self.change = change
-        self.isCorrection = isCorrection
-        self.enqueuedAt = enqueuedAt
-    }
-}
-
 /// A signed batch to one peer, kept byte for byte so a retry resends exactly the same batch.
 public struct OutboundBatch: Sendable, Equatable {
     /// Delivery state of a batch.
@@ -78,8 +100,8 @@ public struct OutboundBatch: Sendable, Equatable {
     public var batchId: String
     /// The JWS as sent.
     public var jws: [UInt8]
-    /// The outbox items it carries, in order.
-    public var itemIDs: [Int64]
+    /// The records it carries, in order (outcome `i` of the receipt is about `keys[i]`).
+    public var keys: [RecordKey]
     public var createdAt: Timestamp
     public var state: State
     public var attempts: Int
@@ -90,14 +112,14 @@ public struct OutboundBatch: Sendable, Equatable {
 
     /// Creates a batch record.
     public init(
-        peer: String, sequence: Int, batchId: String, jws: [UInt8], itemIDs: [Int64], createdAt: Timestamp,
+        peer: String, sequence: Int, batchId: String, jws: [UInt8], keys: [RecordKey], createdAt: Timestamp,
         state: State = .pending, attempts: Int = 0, nextAttemptAt: Timestamp, lastError: String? = nil, receipt: [UInt8]? = nil
     ) {
         self.peer = peer
         self.sequence = sequence
         self.batchId = batchId
         self.jws = jws
-        self.itemIDs = itemIDs
+        self.keys = keys
         self.createdAt = createdAt
         self.state = state
         self.attempts = attempts

@@ -25,12 +25,19 @@ public protocol StoreReader {
     /// The accepted versions of a record, oldest first.
     func history(of key: RecordKey) throws -> [HistoryEntry]
 
-    /// Outbox items for `peer` not yet in a batch, oldest first.
-    func pendingOutbox(peer: String, limit: Int) throws -> [OutboxItem]
-    /// How many outbox items wait for `peer` outside any batch, and when the oldest was queued (for status and metrics).
-    func pendingOutboxSummary(peer: String) throws -> (count: Int, oldest: Timestamp?)
-    /// Outbox items by id (those a batch carries).
-    func outboxItems(ids: [Int64]) throws -> [OutboxItem]
+    /// Records of the log after `localSequence` that a channel with `filter` looks at, in local-sequence order, at
+    /// most `limit`.
+    func records(after localSequence: Int64, limit: Int, matching filter: ChannelFilter) throws -> [StoredRecord]
+    /// How many records after `localSequence` match `filter`, and when the first of them was stored (for queue depth
+    /// and lag; nil when none or unknown).
+    func recordSummary(after localSequence: Int64, matching filter: ChannelFilter) throws -> (count: Int, oldest: Timestamp?)
+    /// The position of every push channel in the log (a channel never used has none).
+    func pushPositions() throws -> [String: Int64]
+    /// Records queued for `peer` before the log took over (migration v8), oldest first: sent through the outbound rule
+    /// before the channel's position.
+    func backlog(peer: String, limit: Int) throws -> [RecordKey]
+    /// How many such records wait for `peer`.
+    func backlogCount(peer: String) throws -> Int
     /// The sequence the next batch to `peer` will take (1 for a new channel).
     func nextOutboundSequence(peer: String) throws -> Int
     /// Outbound batches to `peer` in a given state, by sequence.
@@ -39,7 +46,7 @@ public protocol StoreReader {
     func outboundBatch(peer: String, sequence: Int) throws -> OutboundBatch?
     /// One outbound batch by its id.
     func outboundBatch(batchId: String) throws -> OutboundBatch?
-    /// Peers that have outbox items or pending batches.
+    /// Peers that have pending batches or a backlog.
     func peersWithWork() throws -> [String]
 
     /// The dedupe entry for a batch already received.
@@ -88,35 +95,31 @@ public protocol StoreReader {
 }
 
 extension StoreTransaction {
-    /// The plain way to queue one change for several peers: one item each.
+    /// Stores a state changed here at an unknown time (tests and tools).
     @discardableResult
-    public func enqueue(_ change: JSONValue, key: RecordKey, to peers: [String], isCorrection: Bool, at: Timestamp) throws -> [Int64] {
-        try peers.map { try enqueue(OutboxItem(peer: $0, key: key, change: change, isCorrection: isCorrection, enqueuedAt: at)) }
-    }
+    public func putRecord(_ state: RecordState) throws -> Int64 { try putRecord(state, origin: .local) }
 }
 
 /// What can be written inside one transaction (reads see the transaction's own writes).
 public protocol StoreTransaction: StoreReader {
-    /// Stores the merged state and gives the record the next local sequence, which is returned.
+    /// Stores the merged state and gives the record the next local sequence, which is returned; `origin` says where
+    /// the change came from (kept with the record for the outbound rule).
     @discardableResult
-    func putRecord(_ state: RecordState) throws -> Int64
+    func putRecord(_ state: RecordState, origin: RecordOrigin) throws -> Int64
     /// Appends a version taken to a record's history (an accepted version, or the copy that lost a content conflict).
     func appendHistory(_ entry: HistoryEntry) throws
 
-    /// Queues a change for a peer; returns the item's id.
-    @discardableResult
-    func enqueue(_ item: OutboxItem) throws -> Int64
-    /// Queues one change for several peers (the city relaying a record); a store may keep the change once. Returns the
-    /// items' ids in the order of `peers`.
-    @discardableResult
-    func enqueue(_ change: JSONValue, key: RecordKey, to peers: [String], isCorrection: Bool, at: Timestamp) throws -> [Int64]
-    /// Stores a signed batch, takes its items out of the pending outbox, and advances the channel: `batch.sequence`
+    /// Sets a push channel's position in the log (the last local sequence its batches have looked at).
+    func setPushPosition(peer: String, position: Int64) throws
+    /// Takes records off `peer`'s backlog (unknown ones are ignored).
+    func removeBacklog(peer: String, keys: [RecordKey]) throws
+    /// Stores a signed batch and advances the channel: `batch.sequence`
     /// must equal `nextOutboundSequence(peer:)`, else the store throws (sequences never have gaps).
     func saveOutboundBatch(_ batch: OutboundBatch) throws
     /// Replaces a batch's delivery state (state, attempts, next attempt, last error, receipt).
     func updateOutboundBatch(_ batch: OutboundBatch) throws
     /// Replaces a pending batch the receiver refused as too old (`batch.outside-window`) by the same changes signed
-    /// again: same peer, sequence and items; new batch id, bytes and creation time, and the delivery state given. The
+    /// again: same peer and sequence, the records given; new batch id, bytes and creation time, and the delivery state given. The
     /// outbound hops the old batch carried move to the new id.
     func resignOutboundBatch(_ batch: OutboundBatch, replacing oldBatchId: String) throws
 
@@ -130,7 +133,8 @@ public protocol StoreTransaction: StoreReader {
 
     /// Starts tracking a correction sent to a holder (idempotent for the same key, version and peer).
     func trackCorrection(_ tracking: CorrectionTracking) throws
-    /// Marks a correction acknowledged by a holder (idempotent).
+    /// Marks a correction acknowledged by a holder, with every earlier tracked version of the record for that holder:
+    /// a holder of status version n holds every decision before it (idempotent).
     func acknowledgeCorrection(key: RecordKey, statusVersion: Int, peer: String, at: Timestamp) throws
 
     /// Keeps a refused change with its reason.
@@ -157,7 +161,7 @@ public protocol StoreTransaction: StoreReader {
 
     /// Notes when a batch was delivered (its receipt taken), for ``pruneDeliveredBatches(deliveredBefore:limit:)``.
     func recordDelivery(peer: String, sequence: Int, at: Timestamp) throws
-    /// Drops the signed bytes of up to `limit` batches delivered before `before` (their row, receipt and items stay;
+    /// Drops the signed bytes of up to `limit` batches delivered before `before` (their row, receipt and record keys stay;
     /// `jws` becomes empty) and forgets those deliveries; returns how many deliveries it took. A batch that is pending
     /// again (being sent again to a peer restored from a backup) keeps its bytes.
     func pruneDeliveredBatches(deliveredBefore before: Timestamp, limit: Int) throws -> Int

@@ -2,87 +2,86 @@ import Testing
 import XGateCore
 import XGateJSON
 
-// MARK: - Outbox, outbound batches, inbox
+// MARK: - The log, push positions, outbound batches, inbox
 
 extension StoreConformance {
-    /// `enqueue` returns increasing ids; `pendingOutbox` lists one peer's items oldest first within the limit, each
-    /// as enqueued; `pendingOutboxSummary` counts them and names the oldest's time; `outboxItems(ids:)` returns items in
-    /// the order asked, skipping unknown ids.
-    public static func outboxIsPerPeerOldestFirst(_ makeStore: Factory) throws {
+    /// The log as channels read it: `records(after:limit:matching:)` returns, in local order after the position, the
+    /// records of the filter's kinds and every record with a status decision (version 2 on); `madeHereOnly` keeps those
+    /// whose last change made here is after the position. `recordSummary` counts the same set and names when the first
+    /// was stored. `putRecord` keeps each record's source, previous sequence and made-here sequence.
+    public static func channelsReadTheLog(_ makeStore: Factory) throws {
         let store = try makeStore()
-        let items = [
-            try item("sh-city", "O-0001"), try item("sh-pudong", "O-0002"), try item("sh-city", "O-0003", at: 5, correction: true),
-            try item("sh-city", "O-0004", at: 9),
-        ]
-        let ids = try store.write { tx in try items.map { try tx.enqueue($0) } }
-        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 }, "outbox ids \(ids) must increase")
-        let expected = zip(items, ids).map { item, id in
-            var stored = item
-            stored.id = id
-            return stored
+        let licence = try state("L-0001")  // administrative-penalty sample
+        let other = RecordState(
+            key: RecordKey(owner: "sh-xuhui", kind: "administrative-licensing", sourceId: "L-0002"), content: licence.content,
+            status: licence.status)
+        var decided = try state("L-0003")
+        decided.status = StatusChange(version: 2, value: .repaired, from: .active, author: "sh-city", at: at(7).text, reason: "信用修复", basis: "上海市公共信用信息修复管理办法")
+        let sequences = try store.write { tx in
+            [
+                try tx.putRecord(licence, origin: RecordOrigin(source: "sh-xuhui", madeHere: false, at: at(10))),
+                try tx.putRecord(other, origin: RecordOrigin(source: "sh-city", madeHere: true, at: at(20))),
+                try tx.putRecord(decided, origin: RecordOrigin(source: "sh-pudong", madeHere: false, at: at(30))),
+            ]
         }
+        let again = try store.write { tx in try tx.putRecord(licence, origin: RecordOrigin(source: "sh-city", madeHere: true, at: at(40))) }
+        let penalties = ChannelFilter(kinds: [licence.key.kind], madeHereOnly: false)
         try store.read { (r) throws in
-            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10) == [expected[0], expected[2], expected[3]])
-            #expect(try r.pendingOutbox(peer: "sh-city", limit: 2) == [expected[0], expected[2]])
-            #expect(try r.pendingOutbox(peer: "sh-pudong", limit: 10) == [expected[1]])
-            #expect(try r.pendingOutbox(peer: "sh-songjiang", limit: 10).isEmpty)
-            let summary = try r.pendingOutboxSummary(peer: "sh-city")
-            #expect(summary.count == 3 && summary.oldest?.text == expected[0].enqueuedAt.text)
-            let none = try r.pendingOutboxSummary(peer: "sh-songjiang")
+            let all = try r.records(after: 0, limit: 10, matching: penalties)
+            #expect(all.map(\.state.key.sourceId) == ["L-0003", "L-0001"], "the penalty kind, and the decided record, in local order")
+            let moved = try #require(all.last)
+            #expect(moved.localSequence == again && moved.previousSequence == sequences[0])
+            #expect(moved.source == "sh-city" && moved.madeHereSequence == again)
+            let first = try #require(all.first)
+            #expect(first.source == "sh-pudong" && first.previousSequence == 0 && first.madeHereSequence == 0)
+            #expect(try r.records(after: sequences[2], limit: 10, matching: penalties).map(\.localSequence) == [again])
+            #expect(try r.records(after: 0, limit: 1, matching: penalties).count == 1)
+            let licences = ChannelFilter(kinds: ["administrative-licensing"], madeHereOnly: true)
+            #expect(try r.records(after: 0, limit: 10, matching: licences).map(\.state.key.sourceId) == ["L-0002"])
+            #expect(try r.records(after: sequences[1], limit: 10, matching: licences).isEmpty)
+            let ownPenalties = ChannelFilter(kinds: [licence.key.kind], madeHereOnly: true)
+            #expect(
+                try r.records(after: 0, limit: 10, matching: ownPenalties).map(\.state.key.sourceId) == ["L-0001"],
+                "the decided record was not changed here")
+            let summary = try r.recordSummary(after: 0, matching: penalties)
+            #expect(summary.count == 2 && summary.oldest?.seconds == at(30).seconds)
+            let none = try r.recordSummary(after: again, matching: penalties)
             #expect(none.count == 0 && none.oldest == nil)
-            #expect(try r.outboxItems(ids: [ids[3], ids[0], 999_999]) == [expected[3], expected[0]])
-            let read = try r.pendingOutbox(peer: "sh-city", limit: 10)
-            #expect(read.map(\.enqueuedAt.text) == [expected[0], expected[2], expected[3]].map(\.enqueuedAt.text))
-            #expect(read.map(\.isCorrection) == [false, true, false])
         }
     }
 
-    /// One change queued for several peers reads back as one item per peer, each in its peer's outbox, in peer order;
-    /// taking one peer's item into a batch leaves the others pending.
-    public static func enqueueForSeveralPeers(_ makeStore: Factory) throws {
+    /// Push positions are per peer and replaced; the backlog lists keys per peer oldest first and forgets those removed.
+    public static func pushPositionsAndBacklog(_ makeStore: Factory) throws {
         let store = try makeStore()
-        let sample = try item("unused", "M-0001", at: 3, correction: true)
-        let peers = ["zj-jiaxing", "js-suzhou", "ah-hefei"]
-        let ids = try store.write { tx in
-            try tx.enqueue(sample.change, key: sample.key, to: peers, isCorrection: true, at: sample.enqueuedAt)
+        try store.write { tx in
+            try tx.setPushPosition(peer: "sh-city", position: 5)
+            try tx.setPushPosition(peer: "zj-jiaxing", position: 9)
+            try tx.setPushPosition(peer: "sh-city", position: 12)
         }
-        #expect(ids.count == 3)
-        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
         try store.read { (r) throws in
-            for (peer, id) in zip(peers, ids) {
-                let pending = try r.pendingOutbox(peer: peer, limit: 10)
-                #expect(pending.map(\.id) == [id])
-                #expect(pending.first?.change == sample.change)
-                #expect(pending.first?.isCorrection == true)
-                #expect(pending.first?.key == sample.key)
-            }
-            #expect(try r.outboxItems(ids: ids).map(\.peer) == peers)
+            #expect(try r.pushPositions() == ["sh-city": 12, "zj-jiaxing": 9])
+            #expect(try r.backlog(peer: "sh-city", limit: 10).isEmpty && r.backlogCount(peer: "sh-city") == 0)
+            #expect(try r.peersWithWork().isEmpty, "a position is not work")
         }
-        try store.write { tx in try tx.saveOutboundBatch(batch("zj-jiaxing", sequence: 1, items: [ids[0]])) }
-        try store.read { (r) throws in
-            #expect(try r.pendingOutbox(peer: "zj-jiaxing", limit: 10).isEmpty)
-            #expect(try r.pendingOutbox(peer: "js-suzhou", limit: 10).map(\.id) == [ids[1]])
-        }
-        #expect(
-            try store.write { tx in try tx.enqueue(sample.change, key: sample.key, to: [], isCorrection: false, at: sample.enqueuedAt) }
-                .isEmpty)
+        // The backlog is written only by the migration from the outbox; here through removeBacklog alone.
+        try store.write { tx in try tx.removeBacklog(peer: "sh-city", keys: [key("B-0001")]) }
     }
 
     /// A batch must take exactly the channel's next sequence: not 0, not one ahead, not one already used.
     public static func saveOutboundBatchRefusesOtherSequences(_ makeStore: Factory) throws {
         let store = try makeStore()
-        let id = try store.write { tx in try tx.enqueue(try item("sh-city", "S-0001")) }
+        let id = key("S-0001")
         for wrong in [0, 2, -1] {
             #expect(throws: (any Error).self, "sequence \(wrong) on a new channel") {
-                try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: wrong, items: [id])) }
+                try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: wrong, keys: [id])) }
             }
         }
-        try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 1, items: [id])) }
+        try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 1, keys: [id])) }
         #expect(throws: (any Error).self, "sequence 1 again") {
-            try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 1, items: [], id: "another")) }
+            try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 1, keys: [], id: "another")) }
         }
         #expect(throws: (any Error).self, "sequence 3 after 1") {
-            try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 3, items: [])) }
+            try store.write { tx in try tx.saveOutboundBatch(batch("sh-city", sequence: 3, keys: [])) }
         }
         try store.read { (r) throws in
             #expect(try r.nextOutboundSequence(peer: "sh-city") == 2)
@@ -90,38 +89,30 @@ extension StoreConformance {
         }
     }
 
-    /// Saving a batch stores it byte for byte, takes its items out of the pending outbox (others stay), and moves the
-    /// channel to the next sequence; other channels do not move.
-    public static func saveOutboundBatchTakesItems(_ makeStore: Factory) throws {
+    /// Saving a batch stores it byte for byte with its records in order, and moves the channel to the next sequence;
+    /// other channels do not move.
+    public static func saveOutboundBatchKeepsItsRecords(_ makeStore: Factory) throws {
         let store = try makeStore()
-        let ids = try store.write { tx in
-            try [item("sh-city", "T-0001"), item("sh-city", "T-0002"), item("sh-city", "T-0003"), item("sh-pudong", "T-0004")]
-                .map { try tx.enqueue($0) }
-        }
-        let first = batch("sh-city", sequence: 1, items: [ids[1], ids[0]])
+        let first = batch("sh-city", sequence: 1, keys: [key("T-0002"), key("T-0001")])
         try store.write { tx in
             #expect(try tx.nextOutboundSequence(peer: "sh-city") == 1)
             try tx.saveOutboundBatch(first)
             #expect(try tx.nextOutboundSequence(peer: "sh-city") == 2, "the transaction sees its own advance")
         }
         try store.read { (r) throws in
-            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10).map(\.id) == [ids[2]])
-            #expect(try r.pendingOutbox(peer: "sh-pudong", limit: 10).map(\.id) == [ids[3]])
             #expect(try r.nextOutboundSequence(peer: "sh-city") == 2)
             #expect(try r.nextOutboundSequence(peer: "sh-pudong") == 1)
             let read = try #require(try r.outboundBatch(peer: "sh-city", sequence: 1))
             #expect(read == first)
             #expect(read.jws == first.jws, "the JWS is kept byte for byte")
-            #expect(read.itemIDs == [ids[1], ids[0]], "item order is kept")
+            #expect(read.keys.map(\.sourceId) == ["T-0002", "T-0001"], "record order is kept")
             #expect(read.createdAt.text == first.createdAt.text)
             #expect(try r.outboundBatches(peer: "sh-city", state: .pending) == [first])
             #expect(try r.outboundBatches(peer: "sh-city", state: .delivered).isEmpty)
-            #expect(try r.outboxItems(ids: read.itemIDs).map(\.key.sourceId) == ["T-0002", "T-0001"])
         }
-        let second = batch("sh-city", sequence: 2, items: [ids[2]])
+        let second = batch("sh-city", sequence: 2, keys: [key("T-0003")])
         try store.write { tx in try tx.saveOutboundBatch(second) }
         try store.read { (r) throws in
-            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10).isEmpty)
             #expect(try r.nextOutboundSequence(peer: "sh-city") == 3)
             #expect(try r.outboundBatches(peer: "sh-city", state: .pending) == [first, second])
         }
@@ -130,7 +121,7 @@ extension StoreConformance {
     /// `updateOutboundBatch` replaces state, attempts, next attempt, last error and receipt; the batch keeps its bytes.
     public static func updateOutboundBatchReplacesDeliveryState(_ makeStore: Factory) throws {
         let store = try makeStore()
-        let original = batch("sh-city", sequence: 1, items: [])
+        let original = batch("sh-city", sequence: 1, keys: [])
         try store.write { tx in try tx.saveOutboundBatch(original) }
         var failed = original
         failed.attempts = 3
@@ -159,12 +150,12 @@ extension StoreConformance {
         }
     }
 
-    /// `resignOutboundBatch` gives a pending batch new bytes, id and time under the same sequence and items; it refuses
+    /// `resignOutboundBatch` gives a pending batch new bytes, id, time and records under the same sequence; it refuses
     /// a batch id it does not hold pending, and a delivered batch.
     public static func resignOutboundBatchKeepsTheSequence(_ makeStore: Factory) throws {
         let store = try makeStore()
-        let ids = try store.write { tx in [try tx.enqueue(try item("sh-city", "R-0001")), try tx.enqueue(try item("sh-city", "R-0002"))] }
-        let original = batch("sh-city", sequence: 1, items: ids)
+        let ids = [key("R-0001"), key("R-0002")]
+        let original = batch("sh-city", sequence: 1, keys: ids)
         try store.write { tx in
             try tx.saveOutboundBatch(original)
             try tx.appendLineage(hop("R-0001", "sh-city", .outbound, batch: original.batchId, at: 1))
@@ -176,11 +167,12 @@ extension StoreConformance {
         again.createdAt = at(90_000)
         again.nextAttemptAt = at(90_000)
         again.attempts = 0
+        again.keys = [key("R-0002")]
         try store.write { tx in try tx.resignOutboundBatch(again, replacing: original.batchId) }
         try store.read { (r) throws in
             let read = try #require(try r.outboundBatch(peer: "sh-city", sequence: 1))
             #expect(read == again)
-            #expect(read.jws == again.jws && read.itemIDs == ids && read.createdAt.text == again.createdAt.text)
+            #expect(read.jws == again.jws && read.keys == [key("R-0002")] && read.createdAt.text == again.createdAt.text)
             #expect(try r.nextOutboundSequence(peer: "sh-city") == 2, "re-signing does not move the channel")
             #expect(try r.lineage(batchId: again.batchId).map(\.peer) == ["sh-city"], "the hop moved to the new id")
             #expect(try r.lineage(batchId: original.batchId).map(\.peer) == ["sh-pudong"])
@@ -194,28 +186,23 @@ extension StoreConformance {
         #expect(throws: (any Error).self) { try store.write { tx in try tx.resignOutboundBatch(late, replacing: again.batchId) } }
     }
 
-    /// A peer has work while it has items not yet in a batch, or a pending batch; delivered and dead batches are
-    /// not work.
+    /// A peer has work in the store while it has a pending batch; delivered and dead batches are not work (the
+    /// engine adds the channels whose position is behind the log).
     public static func peersWithWorkListsPendingWork(_ makeStore: Factory) throws {
         let store = try makeStore()
-        let ids = try store.write { tx in
-            try [item("sh-city", "W-0001"), item("sh-pudong", "W-0002"), item("sh-pudong", "W-0003")].map { try tx.enqueue($0) }
-        }
-        try store.read { (r) throws in #expect(Set(try r.peersWithWork()) == ["sh-city", "sh-pudong"]) }
-        var cityBatch = batch("sh-city", sequence: 1, items: [ids[0]])
+        try store.read { (r) throws in #expect(try r.peersWithWork().isEmpty) }
+        var cityBatch = batch("sh-city", sequence: 1, keys: [key("W-0001")])
         try store.write { tx in try tx.saveOutboundBatch(cityBatch) }
-        try store.read { (r) throws in #expect(Set(try r.peersWithWork()) == ["sh-city", "sh-pudong"], "a pending batch is work") }
+        try store.read { (r) throws in #expect(try r.peersWithWork() == ["sh-city"], "a pending batch is work") }
         cityBatch.state = .delivered
         try store.write { tx in try tx.updateOutboundBatch(cityBatch) }
-        try store.read { (r) throws in #expect(try r.peersWithWork() == ["sh-pudong"]) }
-        var pudongBatch = batch("sh-pudong", sequence: 1, items: [ids[1], ids[2]])
+        try store.read { (r) throws in #expect(try r.peersWithWork().isEmpty) }
+        var pudongBatch = batch("sh-pudong", sequence: 1, keys: [key("W-0002"), key("W-0003")])
         try store.write { tx in try tx.saveOutboundBatch(pudongBatch) }
         try store.read { (r) throws in #expect(try r.peersWithWork() == ["sh-pudong"]) }
         pudongBatch.state = .dead
         try store.write { tx in try tx.updateOutboundBatch(pudongBatch) }
         try store.read { (r) throws in #expect(try r.peersWithWork().isEmpty) }
-        _ = try store.write { tx in try tx.enqueue(try item("sh-city", "W-0004")) }
-        try store.read { (r) throws in #expect(try r.peersWithWork() == ["sh-city"]) }
     }
 
     /// `saveInbox` keeps the entry (the receipt byte for byte) and expects `sequence + 1` next from that sender only.
@@ -250,12 +237,12 @@ extension StoreConformance {
 extension StoreConformance {
     /// `pruneDeliveredBatches` empties the signed bytes of batches delivered before the time given, at most `limit`
     /// at a time and each once, and nothing else: a batch delivered later and a pending batch keep theirs, and every
-    /// pruned batch keeps its receipt, state and items.
+    /// pruned batch keeps its receipt, state and records.
     public static func pruneDeliveredBatchesDropsOnlyOldSignedBytes(_ makeStore: Factory) throws {
         let store = try makeStore()
         var batches: [OutboundBatch] = []
         for sequence in 1...4 {
-            var made = batch("sh-city", sequence: sequence, items: [], id: "019ad3c1-7e42-7b10-9c3e-2f5a8d41b6e\(sequence)")
+            var made = batch("sh-city", sequence: sequence, keys: [], id: "019ad3c1-7e42-7b10-9c3e-2f5a8d41b6e\(sequence)")
             made.jws = bytes(UInt8(sequence), count: 2_000)
             batches.append(made)
         }

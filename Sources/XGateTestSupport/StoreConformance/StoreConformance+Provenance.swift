@@ -87,6 +87,18 @@ extension StoreConformance {
             #expect(held.first { $0.peer == "sh-pudong" }?.acknowledgedAt == nil)
             #expect(try r.corrections(of: key("K-0009")).isEmpty)
         }
+        // A holder that has status version 4 has every decision before it: acknowledging 4 settles 2 and 3, not 5.
+        let versions = [2, 3, 5].map {
+            CorrectionTracking(key: key("K-0002"), statusVersion: $0, status: .disputed, peer: "sh-pudong", sentAt: at(Int64($0)))
+        }
+        try store.write { tx in
+            for t in versions { try tx.trackCorrection(t) }
+            try tx.acknowledgeCorrection(key: key("K-0002"), statusVersion: 4, peer: "sh-pudong", at: at(300))
+        }
+        try store.read { (r) throws in
+            let held = try r.corrections(of: key("K-0002")).sorted { $0.statusVersion < $1.statusVersion }
+            #expect(held.map { $0.acknowledgedAt != nil } == [true, true, false])
+        }
     }
 
     /// `unacknowledgedCorrections(sentBefore:)` returns corrections sent strictly before the instant and not yet

@@ -5,7 +5,7 @@ import XGateJSON
 // MARK: - Records and history
 
 extension StoreConformance {
-    /// A new store holds no record, no outbox, no batch, no inbox entry, no log; every channel starts at 1.
+    /// A new store holds no record, no push position, no batch, no inbox entry, no log; every channel starts at 1.
     public static func emptyStoreHoldsNothing(_ makeStore: Factory) throws {
         let store = try makeStore()
         try store.read { (r) throws in
@@ -14,8 +14,8 @@ extension StoreConformance {
             #expect(try r.lastLocalSequence() == 0)
             #expect(try r.conflictedRecords(limit: 10).isEmpty)
             #expect(try r.history(of: key("NONE")).isEmpty)
-            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10).isEmpty)
-            #expect(try r.outboxItems(ids: [1, 2]).isEmpty)
+            #expect(try r.pushPositions().isEmpty)
+            #expect(try r.backlog(peer: "sh-city", limit: 10).isEmpty)
             #expect(try r.nextOutboundSequence(peer: "sh-city") == 1)
             #expect(try r.outboundBatch(peer: "sh-city", sequence: 1) == nil)
             #expect(try r.peersWithWork().isEmpty)

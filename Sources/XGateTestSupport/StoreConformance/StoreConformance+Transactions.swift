@@ -10,16 +10,15 @@ extension StoreConformance {
 
     /// Writes one of everything a transaction can write, for the atomicity and durability properties.
     @discardableResult
-    static func writeOneOfEverything(_ tx: any StoreTransaction, tag: String) throws -> (sequence: Int64, outbox: Int64, log: Int64) {
+    static func writeOneOfEverything(_ tx: any StoreTransaction, tag: String) throws -> (sequence: Int64, position: Int64, log: Int64) {
         let state = try state("E-\(tag)", conflicted: true)
         let sequence = try tx.putRecord(state)
         let content = try #require(state.content)
         try tx.appendHistory(
             HistoryEntry(key: state.key, part: .content, version: 1, digest: content.digest, value: content.json, source: owner, at: at(0)))
-        let outbox = try tx.enqueue(try item("sh-city", "E-\(tag)"))
-        let first = try tx.enqueue(try item("sh-pudong", "E-\(tag)"))
+        try tx.setPushPosition(peer: "sh-city", position: sequence)
         try tx.saveOutboundBatch(
-            batch("sh-pudong", sequence: try tx.nextOutboundSequence(peer: "sh-pudong"), items: [first], id: "OB-\(tag)"))
+            batch("sh-pudong", sequence: try tx.nextOutboundSequence(peer: "sh-pudong"), keys: [state.key], id: "OB-\(tag)"))
         try tx.saveInbox(inbox("sh-city", sequence: try tx.expectedInboundSequence(from: "sh-city"), id: "IB-\(tag)"))
         try tx.appendLineage(hop("E-\(tag)", "sh-city", .inbound, batch: "IB-\(tag)", at: 0))
         try tx.trackCorrection(CorrectionTracking(key: state.key, statusVersion: 1, status: .active, peer: "sh-pudong", sentAt: at(0)))
@@ -28,11 +27,11 @@ extension StoreConformance {
                 peer: "sh-city", batchId: "IB-\(tag)", index: 1, key: nil, code: "schema.type", field: nil, message: "m", at: at(0)))
         let log = try tx.appendLog(SyncLogEntry(at: at(0), peer: "sh-city", batchId: "IB-\(tag)", event: "batch.received", detail: tag))
         try tx.setFeedPosition(subscriber: "sh-city", feed: "records", cursor: tag)
-        return (sequence, outbox, log)
+        return (sequence, sequence, log)
     }
 
-    /// A body that throws after writing to every table leaves nothing of it: no record, no sequence taken, no outbox
-    /// item, no batch, no channel advance, no inbox entry, no lineage, correction, rejection, log line or position.
+    /// A body that throws after writing to every table leaves nothing of it: no record, no sequence taken, no push
+    /// position, no batch, no channel advance, no inbox entry, no lineage, correction, rejection, log line or position.
     /// The body's own error comes out unchanged.
     public static func writeIsAtomic(_ makeStore: Factory) throws {
         let store = try makeStore()
@@ -49,7 +48,7 @@ extension StoreConformance {
             #expect(try r.history(of: key("E-lost")).isEmpty)
             #expect(try r.lastLocalSequence() == kept.sequence)
             #expect(try r.records(after: 0, limit: 10).map(\.state.key) == [key("E-kept")])
-            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10).map(\.id) == [kept.outbox])
+            #expect(try r.pushPositions() == ["sh-city": kept.position])
             #expect(try r.nextOutboundSequence(peer: "sh-pudong") == 2)
             #expect(try r.outboundBatch(peer: "sh-pudong", sequence: 2) == nil)
             #expect(try r.expectedInboundSequence(from: "sh-city") == 2)
@@ -73,15 +72,15 @@ extension StoreConformance {
         #expect(throws: (any Error).self) {
             try store.write { tx in
                 try tx.putRecord(try state("F-0001"))
-                let id = try tx.enqueue(try item("sh-city", "F-0001"))
+                try tx.setPushPosition(peer: "sh-city", position: 1)
                 try tx.appendLog(SyncLogEntry(at: at(0), peer: "sh-city", batchId: nil, event: "batch.created", detail: "about to fail"))
-                try tx.saveOutboundBatch(batch("sh-city", sequence: 5, items: [id]))
+                try tx.saveOutboundBatch(batch("sh-city", sequence: 5, keys: [key("F-0001")]))
             }
         }
         try store.read { (r) throws in
             #expect(try r.record(key("F-0001")) == nil)
             #expect(try r.lastLocalSequence() == 0)
-            #expect(try r.pendingOutbox(peer: "sh-city", limit: 10).isEmpty)
+            #expect(try r.pushPositions().isEmpty)
             #expect(try r.log(after: 0, peer: nil, limit: 10).isEmpty)
             #expect(try r.nextOutboundSequence(peer: "sh-city") == 1)
         }
@@ -96,8 +95,7 @@ extension StoreConformance {
             let sequence = try tx.putRecord(a)
             #expect(try tx.record(a.key) == StoredRecord(state: a, localSequence: sequence))
             #expect(try tx.lastLocalSequence() == sequence)
-            let id = try tx.enqueue(try item("sh-city", "G-0001"))
-            #expect(try tx.pendingOutbox(peer: "sh-city", limit: 10).map(\.id) == [id])
+            try tx.saveOutboundBatch(batch("sh-city", sequence: 1, keys: [a.key]))
             #expect(try tx.peersWithWork() == ["sh-city"])
             try tx.appendLineage(hop("G-0001", "sh-pudong", .outbound, batch: "B1", at: 0))
             #expect(try tx.holders(of: a.key) == ["sh-pudong"])
@@ -126,7 +124,7 @@ extension StoreConformance {
         #expect(after == before)
         let second = try reopened.write { tx in try writeOneOfEverything(tx, tag: "two") }
         #expect(second.sequence > first.sequence)
-        #expect(second.outbox > first.outbox)
+        #expect(second.position > first.position)
         #expect(second.log > first.log)
         try reopened.read { (r) throws in
             #expect(try r.nextOutboundSequence(peer: "sh-pudong") == 3)
@@ -139,7 +137,7 @@ extension StoreConformance {
     struct Snapshot: Equatable {
         var records: [StoredRecord]
         var history: [HistoryEntry]
-        var pending: [OutboxItem]
+        var positions: [String: Int64]
         var batches: [OutboundBatch]
         var inbox: InboxEntry?
         var channels: [Int]
@@ -158,7 +156,7 @@ extension StoreConformance {
             let history = try r.history(of: k)
             return Snapshot(
                 records: try r.records(after: 0, limit: 100), history: history,
-                pending: try r.pendingOutbox(peer: "sh-city", limit: 100),
+                positions: try r.pushPositions(),
                 batches: try r.outboundBatches(peer: "sh-pudong", state: .pending),
                 inbox: try r.inboxEntry(sender: "sh-city", batchId: "IB-\(tag)"),
                 channels: [try r.nextOutboundSequence(peer: "sh-pudong"), try r.expectedInboundSequence(from: "sh-city")],

@@ -48,10 +48,12 @@ public enum StoreConformance {
         Property("a record's state reads back equal") { try recordStateRoundTrips($0) },
         Property("conflictedRecords lists records with conflicts, latest first") { try conflictedRecordsListsConflicts($0) },
         Property("history keeps every version, oldest first") { try historyKeepsVersionsInOrder($0) },
-        Property("enqueue assigns increasing ids; pendingOutbox is per peer, oldest first") { try outboxIsPerPeerOldestFirst($0) },
-        Property("one change queued for several peers is one pending item per peer") { try enqueueForSeveralPeers($0) },
+        Property("channels read the log: kinds and decisions after a position, made-here records, source and previous sequence") {
+            try channelsReadTheLog($0)
+        },
+        Property("push positions are per peer and replaced; a position is not work") { try pushPositionsAndBacklog($0) },
         Property("saveOutboundBatch takes only the channel's next sequence") { try saveOutboundBatchRefusesOtherSequences($0) },
-        Property("saveOutboundBatch takes its items out of the outbox and advances the channel") { try saveOutboundBatchTakesItems($0) },
+        Property("saveOutboundBatch keeps its records in order and advances the channel") { try saveOutboundBatchKeepsItsRecords($0) },
         Property("updateOutboundBatch replaces the delivery state only") { try updateOutboundBatchReplacesDeliveryState($0) },
         Property("pruneDeliveredBatches drops the signed bytes of batches delivered before a time, and nothing else") {
             try pruneDeliveredBatchesDropsOnlyOldSignedBytes($0)
@@ -59,7 +61,7 @@ public enum StoreConformance {
         Property("resignOutboundBatch replaces a pending batch's bytes under the same sequence") {
             try resignOutboundBatchKeepsTheSequence($0)
         },
-        Property("peersWithWork lists peers with pending items or pending batches") { try peersWithWorkListsPendingWork($0) },
+        Property("peersWithWork lists peers with pending batches") { try peersWithWorkListsPendingWork($0) },
         Property("saveInbox advances the expected sequence and keeps the receipt byte for byte") {
             try saveInboxAdvancesAndKeepsReceipt($0)
         },
@@ -67,7 +69,9 @@ public enum StoreConformance {
             try lineageAndHolders($0)
         },
         Property("setLineageOutcome sets only the matching outbound hop") { try setLineageOutcomeIsTargeted($0) },
-        Property("trackCorrection and acknowledgeCorrection are idempotent") { try correctionsAreIdempotent($0) },
+        Property("trackCorrection and acknowledgeCorrection are idempotent; an acknowledgement covers earlier versions") {
+            try correctionsAreIdempotent($0)
+        },
         Property("unacknowledgedCorrections filters by time and acknowledgement") { try unacknowledgedCorrectionsFilter($0) },
         Property("rejections come back newest first") { try rejectionsNewestFirst($0) },
         Property("log filters by id and peer, in order, within the limit") { try logFiltersAndOrders($0) },
@@ -149,18 +153,11 @@ extension StoreConformance {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed)) }
     }
 
-    /// An outbox item carrying a sample change for `peer`.
-    public static func item(_ peer: String, _ sourceId: String, at offset: Int64 = 0, correction: Bool = false) throws -> OutboxItem {
-        let state = try state(sourceId)
-        let change = Change(key: state.key, content: state.content, status: state.status, masked: ["/subject/legalRepresentative/id"])
-        return OutboxItem(peer: peer, key: state.key, change: change.json, isCorrection: correction, enqueuedAt: at(offset))
-    }
-
     /// An outbound batch with non-UTF-8 "JWS" bytes, created at `base + sequence`.
-    public static func batch(_ peer: String, sequence: Int, items: [Int64], id: String? = nil) -> OutboundBatch {
+    public static func batch(_ peer: String, sequence: Int, keys: [RecordKey], id: String? = nil) -> OutboundBatch {
         OutboundBatch(
             peer: peer, sequence: sequence, batchId: id ?? "01JD\(peer)-\(sequence)", jws: bytes(UInt8(truncatingIfNeeded: sequence)),
-            itemIDs: items,
+            keys: keys,
             createdAt: at(Int64(sequence)), nextAttemptAt: at(Int64(sequence) + 30))
     }
 
