@@ -74,11 +74,7 @@ extension SyncEngine {
                     return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(after), hasMore: true), changes)
                 }
                 after = stored.localSequence
-                if let change = try outboundChange(stored, to: subscriber, at: nil, today: today, reader: reader),
-                    try change.content != nil || reader.holders(of: change.key).contains(subscriber)
-                {
-                    changes.append(change)
-                }
+                if let change = try outboundChange(stored, to: subscriber, at: nil, today: today, reader: reader) { changes.append(change) }
             }
         }
         return (FeedPage(changes: changes.map(\.json), cursor: FeedCursor.encode(end), hasMore: false), changes)

@@ -20,8 +20,8 @@ extension SyncEngine {
     ///   whose copy prevails), and not once revoked. So a repaired, expired, exited or unpublished record never reaches
     ///   another region, or another district, with content.
     /// - Otherwise the status alone goes when it is a decision (version 2 on) and `peer` held the record (corrections
-    ///   reach every former holder, whatever today's agreements say), or when it withdraws the record (not published)
-    ///   and an agreement covers `peer`.
+    ///   reach every former holder, whatever today's agreements say). A peer that never held the record learns nothing
+    ///   of it, not even that it exists.
     func outboundChange(
         _ stored: StoredRecord, to peer: String, at position: Int64?, today: CivilDate, reader: any StoreReader
     ) throws -> Change? {
@@ -42,10 +42,8 @@ extension SyncEngine {
             travelling.record = record
             return Change(key: state.key, content: travelling, status: status, masked: masked)
         }
-        guard status.from != nil else { return nil }
-        if permission != nil && !status.value.isPublished { return Change(key: state.key, content: nil, status: status) }
-        if try reader.holders(of: state.key).contains(peer) { return Change(key: state.key, content: nil, status: status) }
-        return nil
+        guard status.from != nil, try reader.holders(of: state.key).contains(peer) else { return nil }
+        return Change(key: state.key, content: nil, status: status)
     }
 
     /// Whether the record's content may go to `peer`: it is shared (``isServable(_:today:)``), or it goes up its own

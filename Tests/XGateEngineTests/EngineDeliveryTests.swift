@@ -248,22 +248,30 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         }
     }
 
+    /// A page the city serves 嘉兴 (recorded in the city's lineage: 嘉兴 becomes a holder of what it carries).
+    func served(after cursor: String?, limit: Int = 100, snapshot: Bool = false) throws -> (changes: [JSONValue], cursor: String, hasMore: Bool) {
+        let signed = try city.engine.serveFeed(to: "zj-jiaxing", after: cursor, limit: limit, snapshot: snapshot)
+        let payload = try JSONParser().parse(JWS.parse(JSONParser().parse(signed), expectedType: SyncEngine.feedType).payload)
+        return (payload["changes"]?.arrayValue ?? [], payload["cursor"]?.stringValue ?? "", payload["hasMore"]?.boolValue ?? false)
+    }
+
     @Test func aPartnerPullsAMaskedFeedAndSeesTheRepairAsAWithdrawal() async throws {
         let person = try FederationSimulationTests.cityLists()[1]
         let fullID = try #require(person["subject"]?["idNumber"]?.stringValue)
         _ = try city.engine.submit(records: [person])
-        let page = try city.engine.feed(for: "zj-jiaxing", after: nil)
+        let page = try served(after: nil)
         #expect(page.changes.count == 1)
         #expect(!page.changes[0].serializedString().contains(fullID))
         #expect(page.changes[0]["masked"] == ["/subject/idNumber"])
-        #expect(try city.engine.feed(for: "zj-jiaxing", after: page.cursor).changes.isEmpty, "the cursor resumes after what was read")
+        #expect(try served(after: page.cursor).changes.isEmpty, "the cursor resumes after what was read")
         let key = try #require(Change(json: page.changes[0]).key as RecordKey?)
         try city.engine.decide(key, status: .exited, reason: "已完成信用修复，移出名单", basis: "《失信行为纠正后的信用信息修复管理办法》")
-        let next = try city.engine.feed(for: "zj-jiaxing", after: page.cursor)
+        let next = try served(after: page.cursor)
         #expect(next.changes.count == 1)
         #expect(next.changes[0]["content"] == nil, "a record no longer served comes back status-only")
         #expect(next.changes[0]["status"]?["value"] == "exited")
-        #expect(try city.engine.snapshot(for: "zj-jiaxing").changes.isEmpty, "the snapshot holds only what is served")
+        #expect(try city.engine.snapshot(for: "zj-jiaxing").changes.map { $0["content"] } == [nil], "the snapshot: only the withdrawal, for the holder")
+        #expect(try city.engine.snapshot(for: "js-suzhou").changes.isEmpty, "a subscriber that never held it learns nothing of it")
         #expect(try city.engine.feed(for: "sh-nowhere", after: nil).changes.isEmpty)
     }
 
@@ -311,7 +319,7 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
     @Test func aSnapshotStopsAtItsLimitAndTheFeedContinuesWithNothingLostOrRepeated() async throws {
         let records = (1...5).map { SampleRecords.penalty(sourceId: String(format: "XH-SNAP-%04d", $0)) }
         _ = try city.engine.submit(records: records)
-        let first = try city.engine.snapshot(for: "zj-jiaxing", limit: 2)
+        let first = try served(after: nil, limit: 2, snapshot: true)
         #expect(first.changes.count == 2 && first.hasMore)
         // A record already read changes between the snapshot and the feed: it moves past the cursor and comes again.
         let changed = try Change(json: first.changes[0]).key
@@ -319,7 +327,7 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         var seen = first.changes.map { try! Change(json: $0).key.sourceId }
         var cursor: String? = first.cursor
         while true {
-            let page = try city.engine.feed(for: "zj-jiaxing", after: cursor, limit: 2)
+            let page = try served(after: cursor, limit: 2)
             seen += try page.changes.map { try Change(json: $0).key.sourceId }
             cursor = page.cursor
             if !page.hasMore { break }
@@ -328,7 +336,8 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         #expect(seen.count == 6, "each record once, and the changed one once more: \(seen)")
         #expect(seen.last == changed.sourceId)
         let whole = try city.engine.snapshot(for: "zj-jiaxing")
-        #expect(!whole.hasMore && whole.changes.count == 4, "an unlimited snapshot holds what is served now")
+        #expect(!whole.hasMore && whole.changes.count == 5, "an unlimited snapshot: the four served, and the revocation for the holder")
+        #expect(whole.changes.filter { $0["content"] == nil }.count == 1)
     }
 
     @Test func theOwnerExpiresRecordsWhosePublicityEndedAndTheExpiryTravels() async throws {
