@@ -117,12 +117,18 @@ let package = Package(
         ),
         .testTarget(
             name: "XGateEngineTests",
-            dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport"]
+            dependencies: [
+                "XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // The engine benchmark (make bench-engine): apply throughput into SQLite against the sqlite3 CLI's ceiling.
         .executableTarget(
             name: "xgate-bench-engine",
-            dependencies: ["XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport"]
+            dependencies: [
+                "XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "XGateDaemonTests", dependencies: ["XGateDaemon", "XGateEngine", "XGateFileSystem"]),
         .testTarget(
