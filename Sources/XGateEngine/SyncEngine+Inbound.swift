@@ -94,7 +94,7 @@ extension SyncEngine {
                 code: "sequence.replayed",
                 message: "sequence \(batch.sequence) from \(sender) was already used by another batch; the next expected is \(expected)")
         }
-        let outcomes = try applyEntries(of: inspection, from: sender, batchId: batch.batchId, at: now, in: tx)
+        let outcomes = try applyEntries(inspection.entries, from: sender, batchId: batch.batchId, at: now, in: tx)
         let receipt = Receipt(
             receiptId: random.batchID(at: now), batchId: batch.batchId, from: node.id, to: sender, sequence: batch.sequence,
             payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
@@ -131,11 +131,11 @@ extension SyncEngine {
     /// Applies the changes of an inspected batch (pushed, or a pulled feed page) from `sender`: a rejected change is
     /// kept with its reason; every other change is merged, routed onward and recorded in the lineage. Returns each
     /// change's outcome, in batch order.
-    func applyEntries(of inspection: BatchInspection, from sender: String, batchId: String, at now: Timestamp, in tx: any StoreTransaction)
+    func applyEntries(_ entries: [BatchInspection.Entry], from sender: String, batchId: String, at now: Timestamp, in tx: any StoreTransaction)
         throws -> [Receipt.Outcome]
     {
         var outcomes: [Receipt.Outcome] = []
-        for entry in inspection.entries {
+        for entry in entries {
             if let rejection = entry.rejection {
                 outcomes.append(Receipt.Outcome(index: entry.index, .rejected(rejection)))
                 try tx.appendRejection(

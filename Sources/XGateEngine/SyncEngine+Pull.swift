@@ -49,13 +49,9 @@ extension SyncEngine {
                         key: change.key, peer: subscriber, direction: .outbound, batchId: pageId, contentVersion: change.content?.version,
                         statusVersion: change.status.version, outcome: "served", at: now))
             }
-            let payload: JSONValue = [
-                "protocol": .string(BatchDocument.protocolName), "pageId": .string(pageId), "from": .string(node.id),
-                "to": .string(subscriber), "createdAt": .string(now.text),
-                "after": snapshot ? .null : cursor.map(JSONValue.string) ?? .null,
-                "snapshot": .bool(snapshot), "cursor": .string(page.cursor), "hasMore": .bool(page.hasMore),
-                "changes": .array(page.changes),
-            ]
+            let document = FeedPageDocument(
+                pageId: pageId, from: node.id, to: subscriber, createdAt: now, after: snapshot ? nil : cursor, snapshot: snapshot,
+                cursor: page.cursor, hasMore: page.hasMore, changes: page.changes)
             if !page.changes.isEmpty {
                 try tx.appendLog(
                     SyncLogEntry(
@@ -67,7 +63,7 @@ extension SyncEngine {
                         "changes": .number(Double(page.changes.count)), "cursor": .string(page.cursor), "snapshot": .bool(snapshot),
                     ])
             }
-            return try JWS.sign(payload: payload.serialized(), type: SyncEngine.feedType, key: node.signingKey).serialized()
+            return try JWS.sign(payload: document.json.serialized(), type: SyncEngine.feedType, key: node.signingKey).serialized()
         }
     }
 
@@ -99,37 +95,33 @@ extension SyncEngine {
                 code: "batch.misaddressed", message: "the feed page is for \(payload["to"]?.stringValue ?? "nobody"), not \(node.id)")
         }
         // The page's envelope against urn:xgate:schema:feed-page:1; its changes are judged one by one below, as a batch's.
-        if case .object(var envelope) = payload, payload["changes"]?.arrayValue != nil {
-            envelope["changes"] = .array([])
-            do {
+        let page: FeedPageDocument
+        do {
+            if case .object(var envelope) = payload, payload["changes"]?.arrayValue != nil {
+                envelope["changes"] = .array([])
                 try node.contracts.checkDocument(.object(envelope), against: ContractSet.feedPageSchema, code: "feed.schema")
-            } catch {
-                throw EngineError(code: error.code, message: error.message)
             }
+            page = try FeedPageDocument(json: payload)
+        } catch {
+            throw EngineError(code: error.code, message: error.message)
         }
-        guard let pageId = payload["pageId"]?.stringValue, let cursor = payload["cursor"]?.stringValue,
-            let createdAt = payload["createdAt"]?.stringValue, let changes = payload["changes"]?.arrayValue
-        else {
-            throw EngineError(code: "feed.format", message: "the feed page lacks pageId, cursor, createdAt or changes")
-        }
-        let hasMore = payload["hasMore"]?.boolValue ?? false
-        if changes.isEmpty {
+        let pageId = page.pageId
+        let cursor = page.cursor
+        let hasMore = page.hasMore
+        if page.changes.isEmpty {
             try store.write { tx in try tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor) }
             return PulledPage(outcomes: [:], corrections: [], cursor: cursor, hasMore: hasMore)
         }
-        // Judge the changes exactly as those of a pushed batch from the publisher.
-        let asBatch: JSONValue = [
-            "protocol": .string(BatchDocument.protocolName), "batchId": .string(pageId), "from": .string(publisher),
-            "to": .string(node.id), "sequence": .number(1), "createdAt": .string(createdAt), "changes": .array(changes),
-        ]
-        let inspection: BatchInspection
+        // Judge the changes exactly as those of a pushed batch from the publisher (no batch is pretended: a page has no
+        // channel sequence).
+        let entries: [BatchInspection.Entry]
         do {
-            inspection = try node.contracts.inspect(batchPayload: asBatch, federation: node.federation, today: now.chinaDate)
+            entries = try node.contracts.inspect(feedPage: page, federation: node.federation, today: now.chinaDate)
         } catch {
             throw EngineError(code: error.code, message: error.message)
         }
         // The corrections that arrived (whatever their outcome, unless refused) are acknowledged to the publisher.
-        let corrections = inspection.entries.compactMap { entry -> Acknowledgement? in
+        let corrections = entries.compactMap { entry -> Acknowledgement? in
             guard entry.rejection == nil, let change = entry.change, change.status.from != nil,
                 SyncEngine.corrections.contains(change.status.value)
             else { return nil }
@@ -137,13 +129,13 @@ extension SyncEngine {
         }
         return try store.write { tx in
             var outcomes: [String: Int] = [:]
-            for outcome in try applyEntries(of: inspection, from: publisher, batchId: pageId, at: now, in: tx) {
+            for outcome in try applyEntries(entries, from: publisher, batchId: pageId, at: now, in: tx) {
                 outcomes[outcome.outcome, default: 0] += 1
             }
             try tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor)
             // Kept with the page, so the acknowledgement survives a crash or a failed send until the publisher has it.
             try tx.queueAcknowledgements(corrections, to: publisher)
-            if !inspection.entries.isEmpty {
+            if !entries.isEmpty {
                 try tx.appendLog(
                     SyncLogEntry(
                         at: now, peer: publisher, batchId: pageId, event: "feed.pulled",
@@ -173,18 +165,9 @@ extension SyncEngine {
     /// applying a pulled page; pushed corrections are acknowledged by the receipt).
     public func acknowledgement(of items: [Acknowledgement], to publisher: String) throws -> [UInt8] {
         let now = clock.now()
-        let payload: JSONValue = [
-            "protocol": .string(BatchDocument.protocolName), "ackId": .string(random.batchID(at: now)), "from": .string(node.id),
-            "to": .string(publisher), "createdAt": .string(now.text),
-            "acknowledgements": .array(
-                items.map {
-                    [
-                        "owner": .string($0.key.owner), "kind": .string($0.key.kind), "sourceId": .string($0.key.sourceId),
-                        "statusVersion": .number(Double($0.statusVersion)),
-                    ]
-                }),
-        ]
-        return try JWS.sign(payload: payload.serialized(), type: SyncEngine.acknowledgementType, key: node.signingKey).serialized()
+        let document = AcknowledgementDocument(
+            ackId: random.batchID(at: now), from: node.id, to: publisher, createdAt: now, acknowledgements: items)
+        return try JWS.sign(payload: document.json.serialized(), type: SyncEngine.acknowledgementType, key: node.signingKey).serialized()
     }
 
     /// Takes a holder's signed acknowledgement of corrections; returns how many tracked corrections it settled.
@@ -203,25 +186,14 @@ extension SyncEngine {
         guard verified.payload["to"]?.stringValue == node.id else {
             throw EngineError(code: "batch.misaddressed", message: "the acknowledgement is for another node")
         }
+        let document: AcknowledgementDocument
         do {
             try node.contracts.checkDocument(verified.payload, against: ContractSet.acknowledgementSchema, code: "ack.schema")
+            document = try AcknowledgementDocument(json: verified.payload)
         } catch {
             throw EngineError(code: error.code, message: error.message)
         }
-        guard let items = verified.payload["acknowledgements"]?.arrayValue, items.count <= 10_000 else {
-            throw EngineError(code: "ack.format", message: "acknowledgements must be an array of at most 10000 entries")
-        }
-        var keys: [Acknowledgement] = []
-        for (index, item) in items.enumerated() {
-            guard let owner = item["owner"]?.stringValue, let kind = item["kind"]?.stringValue,
-                let sourceId = item["sourceId"]?.stringValue,
-                let version = item["statusVersion"]?.numberValue, version >= 1, version == version.rounded()
-            else {
-                throw EngineError(
-                    code: "ack.format", message: "acknowledgements[\(index)] needs owner, kind, sourceId and statusVersion ≥ 1")
-            }
-            keys.append(Acknowledgement(key: RecordKey(owner: owner, kind: kind, sourceId: sourceId), statusVersion: Int(version)))
-        }
+        let keys = document.acknowledgements
         return try store.write { tx in
             var settled = 0
             for ack in keys {
@@ -235,11 +207,11 @@ extension SyncEngine {
             }
             try tx.appendLog(
                 SyncLogEntry(
-                    at: now, peer: sender, batchId: verified.payload["ackId"]?.stringValue, event: "corrections.acknowledged",
+                    at: now, peer: sender, batchId: document.ackId, event: "corrections.acknowledged",
                     detail: "\(keys.count) acknowledged by \(sender), \(settled) tracked corrections settled"))
             try tx.appendAudit(
                 at: now, actor: sender, action: "acknowledgement.received",
-                subject: verified.payload["ackId"]?.stringValue ?? "",
+                subject: document.ackId,
                 detail: ["acknowledgements": .number(Double(keys.count)), "settled": .number(Double(settled))])
             return (sender, settled)
         }

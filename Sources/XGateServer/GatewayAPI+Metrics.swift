@@ -165,7 +165,9 @@ extension GatewayAPI {
     /// GET /metrics: Prometheus text format 0.0.4, every family with HELP and TYPE (`promtool check metrics` clean).
     func metrics() async throws -> Response {
         var text = Exposition()
-        var families: [String: [(String, Double)]] = [:]
+        // Every counter family is exposed, with HELP and TYPE, from the start: a family nothing has counted yet (a node
+        // that pulls from nobody has pulled no page) has no sample, but it is there (openapi.yaml lists them).
+        var families: [String: [(String, Double)]] = Dictionary(uniqueKeysWithValues: Self.counterHelp.keys.map { ($0, []) })
         for (series, value) in board.counterValues() {
             let name = String(series.prefix { $0 != "{" })
             families[name, default: []].append((String(series.dropFirst(name.count)), value))
@@ -178,7 +180,10 @@ extension GatewayAPI {
         func perPeer(_ value: (NodeHealth.PeerHealth) -> Double) -> [(String, Double)] {
             peers.map { ("{peer=\"\($0)\"}", value(health.peers[$0]!)) }
         }
-        text.family("xgate_queue_depth", "gauge", "Changes waiting to be put into a batch, per peer.", perPeer { Double($0.queueDepth) })
+        text.family(
+            "xgate_queue_depth", "gauge",
+            "Records after the peer's position in this node's log that its channel looks at (what the outbound rule may still send), per peer.",
+            perPeer { Double($0.queueDepth) })
         text.family(
             "xgate_lag_seconds", "gauge", "Age of the oldest change or batch waiting for each peer (0 when nothing waits).",
             perPeer { Double($0.lagSeconds) })

@@ -331,17 +331,20 @@ def main():
             check(status == 404, f"unknown path: {status}")
             status, body, _ = fed.curl("sh-city", "GET", "/v1/batches")
             check(status == 405, f"wrong method: {status}")
-            # 松江 loads the city's joint lists: a snapshot page, then the feed from its cursor.
-            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed/snapshot?limit=2")
+            # 松江 is pushed to by the city: it cannot also read the feed (one path per peer, sync.pulledBy).
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?limit=2")
+            check((status, problem(status, body)) == (403, "feed.not-subscribed"), f"feed of a pushed peer: {status} {body[:200]}")
+            # 嘉兴, which pulls, loads the city's joint lists: a snapshot page, then the feed from its cursor.
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed/snapshot?limit=2", cert="zj-jiaxing")
             page = json.loads(base64.urlsafe_b64decode(json.loads(body)["payload"] + "=="))
-            check(status == 200 and page["snapshot"] and page["to"] == "sh-songjiang", f"snapshot: {status} {page}")
-            status, body, _ = fed.curl("sh-city", "GET", f"/v1/feed?cursor={page['cursor']}&limit=2")
+            check(status == 200 and page["snapshot"] and page["to"] == "zj-jiaxing", f"snapshot: {status} {page}")
+            status, body, _ = fed.curl("sh-city", "GET", f"/v1/feed?cursor={page['cursor']}&limit=2", cert="zj-jiaxing")
             check(status == 200, f"feed: {status}")
-            status, body, _ = fed.curl("sh-city", "GET", f"/v1/feed/snapshot?cursor={page['cursor']}")
+            status, body, _ = fed.curl("sh-city", "GET", f"/v1/feed/snapshot?cursor={page['cursor']}", cert="zj-jiaxing")
             check((status, problem(status, body)) == (400, "request.parameter"), f"snapshot with a cursor: {status} {body[:200]}")
-            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?limit=0")
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?limit=0", cert="zj-jiaxing")
             check((status, problem(status, body)) == (400, "request.parameter"), f"limit 0: {status} {body[:200]}")
-            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?cursor=v1.bm90LWEtcG9zaXRpb24")
+            status, body, _ = fed.curl("sh-city", "GET", "/v1/feed?cursor=v1.bm90LWEtcG9zaXRpb24", cert="zj-jiaxing")
             check((status, problem(status, body)) == (422, "feed.cursor"), f"foreign cursor: {status} {body[:200]}")
             # An acknowledgement signed outside xgate (Python, cryptography), and one that fails its schema.
             acknowledged = {"owner": "sh-xuhui", "kind": "administrative-penalty", "sourceId": "XH-AMR-CF-2026-00871", "statusVersion": 2}

@@ -93,10 +93,46 @@ extension ContractSet {
             )
         }
         let batch = try BatchDocument(json: json)
+        let entries = judge(
+            changes: batch.changes, schemaErrors: changeErrors, from: batch.from, to: batch.to, signedAt: batch.createdAt,
+            federation: federation, today: today, policy: policy)
+        return BatchInspection(batch: batch, entries: entries)
+    }
+
+    /// Judges the changes of a pulled feed page exactly as a pushed batch's from the publisher (§4.5): each against the
+    /// change schema, then the record contract, authorship and the agreement from the page's `from` to its `to`.
+    public func inspect(feedPage page: FeedPageDocument, federation: Federation?, today: CivilDate? = nil) throws(BatchError)
+        -> [BatchInspection.Entry]
+    {
+        guard let changeValidator = validator(for: ContractSet.changeSchema) else {
+            throw BatchError(code: "contracts.missing", message: "schema \(ContractSet.changeSchema) is not loaded")
+        }
+        var errors: [Int: [ValidationError]] = [:]
+        for (index, change) in page.changes.enumerated() {
+            let found = changeValidator.validate(change)
+            if !found.isEmpty {
+                // As inside a batch: locations under /changes/<index>.
+                errors[index] = found.map { error in
+                    var moved = error
+                    moved.instanceLocation = JSONPointer(tokens: ["changes", String(index)] + error.instanceLocation.tokens)
+                    return moved
+                }
+            }
+        }
+        return judge(
+            changes: page.changes, schemaErrors: errors, from: page.from, to: page.to, signedAt: page.createdAt, federation: federation,
+            today: today, policy: nil)
+    }
+
+    /// Judges each change on its own: its schema errors (located under `/changes/<i>`), its shape, then ``judge(_:from:to:signedAt:federation:policy:today:)``.
+    func judge(
+        changes: [JSONValue], schemaErrors: [Int: [ValidationError]], from: String, to: String, signedAt: Timestamp,
+        federation: Federation?, today: CivilDate?, policy: MergePolicy?
+    ) -> [BatchInspection.Entry] {
         let policy = federation?.mergePolicy(catalogue: catalogue) ?? policy ?? MergePolicy(cityNodes: [], listKinds: catalogue.listKinds)
         var entries: [BatchInspection.Entry] = []
-        for (index, raw) in batch.changes.enumerated() {
-            if let errors = changeErrors[index], let first = errors.first {
+        for (index, raw) in changes.enumerated() {
+            if let errors = schemaErrors[index], let first = errors.first {
                 let relative = JSONPointer(tokens: Array(first.instanceLocation.tokens.dropFirst(2)))
                 entries.append(
                     .init(
@@ -115,13 +151,13 @@ extension ContractSet {
                         reviews: []))
                 continue
             }
-            let (rejection, reviews) = judge(change, batch: batch, federation: federation, policy: policy, today: today)
+            let (rejection, reviews) = judge(change, from: from, to: to, signedAt: signedAt, federation: federation, policy: policy, today: today)
             entries.append(.init(index: index, change: change, rejection: rejection, reviews: reviews))
         }
-        return BatchInspection(batch: batch, entries: entries)
+        return entries
     }
 
-    func judge(_ change: Change, batch: BatchDocument, federation: Federation?, policy: MergePolicy, today: CivilDate?) -> (
+    func judge(_ change: Change, from sender: String, to receiver: String, signedAt: Timestamp, federation: Federation?, policy: MergePolicy, today: CivilDate?) -> (
         Rejection?, [RecordIssue]
     ) {
         let recordPointer = JSONPointer(tokens: ["content", "record"])
@@ -134,19 +170,19 @@ extension ContractSet {
         if let rejection = Merge.authorise(change, policy: policy) { return (rejection, reviews) }
         // Only the city relays others' changes; any other node sends only what it wrote itself. (Authors are claims
         // until origin proofs exist; this keeps a district or partner from speaking for another node.)
-        if !policy.cityNodes.contains(batch.from) {
-            if let author = change.content?.author, author != batch.from {
+        if !policy.cityNodes.contains(sender) {
+            if let author = change.content?.author, author != sender {
                 return (
                     Rejection(
                         code: "change.author-not-sender", field: JSONPointer(tokens: ["content", "author"]),
-                        message: "\(batch.from) may only send changes it wrote; the content is authored by \(author)"), reviews
+                        message: "\(sender) may only send changes it wrote; the content is authored by \(author)"), reviews
                 )
             }
-            if change.status.author != batch.from {
+            if change.status.author != sender {
                 return (
                     Rejection(
                         code: "change.author-not-sender", field: JSONPointer(tokens: ["status", "author"]),
-                        message: "\(batch.from) may only send changes it wrote; the status is authored by \(change.status.author)"), reviews
+                        message: "\(sender) may only send changes it wrote; the status is authored by \(change.status.author)"), reviews
                 )
             }
         }
@@ -154,11 +190,11 @@ extension ContractSet {
         guard let content = change.content else {
             // A status-only change carries no record content and is not routed by kind (a correction must reach every
             // node that ever held the record), but the two nodes must be partners under some agreement.
-            guard federation.arePartners(batch.from, batch.to) else {
+            guard federation.arePartners(sender, receiver) else {
                 return (
                     Rejection(
                         code: "agreement.not-permitted", field: JSONPointer(tokens: ["status"]),
-                        message: "no sharing agreement connects \(batch.from) and \(batch.to) in either direction"), reviews
+                        message: "no sharing agreement connects \(sender) and \(receiver) in either direction"), reviews
                 )
             }
             return (nil, reviews)
@@ -166,13 +202,13 @@ extension ContractSet {
         let subjectType = content.record["subject"]?["type"]?.stringValue ?? ""
         guard
             let permission = federation.permission(
-                from: batch.from, to: batch.to, kind: change.key.kind, subjectType: subjectType, on: batch.createdAt.chinaDate)
+                from: sender, to: receiver, kind: change.key.kind, subjectType: subjectType, on: signedAt.chinaDate)
         else {
             return (
                 Rejection(
                     code: "agreement.not-permitted", field: JSONPointer(tokens: ["key", "kind"]),
                     message:
-                        "no sharing agreement lets \(batch.from) send \(change.key.kind) records about a \(subjectType) subject to \(batch.to)"
+                        "no sharing agreement lets \(sender) send \(change.key.kind) records about a \(subjectType) subject to \(receiver)"
                 ), reviews
             )
         }
@@ -181,7 +217,7 @@ extension ContractSet {
                 return (
                     Rejection(
                         code: "agreement.field-withheld", field: recordPointer.appending(pointer),
-                        message: "the agreements (\(permission.agreements.joined(separator: ", "))) withhold this field from \(batch.to)"),
+                        message: "the agreements (\(permission.agreements.joined(separator: ", "))) withhold this field from \(receiver)"),
                     reviews
                 )
             }
@@ -194,7 +230,7 @@ extension ContractSet {
                     Rejection(
                         code: "agreement.field-not-masked", field: recordPointer.appending(pointer),
                         message:
-                            "the agreements (\(permission.agreements.joined(separator: ", "))) give \(batch.to) this field masked only; it arrived in full"
+                            "the agreements (\(permission.agreements.joined(separator: ", "))) give \(receiver) this field masked only; it arrived in full"
                     ), reviews
                 )
             }
