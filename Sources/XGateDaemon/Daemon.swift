@@ -62,7 +62,8 @@ public enum Daemon {
                 handshake: .seconds(Int64(configuration.limits.handshakeTimeoutSeconds)),
                 requestHead: .seconds(Int64(configuration.limits.requestHeadTimeoutSeconds)),
                 idle: .seconds(Int64(configuration.limits.idleTimeoutSeconds)),
-                minimumBodyBytesPerSecond: configuration.limits.minBodyBytesPerSecond))
+                minimumBodyBytesPerSecond: configuration.limits.minBodyBytesPerSecond),
+            sequenceWait: .milliseconds(configuration.limits.sequenceWaitMilliseconds))
         var thresholds = AlertThresholds(
             stuckPeerSeconds: Int64(configuration.alerts.stuckPeerSeconds),
             expiryWarningSeconds: Int64(configuration.alerts.expiryWarningDays) * 86_400)

@@ -75,6 +75,9 @@ public struct DaemonConfiguration: Sendable {
         public var replayWindowSeconds: Int64 = 86_400
         /// `limits.maxFeedPage`: the most changes one feed page carries.
         public var maxFeedPage: Int = 1000
+        /// `limits.sequenceWaitMilliseconds`: how long a batch that arrived ahead of its predecessor (a sender's window)
+        /// waits for it before it is answered `sequence.gap`.
+        public var sequenceWaitMilliseconds: Int = 5_000
         public init() {}
     }
 
@@ -130,7 +133,7 @@ extension DaemonConfiguration {
         "client.trustRoots": .path, "client.timeoutSeconds": .int,
         "operator.tokenSHA256": .string, "operator.tokenFile": .path,
         "limits.maxBodyBytes": .int, "limits.requestsPerSecond": .double, "limits.burst": .double, "limits.maxConnections": .int,
-        "limits.replayWindowSeconds": .int, "limits.maxFeedPage": .int, "limits.anonymousConnections": .int,
+        "limits.replayWindowSeconds": .int, "limits.maxFeedPage": .int, "limits.sequenceWaitMilliseconds": .int, "limits.anonymousConnections": .int,
         "limits.connectionsPerAddress": .int, "limits.connectionsPerPeer": .int, "limits.handshakeTimeoutSeconds": .int,
         "limits.requestHeadTimeoutSeconds": .int, "limits.idleTimeoutSeconds": .int, "limits.minBodyBytesPerSecond": .int,
         "limits.bodyMemoryBytes": .int,
@@ -139,7 +142,7 @@ extension DaemonConfiguration {
         "engine.maxChangesPerBatch": .int, "engine.maxBatchBytes": .int, "engine.retryBaseSeconds": .double,
         "engine.retryCapSeconds": .double, "engine.breakerFailures": .int, "engine.breakerOpenSeconds": .int,
         "engine.deadLetterAttempts": .int, "engine.deadLetterAgeSeconds": .int, "engine.correctionDeadlineSeconds": .int,
-        "engine.sentBatchRetentionSeconds": .int,
+        "engine.sentBatchRetentionSeconds": .int, "engine.window": .int,
         "log.level": .string, "alerts.stuckPeerSeconds": .int, "alerts.expiryWarningDays": .int,
     ]
 
@@ -341,6 +344,8 @@ struct Reader {
         limits.maxConnections = try int("limits.maxConnections", 1...100_000) ?? limits.maxConnections
         limits.replayWindowSeconds = Int64(try int("limits.replayWindowSeconds", 60...31_536_000) ?? Int(limits.replayWindowSeconds))
         limits.maxFeedPage = try int("limits.maxFeedPage", 1...1000) ?? limits.maxFeedPage
+        limits.sequenceWaitMilliseconds =
+            try int("limits.sequenceWaitMilliseconds", 0...60_000) ?? limits.sequenceWaitMilliseconds
         // Unset, the anonymous budgets fit a small limits.maxConnections (half of it, and a quarter of that per address).
         limits.anonymousConnections =
             try int("limits.anonymousConnections", 1...100_000) ?? min(limits.anonymousConnections, max(1, limits.maxConnections / 2))
@@ -381,6 +386,7 @@ struct Reader {
         var engine = EngineConfiguration()
         engine.pulledBy = Set(sync.pulledBy)
         engine.maximumChangesPerBatch = try int("engine.maxChangesPerBatch", 1...1000) ?? engine.maximumChangesPerBatch
+        engine.window = try int("engine.window", 1...64) ?? engine.window
         engine.maximumBatchBytes = try int("engine.maxBatchBytes", 65_536...268_435_456) ?? engine.maximumBatchBytes
         engine.retry.baseSeconds = try double("engine.retryBaseSeconds", 0.01...86_400) ?? engine.retry.baseSeconds
         engine.retry.capSeconds = try double("engine.retryCapSeconds", 0.01...604_800) ?? engine.retry.capSeconds

@@ -10,7 +10,7 @@ func pause(milliseconds: Int) async {
     _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
 }
 
-/// The push loops and retry scheduler: every peer with work gets its batches, one in flight per channel, each
+/// The push loops and retry scheduler: every peer with work gets its batches, a window in flight per channel, each
 /// through its circuit breaker; failed batches come back when their backoff has passed (`nextBatch` picks them).
 /// On SIGTERM the batch in flight finishes (its receipt taken or its failure kept), then the loop ends.
 struct PushService: Service {
@@ -73,32 +73,35 @@ struct PushService: Service {
         push: while !Task.isShuttingDownGracefully {
             do {
                 let started = ContinuousClock.now
-                switch try await engine.push(to: peer, transport: client, breaker: &breaker, executor: offload) {
-                case .idle:
-                    break push
-                case .delivered(let batch):
+                let round = try await engine.push(to: peer, transport: client, breaker: &breaker, executor: offload)
+                if round.isIdle { break push }
+                for batch in round.delivered {
                     logger.debug(
                         "batch delivered",
                         metadata: [
                             "peer": "\(peer)", "batch": "\(batch.batchId)", "sequence": "\(batch.sequence)",
-                            "changes": "\(batch.keys.count)",
+                            "changes": "\(batch.keys.count)", "window": "\(round.delivered.count + round.failed.count)",
                             "ms": "\(milliseconds(ContinuousClock.now - started))",
                         ])
                     count += 1
                     board.count("xgate_records_out_total{peer=\"\(peer)\"}", by: Double(batch.keys.count))
+                    board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"delivered\"}")
+                }
+                if !round.delivered.isEmpty {
                     let now = engine.clock.now()
                     board.update(peer) { $0.lastSuccess = now }
-                    board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"delivered\"}")
-                case .failed(let batch, let error):
+                }
+                for failure in round.failed {
                     let now = engine.clock.now()
                     board.update(peer) {
-                        $0.lastError = error.description
+                        $0.lastError = failure.error.description
                         $0.lastErrorAt = now
                     }
                     board.count("xgate_batches_out_total{peer=\"\(peer)\",outcome=\"failed\"}")
-                    logger.warning("push failed", metadata: ["peer": "\(peer)", "batch": "\(batch.batchId)", "error": "\(error)"])
-                    break push
+                    logger.warning(
+                        "push failed", metadata: ["peer": "\(peer)", "batch": "\(failure.batch.batchId)", "error": "\(failure.error)"])
                 }
+                if !round.failed.isEmpty { break push }
             } catch {
                 logger.error("push loop error", metadata: ["peer": "\(peer)", "error": "\(error)"])
                 break

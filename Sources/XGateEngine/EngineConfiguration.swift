@@ -22,6 +22,8 @@ public struct EngineConfiguration: Sendable {
     /// The peers that get this node's records by pulling its feed (`sync.pulledBy`): they are not pushed to, and only
     /// they may read the feed, so each record reaches each peer by one path (PROTOCOL.md §4.7).
     public var pulledBy: Set<String>
+    /// How many batches a push channel may have in flight at once (sent, not yet answered by a receipt).
+    public var window: Int
 
     /// Creates a configuration; every default is the production one.
     public init(
@@ -33,7 +35,8 @@ public struct EngineConfiguration: Sendable {
         deadLetterAgeSeconds: Int64 = 7 * 86_400,
         correctionDeadlineSeconds: Int64 = 3 * 86_400,
         sentBatchRetentionSeconds: Int64 = 30 * 86_400,
-        pulledBy: Set<String> = []
+        pulledBy: Set<String> = [],
+        window: Int = 4
     ) {
         self.maximumChangesPerBatch = maximumChangesPerBatch
         self.maximumBatchBytes = maximumBatchBytes
@@ -44,6 +47,7 @@ public struct EngineConfiguration: Sendable {
         self.correctionDeadlineSeconds = correctionDeadlineSeconds
         self.sentBatchRetentionSeconds = sentBatchRetentionSeconds
         self.pulledBy = pulledBy
+        self.window = window
     }
 
     /// Refuses values that cannot work, naming the key.
@@ -54,6 +58,7 @@ public struct EngineConfiguration: Sendable {
         guard maximumBatchBytes >= 64 * 1024 else {
             throw EngineError(code: "config.invalid", message: "maximumBatchBytes must be at least 65536")
         }
+        guard (1...64).contains(window) else { throw EngineError(code: "config.invalid", message: "window must be 1…64") }
         guard deadLetterAttempts >= 1 else { throw EngineError(code: "config.invalid", message: "deadLetterAttempts must be at least 1") }
         try retry.validate()
     }

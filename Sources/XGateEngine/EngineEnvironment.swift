@@ -19,4 +19,27 @@ public protocol EngineRandom: Sendable {
 public protocol PeerTransport: Sendable {
     /// Sends the JWS bytes; returns the receipt JWS bytes, or throws (an `EngineError` from the peer, or a transport error).
     func push(_ jws: [UInt8], to peer: String) async throws -> [UInt8]
+    /// Sends several batches of one channel at once (its window) and returns each one's answer, in the order given.
+    func push(window: [[UInt8]], to peer: String) async -> [Result<[UInt8], any Error>]
+}
+
+extension PeerTransport {
+    /// All of them at once, each on its own connection: the receiver applies them in sequence order however they
+    /// arrive (a batch ahead of its predecessor waits for it, `limits.sequenceWaitMilliseconds`).
+    public func push(window: [[UInt8]], to peer: String) async -> [Result<[UInt8], any Error>] {
+        guard window.count > 1 else {
+            guard let only = window.first else { return [] }
+            do { return [.success(try await push(only, to: peer))] } catch { return [.failure(error)] }
+        }
+        return await withTaskGroup(of: (Int, Result<[UInt8], any Error>).self) { group in
+            for (index, jws) in window.enumerated() {
+                group.addTask {
+                    do { return (index, .success(try await self.push(jws, to: peer))) } catch { return (index, .failure(error)) }
+                }
+            }
+            var answers = [Result<[UInt8], any Error>?](repeating: nil, count: window.count)
+            for await (index, answer) in group { answers[index] = answer }
+            return answers.map { $0! }
+        }
+    }
 }

@@ -19,18 +19,24 @@ extension SyncEngine {
         }
     }
 
-    /// Makes the channel's next batch while `inFlight` travels, so that the push after it need not wait for the
-    /// log to be read and the batch signed. At most one batch waits behind the one in flight; it gets the next
-    /// sequence and is sent only after `inFlight` is answered. Returns whether a batch was made.
-    @discardableResult
-    public func prepareNextBatch(to peer: String, behind inFlight: OutboundBatch) throws -> Bool {
+    /// The batches to send `peer` now, its window, in one transaction: the channel's pending batches from the lowest,
+    /// as long as each is due (a batch waiting out its backoff holds back those after it: the receiver applies them in
+    /// order), and — while no batch of the channel is being retried — new ones made from the log until
+    /// `configuration.window` are in flight. A dead batch stops the channel. Empty when nothing is due.
+    public func window(to peer: String) throws -> [OutboundBatch] {
         let now = clock.now()
         return try store.write { tx in
-            let pending = try tx.outboundBatches(peer: peer, state: .pending)
-            guard pending.count == 1, pending[0].sequence == inFlight.sequence,
-                try tx.outboundBatches(peer: peer, state: .dead).isEmpty
-            else { return false }
-            return try makeBatch(to: peer, at: now, in: tx) != nil
+            if try !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return [] }
+            var pending = try tx.outboundBatches(peer: peer, state: .pending)
+            if let first = pending.first, first.nextAttemptAt > now { return [] }
+            var due = Array(pending.prefix { $0.nextAttemptAt <= now })
+            if pending.allSatisfy({ $0.attempts == 0 }) {
+                while pending.count < configuration.window, let made = try makeBatch(to: peer, at: now, in: tx) {
+                    pending.append(made)
+                    due.append(made)
+                }
+            }
+            return Array(due.prefix(configuration.window))
         }
     }
 
@@ -299,61 +305,89 @@ extension SyncEngine {
         }
     }
 
-    /// What one delivery step did.
-    public enum PushOutcome: Sendable, Equatable {
+    /// What one delivery round did.
+    public struct PushRound: Sendable {
+        /// A batch that was sent and failed, with the failure kept with it (retry later, or dead).
+        public struct Failure: Sendable {
+            public var batch: OutboundBatch
+            public var error: EngineError
+        }
+
+        /// Batches delivered, their receipts taken, in sequence order.
+        public var delivered: [OutboundBatch] = []
+        /// Batches that failed, in sequence order.
+        public var failed: [Failure] = []
+
         /// Nothing was due, or the peer's circuit is open.
-        case idle
-        /// A batch was delivered and its receipt taken.
-        case delivered(OutboundBatch)
-        /// A batch was sent and failed; the failure is kept with the batch (retry later, or dead).
-        case failed(OutboundBatch, EngineError)
+        public var isIdle: Bool { delivered.isEmpty && failed.isEmpty }
     }
 
-    /// One delivery step to one peer: the next batch, sent through `transport`, its receipt taken or its failure kept.
-    /// The store work (making the batch, taking the receipt, keeping the failure) runs on `executor`: a daemon passes
-    /// its writer thread, so that blocking SQLite calls never hold a thread of the async runtime.
+    /// One delivery round to one peer: its window (``window(to:)``) sent at once through `transport`, then, in sequence
+    /// order, each receipt taken or each failure kept. A `sequence.gap` naming a batch of the same window is the
+    /// receiver having seen them out of order: that batch goes again next round, no attempt counted. The store work
+    /// runs on `executor`: a daemon passes its writer thread, so that blocking SQLite calls never hold a thread of the
+    /// async runtime.
     public func push(
         to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker, executor: any StoreExecutor = InlineExecutor()
-    ) async throws -> PushOutcome {
-        guard breaker.allowsRequest(now: clock.now()), let batch = try await executor.write({ try self.nextBatch(to: peer) }) else {
-            return .idle
-        }
-        let failure: EngineError
-        do {
-            // The next batch is made while this one travels and the peer applies it (an optimisation only: if it
-            // fails, the next `nextBatch` makes the batch and reports the error). Not for a retry: a peer that is
-            // down must not make the node sign batches it cannot send.
-            let makeAhead = batch.attempts == 0
-            async let ahead = makeAhead ? (try? executor.write { try self.prepareNextBatch(to: peer, behind: batch) }) : false
-            let receipt: [UInt8]
-            do {
-                receipt = try await transport.push(batch.jws, to: peer)
-            } catch {
-                _ = await ahead
-                throw error
+    ) async throws -> PushRound {
+        guard breaker.allowsRequest(now: clock.now()) else { return PushRound() }
+        let batches = try await executor.write { try self.window(to: peer) }
+        guard !batches.isEmpty else { return PushRound() }
+        let answers = await transport.push(window: batches.map(\.jws), to: peer)
+        var round = PushRound()
+        for (batch, answer) in zip(batches, answers) {
+            let failure: EngineError
+            switch answer {
+            case .success(let receipt):
+                do {
+                    try await executor.write { try self.accept(receipt: receipt, for: batch) }
+                    round.delivered.append(batch)
+                    continue
+                } catch let error as EngineError {
+                    failure = error
+                }
+            case .failure(let error as EngineError):
+                failure = error
+            case .failure(is CancellationError):
+                continue  // the node is stopping: not a failed attempt; the batch stays pending as it was
+            case .failure(let error):
+                failure = EngineError(code: "transport.failed", message: "\(error)", retryable: true)
             }
-            _ = await ahead
-            try await executor.write { try self.accept(receipt: receipt, for: batch) }
-            breaker.recordSuccess()
-            return .delivered(batch)
-        } catch let error as EngineError {
-            failure = error
-        } catch is CancellationError {
-            return .idle  // the node is stopping: not a failed attempt; the batch stays pending as it was
-        } catch {
-            failure = EngineError(code: "transport.failed", message: "\(error)", retryable: true)
+            if failure.code == "sequence.gap", let expected = failure.expectedSequence, batches.contains(where: { $0.sequence == expected }) {
+                continue
+            }
+            round.failed.append(PushRound.Failure(batch: batch, error: failure))
         }
-        breaker.recordFailure(now: clock.now())
-        let kept = failure
-        try await executor.write { try self.failed(batch, error: kept) }
-        return .failed(batch, failure)
+        for failure in round.failed {
+            let kept = failure
+            try await executor.write { try self.failed(kept.batch, error: kept.error) }
+        }
+        if !round.delivered.isEmpty {
+            breaker.recordSuccess()
+        } else if !round.failed.isEmpty {
+            breaker.recordFailure(now: clock.now())
+        }
+        return round
     }
 
     /// `push`, answering only whether a batch was delivered.
     @discardableResult
     public func pushOnce(to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker) async throws -> Bool {
-        if case .delivered = try await push(to: peer, transport: transport, breaker: &breaker) { return true }
-        return false
+        !(try await push(to: peer, transport: transport, breaker: &breaker).delivered.isEmpty)
+    }
+
+    /// Waits, at most `patience`, until `prepared` is the batch its channel expects next: a sender with several batches
+    /// in flight may have a later one arrive first. Returns at once when it is, or when it is older (`commit` answers a
+    /// resend with its receipt, or refuses a reused sequence); after `patience`, `commit` refuses it with
+    /// `sequence.gap`, naming the sequence expected.
+    public func awaitTurn(of prepared: PreparedBatch, patience: Duration, executor: any StoreExecutor = InlineExecutor()) async throws {
+        let deadline = ContinuousClock.now + patience
+        let store = self.store
+        while true {
+            let expected = try await executor.read { try store.read { try $0.expectedInboundSequence(from: prepared.sender) } }
+            if prepared.sequence <= expected || ContinuousClock.now >= deadline { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 }
 
@@ -361,12 +395,15 @@ extension SyncEngine {
 public protocol StoreExecutor: Sendable {
     /// Runs `body`, a store write, and returns its result.
     func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T
+    /// Runs `body`, a store read (readers run beside the writer), and returns its result.
+    func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T
 }
 
 /// Runs store work on the calling task (tests, tools).
 public struct InlineExecutor: StoreExecutor {
     public init() {}
     public func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try body() }
+    public func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try body() }
 }
 
 extension SyncEngine {

@@ -15,6 +15,8 @@ public struct GatewayAPI: Sendable {
         public var maxBodyBytes: Int
         public var replayWindowSeconds: Int64
         public var maxFeedPage: Int
+        /// How long a batch ahead of its predecessor waits for it (a sender's window) before `sequence.gap`.
+        public var sequenceWait: Duration
         public var requestsPerSecond: Double
         public var burst: Double
         /// The memory request bodies may hold at once (`BodyBudget`).
@@ -26,8 +28,9 @@ public struct GatewayAPI: Sendable {
         public init(
             maxBodyBytes: Int, replayWindowSeconds: Int64, maxFeedPage: Int, requestsPerSecond: Double, burst: Double,
             bodyMemoryBytes: Int = 128 * 1024 * 1024, connections: ConnectionTable.Limits = .init(),
-            timeouts: ConnectionTimeouts = .init()
+            timeouts: ConnectionTimeouts = .init(), sequenceWait: Duration = .seconds(5)
         ) {
+            self.sequenceWait = sequenceWait
             self.maxBodyBytes = maxBodyBytes
             self.bodyMemoryBytes = bodyMemoryBytes
             self.connections = connections
@@ -142,6 +145,9 @@ public struct GatewayAPI: Sendable {
                     "createdAt \(prepared.createdAt.text) is more than \(limits.replayWindowSeconds) s from this node's clock (\(now.text))"
             )
         }
+        // A sender with several batches in flight (engine.window) may be overtaken by its own later batch: it waits,
+        // bounded, for the earlier ones to be applied, then goes in (applied, or sequence.gap if they never came).
+        try await engineCall { try await engine.awaitTurn(of: prepared, patience: limits.sequenceWait, executor: offload) }
         let receipt = try await engineCall { try await offload.write { try engine.commit(prepared) } }
         context.logger.debug(
             "batch received",

@@ -16,6 +16,9 @@ public struct Offload: StoreExecutor {
         }
     }
 
+    /// Runs `body`, a store read, on a worker thread.
+    public func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try await run(body) }
+
     /// Runs `body` on the single writer thread.
     public func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in

@@ -60,7 +60,7 @@ import XGateTestSupport
 
     static let simulationConfiguration = EngineConfiguration(
         maximumChangesPerBatch: 4, retry: RetryPolicy(baseSeconds: 1, capSeconds: 30),
-        circuitBreaker: .init(failureThreshold: 4, openSeconds: 20), deadLetterAttempts: 10_000)
+        circuitBreaker: .init(failureThreshold: 4, openSeconds: 20), deadLetterAttempts: 10_000, window: 3)
 
     static func makeWorld(seed: UInt64, faults: Bool, configuration: EngineConfiguration = simulationConfiguration) throws -> World {
         let (federation, contracts, keys) = registry

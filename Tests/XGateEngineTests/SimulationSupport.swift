@@ -159,6 +159,26 @@ final class SimulatedNetwork: PeerTransport, @unchecked Sendable {
         }
         return receipt
     }
+
+    /// A window arrives in an order the seed picks (with faults, a third of the time reversed or shuffled), one batch
+    /// after another so that a seed replays the same run: a batch ahead of its predecessor is answered `sequence.gap`
+    /// (the simulated receiver does not wait) and the sender sends it again in its next round.
+    func push(window: [[UInt8]], to peer: String) async -> [Result<[UInt8], any Error>] {
+        var order = Array(window.indices)
+        if faults && window.count > 1 && random.chance(0.33) {
+            count("window out of order")
+            if random.chance(0.5) {
+                order.reverse()
+            } else {
+                for index in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(index, random.int(0...index)) }
+            }
+        }
+        var answers = [Result<[UInt8], any Error>?](repeating: nil, count: window.count)
+        for index in order {
+            do { answers[index] = .success(try await push(window[index], to: peer)) } catch { answers[index] = .failure(error) }
+        }
+        return answers.map { $0! }
+    }
 }
 
 /// Builds the registry for a simulated federation: the simulated nodes of the real Peers/, with fresh keys, and the real agreements.
