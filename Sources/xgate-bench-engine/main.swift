@@ -190,7 +190,7 @@ say(
     "== engine: SyncEngine.receive end to end: verify signature, parse, validate, merge, write, receipt, commit (median of \(options.runs))"
 )
 say("city (sh-city) ← 徐汇, relaying     \(grouped(cityRate).leftPad(7)) rec/s")
-say("    the city also queues each record for every partner an agreement names (city-to-partners): real work it does")
+say("    the city relays: each record is stored once, and its push channels to the partners an agreement names read it from the log (no row per partner)")
 say("    wrote: \(cases[0].rows); file \(mb(cases[0].databaseBytes))")
 say(
     "partner (\(Nodes.partner)) ← city       \(grouped(partnerRate).leftPad(7)) rec/s   (relays nothing; the same records as the city forwards them)"

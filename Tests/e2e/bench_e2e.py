@@ -8,7 +8,7 @@ Eleven `xgate serve` processes over HTTPS with mutual TLS (a development PKI fro
 (sh-xuhui), the city (sh-city) and nine partner cities of the Yangtze River Delta and the G60 corridor.
 
 1. Ingest, district → city: RECORDS realistic penalties are entered at 徐汇 while the city is down, then the city
-   starts and 徐汇 pushes them (signed batches of 1,000, one in flight, each answered by a signed receipt). The rate is
+   starts and 徐汇 pushes them (signed batches of 1,000, a window of them in flight, each answered by a signed receipt). The rate is
    measured at the city, from the first record it holds to the last (its store polled every 20 ms). The city relays
    every record to the partners that an agreement names (queued; the partners are still down).
 2. The engine's ceiling in the same run: xgate-bench-engine --city-only applies the same number of records, signed
@@ -17,10 +17,14 @@ Eleven `xgate serve` processes over HTTPS with mutual TLS (a development PKI fro
 3. Corrections: the nine partners start and receive the records; then CORRECTIONS repairs (信用修复) are entered at 徐汇
    one after another, each timed from the operator's request until all nine partners hold the repaired status
    (their stores polled every 5 ms): 徐汇 → city → nine partners, each hop a signed batch and a signed receipt.
-4. Peak memory (VmHWM) of the city daemon over both phases.
+4. Peak memory (VmHWM) of the city daemon over both phases, and the city's store bytes per record it relayed (the
+   store's files after the daemons stopped, divided by the records: each is stored once, whatever number of peers).
+5. The peer baseline (Tests/e2e/pg_replication.py): PostgreSQL 15 logical replication between two clusters made and
+   removed under .build/, of the same records (the same NDJSON lines, byte for byte), in transactions of 1,000 rows.
 
-The last two lines:
+The last three lines:
     e2e ingest R rec/s, engine ceiling C rec/s, ratio X.XX
+    e2e ingest R rec/s, postgres logical replication P rows/s, ratio R/P
     correction to 9 partners p50 A ms p99 B ms
 """
 import argparse
@@ -38,6 +42,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_daemons import REPO, Failure, Federation, make_records, wait_for  # noqa: E402
+from pg_replication import replicate  # noqa: E402
 
 PARTNERS = ["zj-jiaxing", "zj-hangzhou", "zj-huzhou", "zj-jinhua", "js-suzhou", "js-province", "ah-hefei", "ah-wuhu",
             "ah-xuancheng"]
@@ -100,6 +105,7 @@ def main():
     parser.add_argument("--records", type=int, default=20000)
     parser.add_argument("--corrections", type=int, default=100)
     parser.add_argument("--keep", help="keep the federation's files in this directory")
+    parser.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL logical replication baseline")
     args = parser.parse_args()
     if args.records % 1000:
         sys.exit("--records must be a multiple of 1000")
@@ -181,6 +187,11 @@ def main():
     finally:
         fed.stop_all()
 
+    store_files = [os.path.join(out, "sh-city", name) for name in ("store.sqlite", "store.sqlite-wal")]
+    store_bytes = sum(os.path.getsize(path) for path in store_files if os.path.exists(path))
+    print(f"the city's store: {store_bytes:,} bytes for {args.records:,} records relayed to {len(PARTNERS)} partners → "
+          f"{store_bytes / args.records:,.0f} bytes per relayed record")
+
     # 2. The engine in process, the same number of records, nothing else running.
     engine = subprocess.run([args.bench_engine, "--no-million", "--runs", "1", "--batches", str(args.records // 1000), "--city-only",
                              "--dir", os.path.join(REPO, ".build")], capture_output=True, text=True)
@@ -190,9 +201,18 @@ def main():
     line = engine.stdout.strip().splitlines()[-1]  # "city pipelined R rec/s, sqlite3 ceiling C rec/s"
     ceiling = float(line.replace(",", "").split()[2])
     print(f"engine in process (xgate-bench-engine --city-only, {args.records:,} records): {line}")
+    # 5. PostgreSQL logical replication of the same lines, nothing else running.
+    if args.no_postgres:
+        baseline = None
+    else:
+        baseline = replicate(bulk, os.path.join(REPO, ".build", "pg-baseline"))
+        print(f"postgres logical replication of the same {baseline['rows']:,} records ({baseline['bytes']:,} bytes): "
+              f"{baseline['rate']:,.0f} rows/s, {baseline['seconds']:.2f} s from the publisher's first commit to the subscriber's last")
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
     print(f"e2e ingest {ingest:.0f} rec/s, engine ceiling {ceiling:.0f} rec/s, ratio {ingest / ceiling:.2f}")
+    if baseline:
+        print(f"e2e ingest {ingest:.0f} rec/s, postgres logical replication {baseline['rate']:.0f} rows/s, ratio {ingest / baseline['rate']:.2f}")
     print(f"correction to {len(PARTNERS)} partners p50 {percentile(totals, 50):.0f} ms p99 {percentile(totals, 99):.0f} ms")
 
 
