@@ -11,7 +11,7 @@ func pause(milliseconds: Int) async {
 }
 
 /// The push loops and retry scheduler: every peer with work gets its batches, a window in flight per channel, each
-/// through its circuit breaker; failed batches come back when their backoff has passed (`nextBatch` picks them).
+/// through its circuit breaker; failed batches come back when their backoff has passed (`SyncEngine.window(to:)` picks them).
 /// On SIGTERM the batch in flight finishes (its receipt taken or its failure kept), then the loop ends.
 struct PushService: Service {
     let engine: SyncEngine
@@ -41,7 +41,7 @@ struct PushService: Service {
     }
 
     /// The push loop of one peer: drain, then wait for a signal or the interval (the retry scheduler's tick too:
-    /// `nextBatch` returns a failed batch once its backoff has passed).
+    /// `SyncEngine.window(to:)` returns a failed batch once its backoff has passed).
     func loop(_ peer: String) async {
         var breaker = CircuitBreaker(configuration: engine.configuration.circuitBreaker)
         var seen = board.work.current

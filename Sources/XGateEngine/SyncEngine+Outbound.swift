@@ -3,21 +3,9 @@ import XGateJOSE
 import XGateJSON
 
 extension SyncEngine {
-    /// The batch to send to `peer` now, if any: the oldest undelivered one when its retry time has come (resent byte
-    /// for byte), else a new one made from the log, signed, and given the channel's next sequence — all in one
-    /// transaction, so a crash never loses a batch or reuses a sequence. One batch is in flight per channel.
-    public func nextBatch(to peer: String) throws -> OutboundBatch? {
-        let now = clock.now()
-        return try store.write { tx in
-            // A dead batch stops the channel until an operator requeues it: nothing after it goes out, not even a
-            // batch made ahead before it died.
-            if try !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return nil }
-            if let pending = try tx.outboundBatches(peer: peer, state: .pending).first {
-                return pending.nextAttemptAt <= now ? pending : nil
-            }
-            return try makeBatch(to: peer, at: now, in: tx)
-        }
-    }
+    /// The first batch of `peer`'s window (``window(to:)``), if any: the oldest undelivered one when its retry time has
+    /// come (resent byte for byte), else a new one made from the log. The same rule as a push round, for tools and tests.
+    public func nextBatch(to peer: String) throws -> OutboundBatch? { try window(to: peer).first }
 
     /// The batches to send `peer` now, its window, in one transaction: the channel's pending batches from the lowest,
     /// as long as each is due (a batch waiting out its backoff holds back those after it: the receiver applies them in
