@@ -31,15 +31,18 @@ extension PeerTransport {
             guard let only = window.first else { return [] }
             do { return [.success(try await push(only, to: peer))] } catch { return [.failure(error)] }
         }
-        return await withTaskGroup(of: (Int, Result<[UInt8], any Error>).self) { group in
-            for (index, jws) in window.enumerated() {
-                group.addTask {
-                    do { return (index, .success(try await self.push(jws, to: peer))) } catch { return (index, .failure(error)) }
-                }
-            }
-            var answers = [Result<[UInt8], any Error>?](repeating: nil, count: window.count)
-            for await (index, answer) in group { answers[index] = answer }
-            return answers.map { $0! }
+        // One task per batch, awaited in the order given: the answers line up with the window by construction, with no
+        // index to carry back. (With a task group of (index, Result) pairs, a release build of the daemon checked
+        // receipts against the wrong batches — receipt.mismatch for a whole window — and later trapped on the index.)
+        // Cancelling this call cancels them all.
+        let tasks = window.map { jws in Task { try await self.push(jws, to: peer) } }
+        return await withTaskCancellationHandler {
+            var answers: [Result<[UInt8], any Error>] = []
+            answers.reserveCapacity(tasks.count)
+            for task in tasks { answers.append(await task.result) }
+            return answers
+        } onCancel: {
+            for task in tasks { task.cancel() }
         }
     }
 }

@@ -69,6 +69,41 @@ import XGateTestSupport
         _ = try district.engine.submit(records: records)
     }
 
+    /// A transport with only the one-batch `push`, so the window goes through the protocol's own `push(window:)` (the
+    /// one the daemon's HTTPS client uses): the first batch answers last, the second fails.
+    struct EchoTransport: PeerTransport {
+        func push(_ jws: [UInt8], to peer: String) async throws -> [UInt8] {
+            let index = Int(jws[0])
+            try await Task.sleep(for: .milliseconds(10 * (8 - index)))
+            if index == 1 { throw EngineError(code: "transport.failed", message: "batch 1 lost", retryable: true) }
+            return jws + [UInt8(ascii: "!")]
+        }
+    }
+
+    @Test func theDefaultWindowAnswersEachBatchInTheOrderGivenWhateverOrderTheAnswersCome() async throws {
+        let window = (0..<8).map { [UInt8($0), UInt8(ascii: "b")] }
+        for _ in 0..<20 {
+            let answers = await EchoTransport().push(window: window, to: "sh-city")
+            #expect(answers.count == window.count)
+            for (index, answer) in answers.enumerated() {
+                switch answer {
+                case .success(let bytes):
+                    #expect(index != 1)
+                    #expect(bytes == window[index] + [UInt8(ascii: "!")], "answer \(index) belongs to another batch")
+                case .failure(let error):
+                    #expect(index == 1)
+                    #expect((error as? EngineError)?.code == "transport.failed")
+                }
+            }
+        }
+        // Cancelled while the answers are outstanding: every batch answers with the cancellation, none is lost.
+        let task = Task { await EchoTransport().push(window: window, to: "sh-city") }
+        task.cancel()
+        let answers = await task.value
+        #expect(answers.count == window.count)
+        #expect(answers.allSatisfy { if case .failure = $0 { true } else { false } })
+    }
+
     @Test func overtakenBatchesWaitForTheirTurnAndAllOfAWindowIsApplied() async throws {
         let world = try Self.world(window: 4)
         let district = world.nodes["sh-xuhui"]!, city = world.nodes["sh-city"]!
