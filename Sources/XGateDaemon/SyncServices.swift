@@ -49,7 +49,7 @@ struct PushService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A read first (readers run beside the writer): a signal wakes every loop, and only a peer with work
             // should take a turn on the single writer thread.
-            let busy = (try? await offload.run { try engine.peersWithWork() })?.contains(peer) ?? true
+            let busy = (try? await offload.run { try engine.hasWork(for: peer) }) ?? true
             if busy {
                 let (_, after, _) = await drain(peer, breaker: breaker)
                 breaker = after

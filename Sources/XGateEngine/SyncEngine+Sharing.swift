@@ -83,11 +83,25 @@ extension SyncEngine {
     /// The peers with something to push now: a pending batch, a backlog, or a record after their channel's position that
     /// their filter matches (the rule may still find nothing to send in it: the next batch then only moves the position).
     public func peersWithWork() throws -> [String] {
+        try peersWithWork(among: nil)
+    }
+
+    /// Whether `peer` has something to push now (``peersWithWork()`` for one peer: what its push loop asks on each
+    /// wake-up, so that a wake-up costs one channel's look, not every channel's).
+    public func hasWork(for peer: String) throws -> Bool {
+        try !peersWithWork(among: [peer]).isEmpty
+    }
+
+    /// The peers among `candidates` (every peer when nil) with a pending batch or a backlog, or with a record to look
+    /// at after their push position.
+    func peersWithWork(among candidates: [String]?) throws -> [String] {
         let today = clock.now().chinaDate
+        let scanned = candidates.map { Set($0).intersection(pushPeers).sorted() } ?? pushPeers
         return try store.read { reader in
-            var peers = Set(try reader.peersWithWork())
+            let queued = try reader.peersWithWork()
+            var peers = Set(candidates.map { wanted in queued.filter(wanted.contains) } ?? queued)
             let positions = try reader.pushPositions()
-            for peer in pushPeers where !peers.contains(peer) {
+            for peer in scanned where !peers.contains(peer) {
                 if try !reader.records(after: positions[peer] ?? 0, limit: 1, matching: channelFilter(for: peer, today: today)).isEmpty {
                     peers.insert(peer)
                 }

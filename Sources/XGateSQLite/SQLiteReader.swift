@@ -65,8 +65,15 @@ extension SQLiteReading {
     func records(after localSequence: Int64, limit: Int, matching filter: ChannelFilter) throws -> [StoredRecord] {
         var arguments = channelArguments(localSequence, filter)
         arguments += [limit]
+        // The matching sequences from the index first (records_channel holds every column the filter reads), then only
+        // those rows: the rows the filter passes over are never read.
         return try fetchAll(
-            db, "SELECT \(Self.recordColumns) FROM records WHERE \(Self.channelCondition) ORDER BY local_seq LIMIT ?4",
+            db,
+            """
+            SELECT \(Self.recordColumns) FROM records WHERE local_seq IN (
+                SELECT local_seq FROM records INDEXED BY records_channel WHERE \(Self.channelCondition) ORDER BY local_seq LIMIT ?4)
+            ORDER BY local_seq
+            """,
             arguments, table: "records", keyColumns: [0, 1, 2], decodeRecord)
     }
 
@@ -74,8 +81,10 @@ extension SQLiteReading {
         let row = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT count(*), (SELECT changed_at_s FROM records WHERE \(Self.channelCondition) ORDER BY local_seq LIMIT 1)
-                    FROM records WHERE \(Self.channelCondition)
+                    SELECT m.n, r.changed_at_s FROM (
+                        SELECT count(*) AS n, min(local_seq) AS first FROM records INDEXED BY records_channel
+                        WHERE \(Self.channelCondition)) AS m
+                    LEFT JOIN records AS r ON r.local_seq = m.first
                     """),
             arguments: channelArguments(localSequence, filter))
         let count: Int = row?[0] ?? 0

@@ -9,6 +9,7 @@ enum StoreMigrations {
     /// Every migration, oldest first.
     static let all: [(identifier: String, sql: String)] = [
         ("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7), ("v8", v8),
+        ("v9", v9),
     ]
 
     /// The migrator that applies ``all``.
@@ -298,5 +299,12 @@ enum StoreMigrations {
             cursor     TEXT NOT NULL,
             PRIMARY KEY (subscriber, feed)
         ) WITHOUT ROWID;
+        """
+
+    /// A channel's filter read from an index alone: a record's row holds its whole state (kilobytes), so finding the
+    /// records after a channel's position that its filter matches read every row after it — for a peer that is owed
+    /// nothing (no agreement: only status decisions could match), the whole log, on every wake-up of every push loop.
+    static let v9 = """
+        CREATE INDEX records_channel ON records (local_seq, kind, status_version, made_here_seq);
         """
 }
