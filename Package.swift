@@ -56,6 +56,7 @@ let package = Package(
             dependencies: [
                 "XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

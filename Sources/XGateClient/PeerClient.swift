@@ -36,7 +36,9 @@ public final class PeerClient: PeerTransport, Sendable {
         var clients: [String: HTTPClient] = [:]
         for (id, peer) in federation.peers where id != node {
             var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-            configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeoutSeconds)))
+            // The read timeout leaves room for a long poll (a feed request held by the publisher, at most
+            // PeerClient.longestWait); each request's deadline is the timeout plus the wait it asked for.
+            configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(timeoutSeconds + PeerClient.longestWait)))
             configuration.httpVersion = .http1Only
             // The engine retries with its own backoff; a connection that fails (refused, wrong pin) fails the request.
             configuration.connectionPool.retryConnectionEstablishment = false
@@ -61,6 +63,9 @@ public final class PeerClient: PeerTransport, Sendable {
         self.node = node
         self.timeout = .seconds(Int64(timeoutSeconds))
     }
+
+    /// The longest wait a feed request asks for (seconds): the pull loops ask for their interval, at most this.
+    public static let longestWait = 25
 
     /// The server certificate of a connection to `peer` must carry a key pinned for it.
     static func check(_ certificate: NIOSSLCertificate?, of peer: String, pins: Set<String>) throws {
@@ -92,7 +97,9 @@ public final class PeerClient: PeerTransport, Sendable {
     }
 
     /// Sends a request; a 2xx body comes back, a problem document becomes an `EngineError` with its code.
-    func exchange(_ method: HTTPMethod, _ peer: String, _ path: String, body: [UInt8]?, contentType: String) async throws -> [UInt8] {
+    func exchange(
+        _ method: HTTPMethod, _ peer: String, _ path: String, body: [UInt8]?, contentType: String, waiting: TimeAmount = .zero
+    ) async throws -> [UInt8] {
         let url = try self.url(peer, path)
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -106,7 +113,7 @@ public final class PeerClient: PeerTransport, Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, timeout: timeout)
+            response = try await http.execute(request, timeout: timeout + waiting)
         } catch let mismatch as ServerCertificateMismatch {
             throw EngineError(code: "peer.server-certificate-mismatch", message: mismatch.description, retryable: true)
         }
@@ -134,11 +141,14 @@ public final class PeerClient: PeerTransport, Sendable {
         try await exchange(.POST, peer, "/v1/batches", body: jws, contentType: "application/jose+json")
     }
 
-    /// GET /v1/feed (or /v1/feed/snapshot) at `peer`: a signed page.
-    public func pull(from peer: String, cursor: String?, limit: Int, snapshot: Bool = false) async throws -> [UInt8] {
+    /// GET /v1/feed (or /v1/feed/snapshot) at `peer`: a signed page. `wait` seconds > 0: the publisher may hold the
+    /// request that long for a change (a long poll); the request's timeout grows by as much.
+    public func pull(from peer: String, cursor: String?, limit: Int, snapshot: Bool = false, wait: Int = 0) async throws -> [UInt8] {
         var path = snapshot ? "/v1/feed/snapshot" : "/v1/feed?limit=\(limit)"
         if !snapshot, let cursor { path += "&cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor) }
-        return try await exchange(.GET, peer, path, body: nil, contentType: "")
+        let wait = min(max(0, wait), PeerClient.longestWait)
+        if !snapshot, wait > 0 { path += "&wait=\(wait)" }
+        return try await exchange(.GET, peer, path, body: nil, contentType: "", waiting: .seconds(Int64(wait)))
     }
 
     /// POST /v1/acknowledgements at `peer`.

@@ -63,7 +63,8 @@ public enum Daemon {
                 requestHead: .seconds(Int64(configuration.limits.requestHeadTimeoutSeconds)),
                 idle: .seconds(Int64(configuration.limits.idleTimeoutSeconds)),
                 minimumBodyBytesPerSecond: configuration.limits.minBodyBytesPerSecond),
-            sequenceWait: .milliseconds(configuration.limits.sequenceWaitMilliseconds))
+            sequenceWait: .milliseconds(configuration.limits.sequenceWaitMilliseconds),
+            maxFeedWait: configuration.limits.maxFeedWaitSeconds)
         var thresholds = AlertThresholds(
             stuckPeerSeconds: Int64(configuration.alerts.stuckPeerSeconds),
             expiryWarningSeconds: Int64(configuration.alerts.expiryWarningDays) * 86_400)

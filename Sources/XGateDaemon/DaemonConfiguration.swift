@@ -78,6 +78,8 @@ public struct DaemonConfiguration: Sendable {
         /// `limits.sequenceWaitMilliseconds`: how long a batch that arrived ahead of its predecessor (a sender's window)
         /// waits for it before it is answered `sequence.gap`.
         public var sequenceWaitMilliseconds: Int = 5_000
+        /// `limits.maxFeedWaitSeconds`: the longest a feed request's `wait` (a long poll) is held.
+        public var maxFeedWaitSeconds: Int = 30
         public init() {}
     }
 
@@ -133,7 +135,7 @@ extension DaemonConfiguration {
         "client.trustRoots": .path, "client.timeoutSeconds": .int,
         "operator.tokenSHA256": .string, "operator.tokenFile": .path,
         "limits.maxBodyBytes": .int, "limits.requestsPerSecond": .double, "limits.burst": .double, "limits.maxConnections": .int,
-        "limits.replayWindowSeconds": .int, "limits.maxFeedPage": .int, "limits.sequenceWaitMilliseconds": .int, "limits.anonymousConnections": .int,
+        "limits.replayWindowSeconds": .int, "limits.maxFeedPage": .int, "limits.sequenceWaitMilliseconds": .int, "limits.maxFeedWaitSeconds": .int, "limits.anonymousConnections": .int,
         "limits.connectionsPerAddress": .int, "limits.connectionsPerPeer": .int, "limits.handshakeTimeoutSeconds": .int,
         "limits.requestHeadTimeoutSeconds": .int, "limits.idleTimeoutSeconds": .int, "limits.minBodyBytesPerSecond": .int,
         "limits.bodyMemoryBytes": .int,
@@ -346,6 +348,7 @@ struct Reader {
         limits.maxFeedPage = try int("limits.maxFeedPage", 1...1000) ?? limits.maxFeedPage
         limits.sequenceWaitMilliseconds =
             try int("limits.sequenceWaitMilliseconds", 0...60_000) ?? limits.sequenceWaitMilliseconds
+        limits.maxFeedWaitSeconds = try int("limits.maxFeedWaitSeconds", 0...300) ?? limits.maxFeedWaitSeconds
         // Unset, the anonymous budgets fit a small limits.maxConnections (half of it, and a quarter of that per address).
         limits.anonymousConnections =
             try int("limits.anonymousConnections", 1...100_000) ?? min(limits.anonymousConnections, max(1, limits.maxConnections / 2))

@@ -138,22 +138,64 @@ struct PullService: Service {
             try? await gracefulShutdown()  // nothing to pull; a service must not end before the group does
             return
         }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        // One loop per publisher: a long poll held at one does not hold back the others.
+        await withTaskGroup(of: Void.self) { group in
             for publisher in publishers {
-                await pullAll(from: publisher)
+                group.addTask { await self.loop(publisher) }
+            }
+        }
+    }
+
+    /// The pull loop of one publisher. Each round's first request is a long poll (`wait`, as long as the pull interval,
+    /// at most 25 s): the publisher answers as soon as it has a change, so a correction arrives within milliseconds and
+    /// the loop goes straight on. A publisher that refuses `wait` (an older one: 400 `request.parameter`) is polled
+    /// every interval as before; so is one that failed.
+    func loop(_ publisher: String) async {
+        var longPoll = true
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let started = ContinuousClock.now
+            let wait = longPoll ? min(intervalSeconds, PeerClient.longestWait) : 0
+            let outcome = await pullAll(from: publisher, wait: wait)
+            switch outcome {
+            case .pulled(moved: true):
+                continue  // changes came: ask again at once (the next request waits again)
+            case .pulled(moved: false) where wait > 0 && ContinuousClock.now - started >= .seconds(wait) / 2:
+                continue  // the publisher held the request until its time was up: nothing new, ask again
+            case .refusedWait:
+                longPoll = false
+            case .pulled, .failed:
+                break  // failed, or answered at once with nothing: wait out the interval, never a busy loop
             }
             await pause(milliseconds: intervalSeconds * 1000)
         }
     }
 
-    func pullAll(from publisher: String) async {
+    enum Outcome: Equatable {
+        /// The round pulled until nothing was waiting; `moved`: the cursor moved (changes came).
+        case pulled(moved: Bool)
+        case failed
+        case refusedWait
+    }
+
+    func pullAll(from publisher: String, wait: Int = 0) async -> Outcome {
         let engine = self.engine
         var reachable = true
+        var outcome = Outcome.pulled(moved: false)
+        var wait = wait
         do {
             while !Task.isShuttingDownGracefully {
                 let cursor = try await offload.run { try engine.feedCursor(of: publisher) }
-                let page = try await client.pull(from: publisher, cursor: cursor, limit: pageSize)
+                let page: [UInt8]
+                do {
+                    page = try await client.pull(from: publisher, cursor: cursor, limit: pageSize, wait: wait)
+                } catch let error as EngineError where wait > 0 && error.code == "request.parameter" && error.message.contains("wait") {
+                    outcome = .refusedWait
+                    wait = 0
+                    continue
+                }
+                wait = 0  // only the first page of a round waits: the rest are read at once
                 let result = try await offload.write { try engine.applyFeed(page, from: publisher) }
+                if result.cursor != cursor, outcome != .refusedWait { outcome = .pulled(moved: true) }
                 board.work.signal()
                 let now = engine.clock.now()
                 board.update(publisher) {
@@ -165,12 +207,13 @@ struct PullService: Service {
             }
         } catch {
             failed(publisher, "pull", error)
+            outcome = .failed
             // Unreachable: the acknowledgements wait for the next round (and the pull's error stays on the board).
             if (error as? EngineError)?.code.hasPrefix("transport.") ?? true { reachable = false }
         }
         // The corrections pulled (now or in an earlier round, before a crash or a failed send) are acknowledged from
         // the store, and forgotten once the publisher has taken them.
-        guard reachable else { return }
+        guard reachable else { return outcome }
         do {
             while !Task.isShuttingDownGracefully && !Task.isCancelled,
                 let pending = try await offload.run({ try engine.pendingAcknowledgement(to: publisher) })
@@ -182,6 +225,7 @@ struct PullService: Service {
         } catch {
             failed(publisher, "acknowledgement", error)
         }
+        return outcome
     }
 
     private func failed(_ publisher: String, _ what: String, _ error: any Error) {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 import Logging
 import NIOCore
 import XGateCore
@@ -17,6 +18,8 @@ public struct GatewayAPI: Sendable {
         public var maxFeedPage: Int
         /// How long a batch ahead of its predecessor waits for it (a sender's window) before `sequence.gap`.
         public var sequenceWait: Duration
+        /// The longest a feed request may wait for a change (`wait`; `limits.maxFeedWaitSeconds`).
+        public var maxFeedWait: Int
         public var requestsPerSecond: Double
         public var burst: Double
         /// The memory request bodies may hold at once (`BodyBudget`).
@@ -28,9 +31,10 @@ public struct GatewayAPI: Sendable {
         public init(
             maxBodyBytes: Int, replayWindowSeconds: Int64, maxFeedPage: Int, requestsPerSecond: Double, burst: Double,
             bodyMemoryBytes: Int = 128 * 1024 * 1024, connections: ConnectionTable.Limits = .init(),
-            timeouts: ConnectionTimeouts = .init(), sequenceWait: Duration = .seconds(5)
+            timeouts: ConnectionTimeouts = .init(), sequenceWait: Duration = .seconds(5), maxFeedWait: Int = 30
         ) {
             self.sequenceWait = sequenceWait
+            self.maxFeedWait = maxFeedWait
             self.maxBodyBytes = maxBodyBytes
             self.bodyMemoryBytes = bodyMemoryBytes
             self.connections = connections
@@ -162,13 +166,29 @@ public struct GatewayAPI: Sendable {
         return jose(receipt)
     }
 
-    /// GET /v1/feed?cursor=…&limit=… and GET /v1/feed/snapshot: a signed page of the caller's feed.
+    /// GET /v1/feed?cursor=…&limit=…&wait=… and GET /v1/feed/snapshot: a signed page of the caller's feed. With
+    /// `wait` (seconds, at most `limits.maxFeedWaitSeconds`), a feed with nothing after the cursor is held until a
+    /// change for the caller is stored or the time is up (a long poll: a correction reaches a partner that pulls as soon
+    /// as it would reach one pushed to), then served as always — possibly empty.
     func serveFeed(_ request: Request, context: GatewayContext, snapshot: Bool) async throws -> Response {
         let peer = context.peer ?? ""
         let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : String($0) }
         let limit = min(try wholeNumber(request, "limit", minimum: 1) ?? limits.maxFeedPage, limits.maxFeedPage)
         let engine = self.engine
         let pageLimit = limit
+        if !snapshot, let wait = try wholeNumber(request, "wait", minimum: 0), wait > 0 {
+            let deadline = ContinuousClock.now + .seconds(min(wait, limits.maxFeedWait))
+            while true {
+                let seen = board.work.current  // taken before the look, so a change stored meanwhile is not missed
+                let waiting = try await engineCall { try await offload.run { try engine.feedHasChanges(for: peer, after: cursor) } }
+                let left = deadline - ContinuousClock.now
+                if waiting || left <= .zero || Task.isCancelled || Task.isShuttingDownGracefully { break }
+                let milliseconds = Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1
+                // A node that is stopping answers at once (with what it has) rather than hold its shutdown up.
+                let board = self.board
+                _ = try? await cancelWhenGracefulShutdown { await board.work.wait(after: seen, milliseconds: milliseconds) }
+            }
+        }
         let page = try await engineCall {
             try await offload.write { try engine.serveFeed(to: peer, after: cursor, limit: pageLimit, snapshot: snapshot) }
         }
@@ -318,7 +338,7 @@ struct ErrorBoundaryMiddleware: RouterMiddleware {
     /// unknown query parameter 400 — a misspelt `cursor` must not silently restart a feed.
     static let routes: [(path: [Substring], methods: [HTTPRequest.Method], parameters: Set<String>)] = [
         ("healthz", [.get], []), ("readyz", [.get], []), ("metrics", [.get], []), ("v1/batches", [.post], []),
-        ("v1/feed", [.get], ["cursor", "limit"]), ("v1/feed/snapshot", [.get], ["limit"]), ("v1/acknowledgements", [.post], []),
+        ("v1/feed", [.get], ["cursor", "limit", "wait"]), ("v1/feed/snapshot", [.get], ["limit"]), ("v1/acknowledgements", [.post], []),
         ("v1/operator/status", [.get], []), ("v1/operator/log", [.get], ["peer", "since", "event", "after", "limit"]),
         ("v1/operator/rejections", [.get], ["limit"]), ("v1/operator/records", [.post], []),
         ("v1/operator/records/:o/:k/:s", [.get], []), ("v1/operator/records/:o/:k/:s/status", [.post], []),

@@ -29,6 +29,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -195,6 +196,46 @@ def main():
                 check(record["status"]["value"] == "repaired", f"{node} shows {record['status']}")
 
         step("a repair at the city reaches 徐汇 and 嘉兴, and both acknowledgements are visible at the city", repair)
+
+        def long_poll():
+            # As a partner's own client would (PROTOCOL §6, `wait`): read 嘉兴's feed to its end, then hold a request.
+            def page(cursor, wait=None):
+                path = "/v1/feed?limit=1000" + (f"&cursor={cursor}" if cursor else "") + (f"&wait={wait}" if wait else "")
+                status, body, _ = fed.curl("sh-city", "GET", path, cert="zj-jiaxing")
+                check(status == 200, f"GET {path}: {status} {body[:200]}")
+                payload = json.loads(base64.urlsafe_b64decode(json.loads(body)["payload"] + "=="))
+                return payload
+
+            cursor, more = None, True
+            while more:
+                got = page(cursor)
+                cursor, more = got["cursor"], got["hasMore"]
+            started = time.time()
+            idle = page(cursor, wait=2)
+            held = time.time() - started
+            check(idle["changes"] == [] and idle["cursor"] == cursor, f"an idle long poll answered {idle}")
+            check(1.8 <= held < 6, f"an idle long poll with wait=2 was held {held:.1f} s")
+            answer = {}
+
+            def hold():
+                answer["page"] = page(cursor, wait=20)
+                answer["at"] = time.time()
+
+            waiter = threading.Thread(target=hold)
+            waiter.start()
+            time.sleep(1.0)
+            decided_at = time.time()
+            fed.cli("sh-city", "repair", "sh-xuhui/administrative-penalty/XH-EPB-CF-2026-00133", "--reason",
+                    "当事人已完成整改并作出信用承诺，准予信用修复", "--basis", "《上海市社会信用条例》第四十条")
+            waiter.join(timeout=30)
+            check("page" in answer, "the long poll did not answer within 30 s")
+            ids = [c["key"]["sourceId"] for c in answer["page"]["changes"]]
+            check("XH-EPB-CF-2026-00133" in ids, f"the long poll answered without the repair: {answer['page']}")
+            latency = answer["at"] - decided_at
+            check(latency < 3, f"the long poll answered {latency:.1f} s after the repair was decided (wait=20)")
+            print(f"    idle wait=2 held {held:.1f} s; a repair decided during wait=20 answered after {latency * 1000:.0f} ms")
+
+        step("a long poll of the feed is held while nothing is new and answers as soon as a repair is decided", long_poll)
 
         def crash():
             bulk = os.path.join(out, "bulk.ndjson")
