@@ -12,6 +12,19 @@ extension SyncEngine {
     /// order), and — while no batch of the channel is being retried — new ones made from the log until
     /// `configuration.window` are in flight. A dead batch stops the channel. Empty when nothing is due.
     public func window(to peer: String) throws -> [OutboundBatch] {
+        try batches(to: peer, madeUpTo: configuration.window)
+    }
+
+    /// Makes the batches that follow `peer`'s window while it is in flight (up to a second window of pending batches),
+    /// under the same rule as ``window(to:)``: signed and saved, so the next round sends them at once instead of the
+    /// receiver waiting while the sender reads, encodes and signs. Nothing is made while a batch is being retried.
+    public func prefetch(to peer: String) throws {
+        _ = try batches(to: peer, madeUpTo: 2 * configuration.window)
+    }
+
+    /// The due pending batches of `peer`, first of all, up to a window of them, after making new ones from the log
+    /// until `depth` are pending (only while none is being retried).
+    func batches(to peer: String, madeUpTo depth: Int) throws -> [OutboundBatch] {
         let now = clock.now()
         return try store.write { tx in
             if try !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return [] }
@@ -19,7 +32,7 @@ extension SyncEngine {
             if let first = pending.first, first.nextAttemptAt > now { return [] }
             var due = Array(pending.prefix { $0.nextAttemptAt <= now })
             if pending.allSatisfy({ $0.attempts == 0 }) {
-                while pending.count < configuration.window, let made = try makeBatch(to: peer, at: now, in: tx) {
+                while pending.count < depth, let made = try makeBatch(to: peer, at: now, in: tx) {
                     pending.append(made)
                     due.append(made)
                 }
@@ -321,7 +334,13 @@ extension SyncEngine {
         guard breaker.allowsRequest(now: clock.now()) else { return PushRound() }
         let batches = try await executor.write { try self.window(to: peer) }
         guard !batches.isEmpty else { return PushRound() }
-        let answers = await transport.push(window: batches.map(\.jws), to: peer)
+        // While the window is at the receiver, the next one is made here (prefetch), so that neither end waits for
+        // the other's work; made batches are saved, and a failure to make them only leaves them for the next round.
+        async let sent = transport.push(window: batches.map(\.jws), to: peer)
+        if batches.allSatisfy({ $0.attempts == 0 }) {
+            _ = try? await executor.write { try self.prefetch(to: peer) }
+        }
+        let answers = await sent
         var round = PushRound()
         for (batch, answer) in zip(batches, answers) {
             let failure: EngineError
