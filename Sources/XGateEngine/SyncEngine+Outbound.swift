@@ -49,13 +49,16 @@ extension SyncEngine {
         let today = now.chinaDate
         let limit = configuration.maximumChangesPerBatch
         var changes: [Change] = []
+        var encoded: [[UInt8]] = []  // each change serialised once: measured here, spliced into the payload below
         var bytes = 512
         /// Adds a change if the batch has room for it.
         func fits(_ change: Change) -> Bool {
-            let size = change.json.serialized().count + 1
+            let serialized = change.json.serialized()
+            let size = serialized.count + 1
             if !changes.isEmpty && bytes + size > configuration.maximumBatchBytes { return false }
             bytes += size
             changes.append(change)
+            encoded.append(serialized)
             return true
         }
         var full = false
@@ -90,9 +93,8 @@ extension SyncEngine {
         if position != start { try tx.setPushPosition(peer: peer, position: position) }
         guard !changes.isEmpty else { return nil }
         let sequence = try tx.nextOutboundSequence(peer: peer)
-        let document = BatchDocument(
-            batchId: random.batchID(at: now), from: node.id, to: peer, sequence: sequence, createdAt: now, changes: changes.map(\.json))
-        let jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey)
+        let document = BatchDocument(batchId: random.batchID(at: now), from: node.id, to: peer, sequence: sequence, createdAt: now, changes: [])
+        let jws = try JWS.sign(payload: document.serialized(changes: encoded), type: JWS.batchType, key: node.signingKey)
         let batch = OutboundBatch(
             peer: peer, sequence: sequence, batchId: document.batchId, jws: jws.serialized(), keys: changes.map(\.key),
             createdAt: now, nextAttemptAt: now)

@@ -36,7 +36,7 @@ struct SQLiteTransaction: SQLiteReading, StoreTransaction {
                 RETURNING local_seq
                 """)
         statement.setUncheckedArguments([
-            state.key.owner, state.key.kind, state.key.sourceId, state.storedJSON.columnText, state.status.value.rawValue,
+            state.key.owner, state.key.kind, state.key.sourceId, state.storageJSON.columnText, state.status.value.rawValue,
             state.content?.version, state.status.version, state.conflicts.isEmpty ? 0 : 1,
             state.content?.record["data"]?["decisionDate"]?.stringValue, origin.source, origin.at?.seconds, origin.madeHere ? 1 : 0,
         ])

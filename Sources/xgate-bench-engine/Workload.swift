@@ -134,7 +134,7 @@ extension Workload {
             // What the receiver stores for a new record: Merge.apply on nothing held.
             let (state, outcome) = Merge.apply(change, to: nil, policy: policy)
             guard let state, outcome == .applied else { fail("record \(i) would not be applied: \(outcome)") }
-            let stored = state.storedJSON
+            let stored = state.storageJSON
             rows.append(Ceiling.row(change: change, state: state, stored: stored))
             sizes.records += 1
             sizes.recordBytes += change.content!.record.serialized().count

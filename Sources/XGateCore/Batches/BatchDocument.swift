@@ -38,6 +38,24 @@ public struct BatchDocument: Sendable {
         self.init(batchId: batchId, from: from, to: to, sequence: sequence, createdAt: createdAt, changes: changes)
     }
 
+    /// `json.serialized()` of this document with `encoded` (each change already serialised) as its changes, without
+    /// serialising the changes again: a batch maker that measured each change by its bytes has them in hand.
+    public func serialized(changes encoded: [[UInt8]]) -> [UInt8] {
+        var head = self
+        head.changes = []
+        var out = head.json.serialized()
+        // `changes` is the last member: the document ends with `"changes":[]}`.
+        precondition(out.suffix(3).elementsEqual("[]}".utf8), "BatchDocument.json must end with its changes")
+        out.removeLast(2)
+        out.reserveCapacity(out.count + encoded.reduce(2) { $0 + $1.count + 1 })
+        for (index, change) in encoded.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: change)
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
+    }
+
     /// The wire form.
     public var json: JSONValue {
         var o = JSONObject()

@@ -69,6 +69,16 @@ public struct ContentVersion: Sendable, Equatable {
         self.digest = Digest(canonical: record)
     }
 
+    /// A content version read back from a store, with the digest the store kept (computed when it was written).
+    public init(version: Int, author: String, at: String, record: JSONValue, override: Override?, digest: Digest) {
+        self.version = version
+        self.author = author
+        self.at = at
+        self.record = record
+        self.override = override
+        self.digest = digest
+    }
+
     /// The wire form.
     public var json: JSONValue {
         var o = JSONObject()

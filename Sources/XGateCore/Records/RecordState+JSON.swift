@@ -12,7 +12,17 @@ extension RecordState {
         return .object(o)
     }
 
-    /// Reads the stored form back.
+    /// What a store keeps: ``storedJSON`` with the content's digest beside it, so that reading a record back does not
+    /// serialise its content canonically and hash it again (``init(storedJSON:)`` takes either form).
+    public var storageJSON: JSONValue {
+        guard let content, case .object(var o) = storedJSON, case .object(var c) = o["content"] ?? .null else { return storedJSON }
+        c["digest"] = .string(content.digest.description)
+        o["content"] = .object(c)
+        return .object(o)
+    }
+
+    /// Reads the stored form back (``storedJSON``, or ``storageJSON`` with the content's digest, which is then taken
+    /// as it was written: a store holds what it computed itself).
     public init(storedJSON json: JSONValue) throws(ChangeFormatError) {
         func fail(_ path: String, _ message: String) -> ChangeFormatError {
             ChangeFormatError(field: JSONPointer(path) ?? .root, message: message)
@@ -22,7 +32,19 @@ extension RecordState {
         else { throw fail("/key", "a stored record needs its key") }
         let key = RecordKey(owner: owner, kind: kind, sourceId: sourceId)
         var content: ContentVersion?
-        if let c = json["content"], !c.isNull {
+        if let c = json["content"], !c.isNull, let digest = c["digest"]?.stringValue.flatMap(Digest.init),
+            let version = c["version"]?.intValue, let author = c["author"]?.stringValue, let at = c["at"]?.stringValue,
+            let record = c["record"]
+        {
+            var override: ContentVersion.Override?
+            if let o = c["override"], !o.isNull {
+                guard let v = o["version"]?.intValue, let d = o["digest"]?.stringValue.flatMap(Digest.init) else {
+                    throw fail("/content/override", "needs version and digest")
+                }
+                override = .init(version: v, digest: d)
+            }
+            content = ContentVersion(version: version, author: author, at: at, record: record, override: override, digest: digest)
+        } else if let c = json["content"], !c.isNull {
             let change = try Change(json: [
                 "key": key.json, "content": c,
                 "status": ["version": 1, "value": "active", "from": nil, "author": .string(owner), "at": "1970-01-01T00:00:00Z"],
