@@ -183,10 +183,10 @@ public struct GatewayAPI: Sendable {
                 let waiting = try await engineCall { try await offload.run { try engine.feedHasChanges(for: peer, after: cursor) } }
                 let left = deadline - ContinuousClock.now
                 if waiting || left <= .zero || Task.isCancelled || Task.isShuttingDownGracefully { break }
-                let milliseconds = Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1
+                let remaining = Int(milliseconds(left)) + 1
                 // A node that is stopping answers at once (with what it has) rather than hold its shutdown up.
                 let board = self.board
-                _ = try? await cancelWhenGracefulShutdown { await board.work.wait(after: seen, milliseconds: milliseconds) }
+                _ = try? await cancelWhenGracefulShutdown { await board.work.wait(after: seen, milliseconds: remaining) }
             }
         }
         let page = try await engineCall {

@@ -32,24 +32,9 @@ extension RecordState {
         else { throw fail("/key", "a stored record needs its key") }
         let key = RecordKey(owner: owner, kind: kind, sourceId: sourceId)
         var content: ContentVersion?
-        if let c = json["content"], !c.isNull, let digest = c["digest"]?.stringValue.flatMap(Digest.init),
-            let version = c["version"]?.intValue, let author = c["author"]?.stringValue, let at = c["at"]?.stringValue,
-            let record = c["record"]
-        {
-            var override: ContentVersion.Override?
-            if let o = c["override"], !o.isNull {
-                guard let v = o["version"]?.intValue, let d = o["digest"]?.stringValue.flatMap(Digest.init) else {
-                    throw fail("/content/override", "needs version and digest")
-                }
-                override = .init(version: v, digest: d)
-            }
-            content = ContentVersion(version: version, author: author, at: at, record: record, override: override, digest: digest)
-        } else if let c = json["content"], !c.isNull {
-            let change = try Change(json: [
-                "key": key.json, "content": c,
-                "status": ["version": 1, "value": "active", "from": nil, "author": .string(owner), "at": "1970-01-01T00:00:00Z"],
-            ])
-            content = change.content
+        if let c = json["content"], !c.isNull {
+            // The digest as the store kept it (storageJSON); an older row without one has it computed.
+            content = try ContentVersion(json: c, digest: c["digest"]?.stringValue.flatMap(Digest.init))
         }
         var history: [StatusChange] = []
         for (i, s) in (json["statusHistory"]?.arrayValue ?? []).enumerated() {
