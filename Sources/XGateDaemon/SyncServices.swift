@@ -27,9 +27,12 @@ struct PushService: Service {
         await withTaskGroup(of: Void.self) { group in
             var started = Set<String>()
             var seen = board.work.current
+            let engine = self.engine
+            // Only the peers without a loop yet are looked at (a started loop asks about its own peer).
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let engine = self.engine
-                let peers = (try? await offload.run { try engine.peersWithWork() }) ?? []
+                let waiting = engine.pushPeers.filter { !started.contains($0) }
+                if waiting.isEmpty { break }
+                let peers = (try? await offload.run { try engine.peersWithWork(among: waiting) }) ?? []
                 for peer in peers where !started.contains(peer) {
                     started.insert(peer)
                     group.addTask { await self.loop(peer) }

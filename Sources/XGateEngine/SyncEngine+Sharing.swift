@@ -39,7 +39,7 @@ extension SyncEngine {
         if let content, let permission, sharesContent(state, with: peer, today: today) {
             let (record, masked) = Federation.redact(content.record, permission: permission)
             var travelling = content
-            travelling.record = record
+            if !masked.isEmpty { travelling.record = record }  // (the setter hashes the record again: only when it changed)
             return Change(key: state.key, content: travelling, status: status, masked: masked)
         }
         guard status.from != nil, try reader.holders(of: state.key).contains(peer) else { return nil }
@@ -94,16 +94,21 @@ extension SyncEngine {
 
     /// The peers among `candidates` (every peer when nil) with a pending batch or a backlog, or with a record to look
     /// at after their push position.
-    func peersWithWork(among candidates: [String]?) throws -> [String] {
+    public func peersWithWork(among candidates: [String]?) throws -> [String] {
         let today = clock.now().chinaDate
         let scanned = candidates.map { Set($0).intersection(pushPeers).sorted() } ?? pushPeers
         return try store.read { reader in
             let queued = try reader.peersWithWork()
             var peers = Set(candidates.map { wanted in queued.filter(wanted.contains) } ?? queued)
             let positions = try reader.pushPositions()
+            let last = try reader.lastLocalSequence()  // this snapshot's: what commits later comes after it
             for peer in scanned where !peers.contains(peer) {
-                if try !reader.records(after: positions[peer] ?? 0, limit: 1, matching: channelFilter(for: peer, today: today)).isEmpty {
+                let filter = channelFilter(for: peer, today: today)
+                let start = looks.start(peer, filter: filter, position: positions[peer] ?? 0)
+                if try !reader.records(after: start, limit: 1, matching: filter).isEmpty {
                     peers.insert(peer)
+                } else {
+                    looks.sawNothing(peer, filter: filter, through: last)
                 }
             }
             return peers.sorted()

@@ -62,6 +62,30 @@ final class RouteCache: @unchecked Sendable {
     }
 }
 
+/// Where a push channel's last look at the log found nothing to send (the filter it looked with, and the last local
+/// sequence of the snapshot it read), so that the next look starts there instead of at the channel's position. A peer
+/// that an agreement gives nothing (or nothing lately) would otherwise have the whole log after its position read on
+/// every wake-up — one per record stored. Safe because every write of a record gives it a new, higher local sequence
+/// (one writer: sequences follow commits), so nothing at or before a sequence looked through starts matching later
+/// without moving past it; a different filter (the agreements of another day) looks from the position again.
+final class ChannelLooks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: (filter: ChannelFilter, through: Int64)] = [:]
+
+    /// Where `peer`'s next look with `filter` starts: its position, or further when an earlier look saw nothing.
+    func start(_ peer: String, filter: ChannelFilter, position: Int64) -> Int64 {
+        lock.withLock {
+            guard let entry = entries[peer], entry.filter == filter else { return position }
+            return max(position, entry.through)
+        }
+    }
+
+    /// Notes that `peer`'s look with `filter` found nothing through `sequence`.
+    func sawNothing(_ peer: String, filter: ChannelFilter, through sequence: Int64) {
+        lock.withLock { entries[peer] = (filter, sequence) }
+    }
+}
+
 /// The sync engine of one node: local changes in, batches out per peer, batches in with receipts, retries,
 /// corrections to every holder, expiry and feeds. Every state change is one store transaction, so a node killed
 /// at any instant resumes from its store without losing or repeating anything.
@@ -71,6 +95,8 @@ public struct SyncEngine: Sendable {
     public let configuration: EngineConfiguration
     public let clock: any EngineClock
     public let random: any EngineRandom
+    /// How far each push channel's look found nothing (``peersWithWork(among:)``): this engine's, over its store.
+    let looks = ChannelLooks()
 
     /// Creates an engine over a store.
     public init(

@@ -264,6 +264,37 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         return (payload["changes"]?.arrayValue ?? [], payload["cursor"]?.stringValue ?? "", payload["hasMore"]?.boolValue ?? false)
     }
 
+    /// A push channel's look that found nothing is remembered (so an idle peer's wake-up does not read the whole log
+    /// again); the engine that remembers must still answer exactly as one that looks from the stored positions: after
+    /// records, pushes, a status decision at the city and a second district's records, for every push peer.
+    @Test func aRememberedEmptyLookAnswersAsAFreshLookForEveryPeer() async throws {
+        func agree(_ node: SimulatedNode, _ step: String) throws {
+            let fresh = try SyncEngine(
+                node: node.context, store: node.store, configuration: node.engine.configuration, clock: node.clock, random: node.random)
+            for peer in node.engine.pushPeers {
+                #expect(try node.engine.hasWork(for: peer) == fresh.hasWork(for: peer), "\(node.id) → \(peer) after \(step)")
+            }
+            #expect(try node.engine.peersWithWork() == fresh.peersWithWork(), "\(node.id) after \(step)")
+        }
+        try agree(city, "nothing")
+        try agree(city, "nothing, asked twice")
+        _ = try district.engine.submit(records: (1...3).map { SampleRecords.penalty(sourceId: "XH-LOOK-\($0)") })
+        try agree(district, "three records")
+        #expect(try district.engine.hasWork(for: "sh-city"))
+        while try await push(district, to: "sh-city") {}
+        try agree(district, "the push")
+        try agree(city, "the records relayed")
+        for peer in try city.engine.peersWithWork() { while try await push(city, to: peer) {} }
+        try agree(city, "the relay")
+        #expect(try city.engine.peersWithWork().isEmpty)
+        let key = RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "XH-LOOK-2")
+        try city.engine.decide(key, status: .repaired, reason: "当事人已履行行政处罚决定，准予信用修复", basis: "沪信修〔2026〕第12号")
+        try agree(city, "a repair at the city")
+        #expect(try city.engine.hasWork(for: "sh-xuhui"), "the repair goes back to the owner although its channel had looked through its records")
+        _ = try world.nodes["sh-songjiang"]!.engine.submit(records: [SampleRecords.penalty(sourceId: "SJ-LOOK-1")])
+        try agree(world.nodes["sh-songjiang"]!, "another district's record")
+    }
+
     @Test func aPartnerPullsAMaskedFeedAndSeesTheRepairAsAWithdrawal() async throws {
         let person = try FederationSimulationTests.cityLists()[1]
         let fullID = try #require(person["subject"]?["idNumber"]?.stringValue)

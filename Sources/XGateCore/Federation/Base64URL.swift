@@ -8,48 +8,82 @@ public enum Base64URL {
         return table
     }()
 
-    /// Encodes bytes.
+    /// Encodes bytes (a batch's payload is over a megabyte: written straight into the string's storage).
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let input = Array(bytes)
-        var out: [UInt8] = []
-        out.reserveCapacity((input.count * 4 + 2) / 3)
-        var i = 0
-        while i + 3 <= input.count {
-            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
-            i += 3
+        let length = input.count / 3 * 4 + [0, 2, 3][input.count % 3]
+        guard length > 0 else { return "" }
+        return input.withUnsafeBufferPointer { input in
+            alphabet.withUnsafeBufferPointer { alphabet in
+                String(unsafeUninitializedCapacity: length) { out in
+                    var i = 0
+                    var o = 0
+                    while i + 3 <= input.count {
+                        let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+                        out[o] = alphabet[Int(n >> 18 & 63)]
+                        out[o + 1] = alphabet[Int(n >> 12 & 63)]
+                        out[o + 2] = alphabet[Int(n >> 6 & 63)]
+                        out[o + 3] = alphabet[Int(n & 63)]
+                        i += 3
+                        o += 4
+                    }
+                    let rest = input.count - i
+                    if rest > 0 {
+                        let n = UInt32(input[i]) << 16 | (rest == 2 ? UInt32(input[i + 1]) << 8 : 0)
+                        out[o] = alphabet[Int(n >> 18 & 63)]
+                        out[o + 1] = alphabet[Int(n >> 12 & 63)]
+                        if rest == 2 { out[o + 2] = alphabet[Int(n >> 6 & 63)] }
+                    }
+                    return length
+                }
+            }
         }
-        let rest = input.count - i
-        if rest == 1 {
-            let n = UInt32(input[i]) << 16
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)]]
-        } else if rest == 2 {
-            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)]]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes unpadded base64url; nil on any character outside the alphabet, padding, or an impossible length.
     public static func decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { decode(bytes: $0) }
+    }
+
+    /// ``decode(_:)`` of the text's UTF-8 bytes.
+    public static func decode(bytes input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard input.count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(input.count * 3 / 4)
-        var buffer: UInt32 = 0
-        var bits = 0
-        for c in input {
-            let v = decodeTable[Int(c)]
-            guard v != 0xFF else { return nil }
-            buffer = buffer << 6 | UInt32(v)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(buffer >> UInt32(bits) & 0xFF))
+        let length = input.count / 4 * 3 + [0, 0, 1, 2][input.count % 4]
+        var valid = true
+        let out = decodeTable.withUnsafeBufferPointer { table in
+            [UInt8](unsafeUninitializedCapacity: length) { out, count in
+                var i = 0
+                var o = 0
+                while i + 4 <= input.count {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])], c = table[Int(input[i + 2])], d = table[Int(input[i + 3])]
+                    if (a | b | c | d) & 0xC0 != 0 {
+                        valid = false
+                        break
+                    }
+                    let n = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    out[o] = UInt8(n >> 16 & 0xFF)
+                    out[o + 1] = UInt8(n >> 8 & 0xFF)
+                    out[o + 2] = UInt8(n & 0xFF)
+                    i += 4
+                    o += 3
+                }
+                let rest = input.count - i
+                if valid && rest > 0 {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])], c = rest == 3 ? table[Int(input[i + 2])] : 0
+                    if (a | b | c) & 0xC0 != 0 {
+                        valid = false
+                    } else {
+                        let n = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                        // Non-canonical trailing bits would let two strings decode to the same bytes: refuse them.
+                        if (rest == 2 && n & 0xFFFF != 0) || (rest == 3 && n & 0xFF != 0) { valid = false }
+                        out[o] = UInt8(n >> 16 & 0xFF)
+                        if rest == 3 { out[o + 1] = UInt8(n >> 8 & 0xFF) }
+                    }
+                }
+                count = valid ? length : 0
             }
         }
-        // Non-canonical trailing bits would let two strings decode to the same bytes: refuse them.
-        guard buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return out
+        return valid ? out : nil
     }
 }
