@@ -143,17 +143,22 @@ extension SyncEngine {
             current.lastError = nil
             try tx.updateOutboundBatch(current)
             try tx.recordDelivery(peer: current.peer, sequence: current.sequence, at: now)
-            // Outcome i answers change i of the batch as sent: its record and status version.
-            let sentChanges = (try? JSONParser().parse(sent.payload))?["changes"]?.arrayValue ?? []
+            // Outcome i answers change i of the batch as sent: its record, and (from the hop kept when it was made) the
+            // status version it carried; read from the payload only for a batch without hops (made by an older store).
+            var sentChanges: [JSONValue]?
             for outcome in receipt.outcomes where outcome.index >= 0 && outcome.index < current.keys.count {
                 let key = current.keys[outcome.index]
-                try tx.setLineageOutcome(peer: batch.peer, batchId: batch.batchId, key: key, outcome: outcome.outcome)
+                var sentVersion = try tx.setLineageOutcome(peer: batch.peer, batchId: batch.batchId, key: key, outcome: outcome.outcome)
+                if sentVersion == nil {
+                    if sentChanges == nil { sentChanges = (try? JSONParser().parse(sent.payload))?["changes"]?.arrayValue ?? [] }
+                    sentVersion = sentChanges.flatMap { outcome.index < $0.count ? $0[outcome.index]["status"]?["version"]?.intValue : nil }
+                }
                 if outcome.outcome == "rejected" {
                     try tx.appendRejection(
                         RejectionEntry(
                             peer: batch.peer, batchId: batch.batchId, index: outcome.index, key: key, code: outcome.code ?? "rejected",
                             field: outcome.field, message: outcome.message ?? "", at: now))
-                } else if outcome.index < sentChanges.count, let version = sentChanges[outcome.index]["status"]?["version"]?.intValue {
+                } else if let version = sentVersion {
                     // The holder now has this status version, and so every decision before it.
                     try tx.acknowledgeCorrection(key: key, statusVersion: version, peer: batch.peer, at: now)
                 }

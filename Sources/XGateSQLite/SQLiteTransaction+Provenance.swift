@@ -19,13 +19,16 @@ extension SQLiteTransaction {
     }
 
     /// Sets nothing (and does not fail) when no such outbound hop exists.
-    func setLineageOutcome(peer: String, batchId: String, key: RecordKey, outcome: String) throws {
-        try db.cachedStatement(
+    @discardableResult
+    func setLineageOutcome(peer: String, batchId: String, key: RecordKey, outcome: String) throws -> Int? {
+        let statement = try db.cachedStatement(
             sql: """
                 UPDATE lineage SET outcome = ?
                 WHERE owner = ? AND kind = ? AND source_id = ? AND peer = ? AND batch_id = ? AND direction = 'outbound'
-                """
-        ).execute(arguments: [outcome, key.owner, key.kind, key.sourceId, peer, batchId])
+                RETURNING status_version
+                """)
+        statement.setUncheckedArguments([outcome, key.owner, key.kind, key.sourceId, peer, batchId])
+        return try Int.fetchAll(statement).max()
     }
 
     /// Tracking the same key, version and peer again keeps the first entry (and its `sentAt`).

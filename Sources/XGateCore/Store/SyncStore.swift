@@ -128,8 +128,10 @@ public protocol StoreTransaction: StoreReader {
 
     /// Appends a hop.
     func appendLineage(_ entry: LineageEntry) throws
-    /// Sets the outcome of the outbound hops of one batch to one peer for one record.
-    func setLineageOutcome(peer: String, batchId: String, key: RecordKey, outcome: String) throws
+    /// Sets the outcome of the outbound hops of one batch to one peer for one record; returns the status version that
+    /// hop carried (nil: no such hop), so that a receipt is matched to what was sent without reading the batch again.
+    @discardableResult
+    func setLineageOutcome(peer: String, batchId: String, key: RecordKey, outcome: String) throws -> Int?
 
     /// Starts tracking a correction sent to a holder (idempotent for the same key, version and peer).
     func trackCorrection(_ tracking: CorrectionTracking) throws

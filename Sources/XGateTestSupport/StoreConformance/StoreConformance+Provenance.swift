@@ -43,8 +43,8 @@ extension StoreConformance {
             try tx.appendLineage(hop("L-0001", "sh-city", .outbound, batch: "B2", at: 2))
             try tx.appendLineage(hop("L-0001", "sh-pudong", .outbound, batch: "B1", at: 3))
             try tx.appendLineage(hop("L-0002", "sh-city", .outbound, batch: "B1", at: 4))
-            try tx.setLineageOutcome(peer: "sh-city", batchId: "B1", key: key("L-0001"), outcome: "conflict")
-            try tx.setLineageOutcome(peer: "sh-city", batchId: "B9", key: key("L-0001"), outcome: "applied")  // no such hop: no-op
+            #expect(try tx.setLineageOutcome(peer: "sh-city", batchId: "B1", key: key("L-0001"), outcome: "conflict") == 1, "the version it carried")
+            #expect(try tx.setLineageOutcome(peer: "sh-city", batchId: "B9", key: key("L-0001"), outcome: "applied") == nil, "no such hop: no-op")
         }
         try store.read { (r) throws in
             #expect(try r.lineage(of: key("L-0001")).map(\.outcome) == [nil, "conflict", nil, nil])
