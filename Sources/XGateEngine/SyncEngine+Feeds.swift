@@ -20,14 +20,6 @@ extension SyncEngine {
         return try store.read { try feedPage(for: subscriber, after: position, limit: limit, reader: $0).page }
     }
 
-    /// Whether the feed of `subscriber` has a record after `cursor` to look at (what a long poll waits for; the rule
-    /// may still find nothing in it to send, and the page then only moves the cursor).
-    public func feedHasChanges(for subscriber: String, after cursor: String?) throws -> Bool {
-        let position = try FeedCursor.position(cursor)
-        let filter = channelFilter(for: subscriber, today: clock.now().chinaDate)
-        return try store.read { try !$0.records(after: position, limit: 1, matching: filter).isEmpty }
-    }
-
     /// Everything the subscriber may hold now, and the cursor from which the feed continues: read in one snapshot,
     /// so nothing falls between the snapshot and the feed. With a `limit`, the snapshot stops after that many
     /// changes (`hasMore`) and the feed continues from its cursor: a record changed meanwhile has moved past it.

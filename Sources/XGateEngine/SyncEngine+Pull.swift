@@ -2,6 +2,20 @@ import XGateCore
 import XGateJOSE
 import XGateJSON
 
+/// A feed page read for a subscriber and not yet recorded as served or signed (``SyncEngine/prepareFeedPage(to:after:limit:snapshot:)``).
+public struct PreparedFeedPage: Sendable {
+    public let subscriber: String
+    public let pageId: String
+    public let at: Timestamp
+    /// The cursor asked after (nil for a snapshot or the start of the feed).
+    public let after: String?
+    /// Where that cursor stands in the log.
+    let position: Int64
+    public let snapshot: Bool
+    public let page: FeedPage
+    let changes: [Change]
+}
+
 /// What a subscriber did with one pulled feed page.
 public struct PulledPage: Sendable, Equatable {
     /// Outcomes by name (applied, duplicate, stale, conflict, rejected).
@@ -20,9 +34,18 @@ extension SyncEngine {
     public static let acknowledgementType = "xgate-ack+json"
 
     /// Serves `subscriber` a signed feed page after `cursor` (or the first page of a snapshot of everything it may hold,
-    /// which the feed continues from its cursor), and records
-    /// in the lineage that each record went to it (so later corrections reach it) — in one transaction.
+    /// which the feed continues from its cursor), and records in the lineage that each record went to it (so later
+    /// corrections reach it): ``prepareFeedPage(to:after:limit:snapshot:)``, ``recordServed(_:)``, ``signed(_:)``.
     public func serveFeed(to subscriber: String, after cursor: String?, limit: Int, snapshot: Bool = false) throws -> [UInt8] {
+        let prepared = try prepareFeedPage(to: subscriber, after: cursor, limit: limit, snapshot: snapshot)
+        try recordServed(prepared)
+        return try signed(prepared)
+    }
+
+    /// A feed page for `subscriber`, read from a snapshot through the one outbound rule: neither recorded nor signed
+    /// yet. Reading it needs no writer, so the pages of several subscribers answered at once (long polls woken by
+    /// one correction) are read side by side; only ``recordServed(_:)`` takes the writer, briefly.
+    public func prepareFeedPage(to subscriber: String, after cursor: String?, limit: Int, snapshot: Bool = false) throws -> PreparedFeedPage {
         guard node.federation.peers[subscriber] != nil else {
             throw EngineError(code: "peer.unknown", message: "\(subscriber) is not in the registry")
         }
@@ -33,38 +56,51 @@ extension SyncEngine {
                     "\(node.id) pushes its records to \(subscriber) (POST /v1/batches at its endpoint); only the peers in its sync.pulledBy read its feed, so that a record reaches each peer by one path")
         }
         let now = clock.now()
-        let pageId = random.batchID(at: now)
         let position = snapshot ? 0 : try FeedCursor.position(cursor)
-        return try store.write { tx in
-            // Where the subscriber stands (it has applied everything before the cursor it asks after): its queue.
-            try tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(position))
-            // Read through the serving transaction: the page and its lineage are one consistent step.
-            let (page, changes) =
-                snapshot
-                ? try snapshotPage(for: subscriber, limit: limit, reader: tx)
-                : try feedPage(for: subscriber, after: position, limit: limit, reader: tx)
-            for change in changes {
+        let (page, changes) = try store.read { reader in
+            snapshot ? try snapshotPage(for: subscriber, limit: limit, reader: reader) : try feedPage(for: subscriber, after: position, limit: limit, reader: reader)
+        }
+        return PreparedFeedPage(
+            subscriber: subscriber, pageId: random.batchID(at: now), at: now, after: snapshot ? nil : cursor, position: position,
+            snapshot: snapshot, page: page, changes: changes)
+    }
+
+    /// Records a prepared page as served, in one transaction, before it is given out: where the subscriber stands (it
+    /// has applied everything before the cursor it asked after), a hop in the lineage for each change (so that later
+    /// corrections reach it: a record on a page the subscriber never got is at worst corrected once too often), the
+    /// sync log and the audit log.
+    public func recordServed(_ prepared: PreparedFeedPage) throws {
+        let subscriber = prepared.subscriber
+        try store.write { tx in
+            try tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(prepared.position))
+            for change in prepared.changes {
                 try tx.appendLineage(
                     LineageEntry(
-                        key: change.key, peer: subscriber, direction: .outbound, batchId: pageId, contentVersion: change.content?.version,
-                        statusVersion: change.status.version, outcome: "served", at: now))
+                        key: change.key, peer: subscriber, direction: .outbound, batchId: prepared.pageId,
+                        contentVersion: change.content?.version, statusVersion: change.status.version, outcome: "served", at: prepared.at))
             }
-            let document = FeedPageDocument(
-                pageId: pageId, from: node.id, to: subscriber, createdAt: now, after: snapshot ? nil : cursor, snapshot: snapshot,
-                cursor: page.cursor, hasMore: page.hasMore, changes: page.changes)
+            let page = prepared.page
             if !page.changes.isEmpty {
                 try tx.appendLog(
                     SyncLogEntry(
-                        at: now, peer: subscriber, batchId: pageId, event: snapshot ? "feed.snapshot" : "feed.served",
+                        at: prepared.at, peer: subscriber, batchId: prepared.pageId, event: prepared.snapshot ? "feed.snapshot" : "feed.served",
                         detail: "\(page.changes.count) changes, cursor \(page.cursor)\(page.hasMore ? ", more waiting" : "")"))
                 try tx.appendAudit(
-                    at: now, actor: subscriber, action: "feed.served", subject: pageId,
+                    at: prepared.at, actor: subscriber, action: "feed.served", subject: prepared.pageId,
                     detail: [
-                        "changes": .number(Double(page.changes.count)), "cursor": .string(page.cursor), "snapshot": .bool(snapshot),
+                        "changes": .number(Double(page.changes.count)), "cursor": .string(page.cursor), "snapshot": .bool(prepared.snapshot),
                     ])
             }
-            return try JWS.sign(payload: document.json.serialized(), type: SyncEngine.feedType, key: node.signingKey).serialized()
         }
+    }
+
+    /// The signed page (JWS bytes), once recorded.
+    public func signed(_ prepared: PreparedFeedPage) throws -> [UInt8] {
+        let page = prepared.page
+        let document = FeedPageDocument(
+            pageId: prepared.pageId, from: node.id, to: prepared.subscriber, createdAt: prepared.at, after: prepared.after,
+            snapshot: prepared.snapshot, cursor: page.cursor, hasMore: page.hasMore, changes: page.changes)
+        return try JWS.sign(payload: document.json.serialized(), type: SyncEngine.feedType, key: node.signingKey).serialized()
     }
 
     /// The cursor this node has reached in `publisher`'s feed (nil: never pulled).

@@ -138,7 +138,9 @@ private struct Reader {
             index += 1
             return .object(JSONObject(uniqueMembers: members))
         }
-        var seen = Set<String>()
+        // Duplicate names: a small object (most are) is checked by comparing with the names before, a large one
+        // through a set made once it grows past 16 members (hashing every name cost more than the comparisons).
+        var seen: Set<String>?
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
@@ -146,7 +148,17 @@ private struct Reader {
             }
             let keyStart = index
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw error("duplicate member name \"\(key)\"", at: keyStart) }
+            let duplicate: Bool
+            if seen != nil {
+                duplicate = !seen!.insert(key).inserted
+            } else if members.count < 16 {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                var names = Set(members.map(\.key))
+                duplicate = !names.insert(key).inserted
+                seen = names
+            }
+            guard !duplicate else { throw error("duplicate member name \"\(key)\"", at: keyStart) }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
                 throw error("expected ':' after member name \"\(key)\"")

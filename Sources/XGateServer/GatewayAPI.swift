@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import ServiceLifecycle
@@ -176,21 +175,30 @@ public struct GatewayAPI: Sendable {
         let limit = min(try wholeNumber(request, "limit", minimum: 1) ?? limits.maxFeedPage, limits.maxFeedPage)
         let engine = self.engine
         let pageLimit = limit
-        if !snapshot, let wait = try wholeNumber(request, "wait", minimum: 0), wait > 0 {
-            let deadline = ContinuousClock.now + .seconds(min(wait, limits.maxFeedWait))
-            while true {
-                let seen = board.work.current  // taken before the look, so a change stored meanwhile is not missed
-                let waiting = try await engineCall { try await offload.run { try engine.feedHasChanges(for: peer, after: cursor) } }
-                let left = deadline - ContinuousClock.now
-                if waiting || left <= .zero || Task.isCancelled || Task.isShuttingDownGracefully { break }
-                let remaining = Int(milliseconds(left)) + 1
-                // A node that is stopping answers at once (with what it has) rather than hold its shutdown up.
-                let board = self.board
-                _ = try? await cancelWhenGracefulShutdown { await board.work.wait(after: seen, milliseconds: remaining) }
+        let wait = snapshot ? 0 : min(try wholeNumber(request, "wait", minimum: 0) ?? 0, limits.maxFeedWait)
+        let deadline = ContinuousClock.now + .seconds(wait)
+        // The page is read beside the writer (the subscribers one correction wakes are read side by side). A long poll
+        // (`wait`) holds the request while the page would be empty, reading it again at each stored change, and
+        // answers with the first page that has something (or, when its time is up, the last one read).
+        var prepared: PreparedFeedPage
+        while true {
+            let seen = board.work.current  // taken before the read, so a change stored meanwhile is not missed
+            prepared = try await engineCall {
+                try await offload.run { try engine.prepareFeedPage(to: peer, after: cursor, limit: pageLimit, snapshot: snapshot) }
             }
+            let left = deadline - ContinuousClock.now
+            if !prepared.page.changes.isEmpty || left <= .zero || Task.isCancelled || Task.isShuttingDownGracefully { break }
+            let remaining = Int(milliseconds(left)) + 1
+            // A node that is stopping answers at once (with what it has) rather than hold its shutdown up.
+            let board = self.board
+            _ = try? await cancelWhenGracefulShutdown { await board.work.wait(after: seen, milliseconds: remaining) }
         }
+        // Recorded through the writer before it is given out (so that later corrections reach the subscriber), signed
+        // off it.
+        let served = prepared
         let page = try await engineCall {
-            try await offload.write { try engine.serveFeed(to: peer, after: cursor, limit: pageLimit, snapshot: snapshot) }
+            try await offload.write { try engine.recordServed(served) }
+            return try await offload.run { try engine.signed(served) }
         }
         board.count("xgate_feed_pages_served_total{peer=\"\(peer)\"}")
         return jose(page)

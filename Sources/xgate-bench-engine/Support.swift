@@ -22,6 +22,8 @@ struct Options {
     var millionChild = false
     /// Only the city's pipelined receive and the records + history ceiling, one summary line (for `make bench-e2e`).
     var cityOnly = false
+    /// Only the district → city run in process (for profiling its making of batches).
+    var twoNodesOnly = false
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -49,11 +51,12 @@ struct Options {
             case "--keep": options.keep = true
             case "--million-child": options.millionChild = true
             case "--city-only": options.cityOnly = true
+            case "--two-nodes-only": options.twoNodesOnly = true
             case "-h", "--help":
                 print(
                     """
                     usage: xgate-bench-engine [--batches N] [--runs N] [--no-million] [--million-records N] [--million-node partner|city]
-                              [--dir PATH] [--keep] [--city-only]
+                              [--dir PATH] [--keep] [--city-only] [--two-nodes-only]
                       --batches N          batches of 1,000 records per run (default 200)
                       --runs N             runs per figure; the median is printed (default 3)
                       --no-million         skip the long phase (1,000,000 records, peak memory)
@@ -62,7 +65,10 @@ struct Options {
                                            (relays to 12 partners: ~20 KB of database per record, ~20 GB for 1,000,000)
                       --dir PATH           where the fresh databases go (default the temp dir; must not be tmpfs to be fair)
                       --keep               keep the databases and batch files
-                      --city-only          only the city's pipelined receive and the records + history ceiling (make bench-e2e)
+                      --city-only          only the city's pipelined receive, the records + history ceiling, and the
+                                           district → city run in process (make bench-e2e)
+                      --two-nodes-only     only the district → city run in process (徐汇's engine makes and sends, the
+                                           city's applies), for profiling
                     """)
                 exit(0)
             default: fail("unknown argument \(arguments[i]) (try --help)")

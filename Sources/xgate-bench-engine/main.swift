@@ -65,6 +65,16 @@ do {
     fail("loading Contracts/ and Peers/: \(error)")
 }
 
+if options.twoNodesOnly {
+    do {
+        let run = try TwoNodes.run(records: options.batches * 1000, workload: workload, directory: workDirectory)
+        say("district → city in process: \(grouped(Double(run.records))) records in \(String(format: "%.2f", run.seconds)) s → \(Int((Double(run.records) / run.seconds).rounded())) rec/s")
+    } catch {
+        fail("district → city in process: \(error)")
+    }
+    exit(0)
+}
+
 // The batches, made once (outside every timing) and held as bytes; the ceiling's rows written to files.
 let batchCount = options.batches
 say("")
@@ -174,6 +184,17 @@ for run in 1...options.runs {
 
 if options.cityOnly {
     say("")
+    // The same records made, signed and sent by 徐汇's engine to the city's in one process (three runs, the median).
+    var twoNodeRates: [Double] = []
+    for _ in 0..<max(1, options.runs) {
+        do {
+            let run = try TwoNodes.run(records: totalRecords, workload: workload, directory: workDirectory)
+            twoNodeRates.append(Double(run.records) / run.seconds)
+        } catch {
+            fail("district → city in process: \(error)")
+        }
+    }
+    say("district → city in process (徐汇 makes, signs and sends; the city applies; receipts taken) \(Int(median(twoNodeRates).rounded())) rec/s")
     say(
         "city pipelined \(Int(median(cases[0].rates).rounded())) rec/s, sqlite3 ceiling \(Int(median(ceilingRates[.history]!).rounded())) rec/s"
     )

@@ -15,6 +15,23 @@ import Testing
         #expect(try JSONParser().parse("\u{FEFF}[]") == [])  // a UTF-8 byte order mark is skipped
     }
 
+    /// Duplicate names are found however large the object: compared with the names before it while small, through a
+    /// set once past 16 members — a duplicate at every position, before and after that switch.
+    @Test func findsADuplicateNameAtAnyPositionOfALargeObject() throws {
+        for size in [2, 15, 16, 17, 40] {
+            let names = (0..<size).map { "k\($0)" }
+            for position in 1..<size {
+                for earlier in [0, position - 1] {
+                    var members = names.map { "\"\($0)\": 1" }
+                    members[position] = "\"\(names[earlier])\": 2"
+                    let found = error("{" + members.joined(separator: ", ") + "}")
+                    #expect(found?.message == "duplicate member name \"\(names[earlier])\"", "size \(size), position \(position)")
+                }
+            }
+            #expect(try JSONParser().parse("{" + names.map { "\"\($0)\": 1" }.joined(separator: ", ") + "}").objectValue?.keys == names)
+        }
+    }
+
     @Test func refusesWhatALenientParserWouldGuessAt() {
         #expect(error(#"{"a": 1, "a": 2}"#)?.message.contains("duplicate member name") == true)
         #expect(error(#""\ud800""#)?.message.contains("lone high surrogate") == true)

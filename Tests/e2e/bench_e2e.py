@@ -12,8 +12,11 @@ Eleven `xgate serve` processes over HTTPS with mutual TLS (a development PKI fro
    measured at the city, from the first record it holds to the last (its store polled every 20 ms). The city relays
    every record to the partners that an agreement names (queued; the partners are still down).
 2. The engine's ceiling in the same run: xgate-bench-engine --city-only applies the same number of records, signed
-   徐汇 → city, in process (the city's pipelined receive, relaying), and the sqlite3 CLI's records + history ceiling.
-   Run after the daemons stop, so that nothing else competes for the two cores.
+   徐汇 → city, in process (the city's pipelined receive, relaying, of batches made beforehand), and the sqlite3 CLI's
+   records + history ceiling; and the same two nodes' work in one process (徐汇's engine makes, signs and sends its
+   batches from its store, the city's applies them, 徐汇 takes the receipts): what the daemons, HTTPS and mutual TLS
+   cost, told apart from what making the batches costs on the same cores. Run after the daemons stop, so that nothing
+   else competes for the two cores.
 3. Corrections: the nine partners start and receive the records; then CORRECTIONS repairs (信用修复) are entered at 徐汇
    one after another, each timed from the operator's request until all nine partners hold the repaired status
    (their stores polled every 5 ms): 徐汇 → city → nine partners, each hop a signed batch and a signed receipt.
@@ -22,8 +25,9 @@ Eleven `xgate serve` processes over HTTPS with mutual TLS (a development PKI fro
 5. The peer baseline (Tests/e2e/pg_replication.py): PostgreSQL 15 logical replication between two clusters made and
    removed under .build/, of the same records (the same NDJSON lines, byte for byte), in transactions of 1,000 rows.
 
-The last three lines:
+The last lines:
     e2e ingest R rec/s, engine ceiling C rec/s, ratio X.XX
+    e2e ingest R rec/s, district → city in process D rec/s, ratio Y.YY
     e2e ingest R rec/s, postgres logical replication P rows/s, ratio R/P
     correction to 9 partners p50 A ms p99 B ms
 """
@@ -206,9 +210,13 @@ def main():
     if engine.returncode != 0:
         print(engine.stdout, engine.stderr)
         sys.exit("bench-e2e: xgate-bench-engine failed")
-    line = engine.stdout.strip().splitlines()[-1]  # "city pipelined R rec/s, sqlite3 ceiling C rec/s"
+    lines = engine.stdout.strip().splitlines()
+    line = lines[-1]  # "city pipelined R rec/s, sqlite3 ceiling C rec/s"
     ceiling = float(line.replace(",", "").split()[2])
-    print(f"engine in process (xgate-bench-engine --city-only, {args.records:,} records): {line}")
+    # "district → city in process (…) D rec/s": 徐汇's engine making and sending, the city's applying, one process
+    pair_line = next(l for l in lines if l.startswith("district → city in process"))
+    pair = float(pair_line.split()[-2])
+    print(f"engine in process (xgate-bench-engine --city-only, {args.records:,} records): {line}; {pair_line}")
     # 5. PostgreSQL logical replication of the same lines, nothing else running.
     if args.no_postgres:
         baseline = None
@@ -219,6 +227,7 @@ def main():
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
     print(f"e2e ingest {ingest:.0f} rec/s, engine ceiling {ceiling:.0f} rec/s, ratio {ingest / ceiling:.2f}")
+    print(f"e2e ingest {ingest:.0f} rec/s, district → city in process {pair:.0f} rec/s, ratio {ingest / pair:.2f}")
     if baseline:
         print(f"e2e ingest {ingest:.0f} rec/s, postgres logical replication {baseline['rate']:.0f} rows/s, ratio {ingest / baseline['rate']:.2f}")
     print(f"correction to {len(PARTNERS)} partners p50 {percentile(totals, 50):.0f} ms p99 {percentile(totals, 99):.0f} ms")

@@ -9,18 +9,29 @@ public struct Digest: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The digest of some bytes.
     public init(of bytes: some DataProtocol) {
-        self.hex = SHA256.hash(data: bytes).map { byte in
-            let h = String(byte, radix: 16)
-            return byte < 16 ? "0" + h : h
-        }.joined()
+        let digest = SHA256.hash(data: bytes)
+        let digits = Digest.hexDigits
+        self.hex = String(unsafeUninitializedCapacity: 64) { out in
+            var i = 0
+            for byte in digest {
+                out[i] = digits[Int(byte >> 4)]
+                out[i + 1] = digits[Int(byte & 0x0F)]
+                i += 2
+            }
+            return i
+        }
     }
 
-    /// Parses `sha256:<hex>`.
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Parses `sha256:<hex>` (64 lowercase hex digits).
     public init?(_ text: String) {
-        guard text.hasPrefix("sha256:") else { return nil }
-        let hex = String(text.dropFirst(7))
-        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
-        self.hex = hex
+        let utf8 = text.utf8
+        guard utf8.count == 71, text.hasPrefix("sha256:") else { return nil }
+        let hex = utf8.dropFirst(7)
+        guard hex.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
+        else { return nil }
+        self.hex = String(decoding: hex, as: UTF8.self)
     }
 
     /// The digest of a JSON value's canonical form.
