@@ -40,14 +40,18 @@ public enum Daemon {
                 throw StartError(code: "files.\(error.kind.rawValue)", message: error.description)
             }
         }
-        let engine = try makeEngine(configuration)
-        if let store = engine.store as? SQLiteStore, !store.tightenedFiles.isEmpty {
+        let (engine, tightenedFiles) = try makeEngine(configuration)
+        if !tightenedFiles.isEmpty {
             logger.warning(
                 "the store was readable by group or others; its files are now 0600",
-                metadata: ["files": "\(store.tightenedFiles.joined(separator: ", "))"])
+                metadata: ["files": "\(tightenedFiles.joined(separator: ", "))"])
         }
         let board = DeliveryBoard()
-        let offload = Offload()
+        // Store work off the event loops; a transaction that fails retryably (a lock held too long, a lost connection)
+        // runs again after a pause, and says so.
+        let offload = Offload { error, attempt in
+            logger.warning("a store transaction failed and runs again", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+        }
         let access = AccessPolicy(
             federation: engine.node.federation, operatorTokenSHA256: configuration.operatorTokenSHA256,
             developmentPlainHTTP: configuration.developmentPlainHTTP)
@@ -136,9 +140,8 @@ public enum Daemon {
         // Every service has ended when runService returns: the store is checkpointed (its WAL folded into the file)
         // and closed, so the stopped node's store is one file an operator can copy.
         func closeStore() {
-            guard let store = engine.store as? SQLiteStore else { return }
             do {
-                try store.close()
+                try engine.store.close()
             } catch {
                 logger.warning("closing the store failed; the next start replays its WAL", metadata: ["error": "\(error)"])
             }
@@ -160,7 +163,8 @@ public enum Daemon {
     }
 
     /// The engine over the node's store, contracts, registry and key.
-    static func makeEngine(_ configuration: DaemonConfiguration) throws -> SyncEngine {
+    /// The engine over the configured store, and the store files whose permissions had to be tightened.
+    static func makeEngine(_ configuration: DaemonConfiguration) throws -> (engine: SyncEngine, tightenedFiles: [String]) {
         let contracts: ContractSet
         let federation: Federation
         let key: SigningKey
@@ -189,8 +193,9 @@ public enum Daemon {
         }
         do {
             let node = try NodeContext(id: configuration.nodeId, signingKey: key, federation: federation, contracts: contracts)
-            return try SyncEngine(
+            let engine = try SyncEngine(
                 node: node, store: store, configuration: configuration.engine, clock: SystemClock(), random: SystemRandom())
+            return (engine, store.tightenedFiles)
         } catch {
             throw StartError(code: error.code, message: error.message)
         }

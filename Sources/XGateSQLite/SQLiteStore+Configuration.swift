@@ -1,4 +1,5 @@
 import GRDB
+import XGateCore
 
 extension SQLiteStore {
     /// How the store opens its database file. Built once at the entry point, validated, and passed in.

@@ -203,13 +203,15 @@ public final class SQLiteStore: SyncStore, Sendable {
         }
     }
 
-    /// A SQLite error as a ``StoreError`` naming the file; a busy or full database can be retried.
+    /// A SQLite error as a ``StoreError`` naming the file; a busy or full database can be retried, a constraint is a bug.
     private func mapped(_ error: DatabaseError) -> StoreError {
         switch error.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return StoreError(.busy, "the store at \(path) is locked by another connection: \(Self.describe(error))", retryable: true)
         case .SQLITE_FULL:
             return StoreError(.database, "the disk holding \(path) is full: \(Self.describe(error))", retryable: true)
+        case .SQLITE_CONSTRAINT:
+            return StoreError(.constraint, "a constraint of the store at \(path) refused a write: \(Self.describe(error))")
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
             return StoreError(.corruptRow, "the store at \(path) is damaged: \(Self.describe(error))")
         default:

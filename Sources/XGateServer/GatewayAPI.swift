@@ -404,6 +404,15 @@ struct ErrorBoundaryMiddleware: RouterMiddleware {
             throw problem
         } catch let error as EngineError {
             throw Problem(error)
+        } catch let error as StoreError {
+            // The store's own words (tables, keys, sequences; never record content). A retryable failure had its runs
+            // (Offload) and is answered 503 with Retry-After; any other is a fault of this node, a constraint a bug.
+            if error.isRetryable {
+                context.logger.warning("request failed on the store", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+                throw Problem(.serviceUnavailable, code: error.code.rawValue, detail: error.message, retryable: true)
+            }
+            context.logger.critical("request failed on the store", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw Problem(.internalServerError, code: error.code.rawValue, detail: error.message, retryable: false)
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw Problem(

@@ -67,6 +67,8 @@ final class CrashingStore: SyncStore, @unchecked Sendable {
     }
 
     func read<T>(_ body: (any StoreReader) throws -> T) throws -> T { try inner.read(body) }
+
+    func close() throws { try inner.close() }
 }
 
 /// One node of the simulated federation: its SQLite file, its engine, its breakers.
@@ -99,7 +101,7 @@ final class SimulatedNode: @unchecked Sendable {
     func restart() throws {
         let chance = 0.0
         earlierCrashes += store.crashes
-        if let sqlite = store.inner as? SQLiteStore { try sqlite.close() }
+        try store.close()
         store = CrashingStore(try SQLiteStore(path: path), random: random)
         store.setCrashChance(chance)
         engine = try SyncEngine(node: context, store: store, configuration: engine.configuration, clock: clock, random: random)

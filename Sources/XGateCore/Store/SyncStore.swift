@@ -10,6 +10,9 @@ public protocol SyncStore: Sendable {
     func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
     /// Runs `body` against a consistent snapshot.
     func read<T>(_ body: (any StoreReader) throws -> T) throws -> T
+    /// Ends the store's use: what it has written is kept durably where the next open finds it (SQLite: the WAL
+    /// checkpointed into the file; a server database: the pool's connections closed). Any later call fails.
+    func close() throws
 }
 
 /// What can be read from a store.
