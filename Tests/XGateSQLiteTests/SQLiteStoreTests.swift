@@ -35,6 +35,16 @@ final class ScratchDirectory {
         try property.check { try SQLiteStore(path: scratch.newFile()) }
     }
 
+    /// Two writers at once: two stores (two connections, as two processes would open it) on one file.
+    @Test(arguments: StoreConformance.concurrencyProperties)
+    func concurrency(_ property: StoreConformance.ConcurrencyProperty) throws {
+        let scratch = try ScratchDirectory()
+        try property.check {
+            let path = scratch.newFile()
+            return (try SQLiteStore(path: path), try SQLiteStore(path: path))
+        }
+    }
+
     @Test func conformance_dataSurvivesCloseAndReopen() throws {
         let scratch = try ScratchDirectory()
         try StoreConformance.dataSurvivesReopen({ try SQLiteStore(path: scratch.newFile()) }) { store in

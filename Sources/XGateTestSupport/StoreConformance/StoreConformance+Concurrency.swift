@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+import XGateCore
+import XGateJSON
+
+/// Properties of a store written by two instances at once — two connections to one database, as two xgate processes
+/// of a city behind one address hold them. Each property runs two writers on two threads, each transaction through
+/// the same retry the daemon uses (a retryable ``StoreError`` runs the transaction again), and checks what the store
+/// holds afterwards: no update lost, no sequence given twice or skipped, the audit chain whole.
+///
+/// ```swift
+/// @Test(arguments: StoreConformance.concurrencyProperties)
+/// func concurrency(_ property: StoreConformance.ConcurrencyProperty) throws {
+///     try property.check { let path = scratch.newFile(); return (try SQLiteStore(path: path), try SQLiteStore(path: path)) }
+/// }
+/// ```
+extension StoreConformance {
+    /// Makes two stores over one fresh, empty database.
+    public typealias TwinFactory = () throws -> (any SyncStore, any SyncStore)
+
+    /// One named property of two writers, runnable against any backend.
+    public struct ConcurrencyProperty: Sendable, CustomStringConvertible, CustomTestStringConvertible {
+        public let name: String
+        private let body: @Sendable (TwinFactory) throws -> Void
+
+        public init(_ name: String, _ body: @escaping @Sendable (TwinFactory) throws -> Void) {
+            self.name = name
+            self.body = body
+        }
+
+        /// Checks the property against twin stores made by `makeStores`.
+        public func check(_ makeStores: TwinFactory) throws { try body(makeStores) }
+
+        public var description: String { name }
+        public var testDescription: String { name }
+    }
+
+    /// Every property of two writers.
+    public static let concurrencyProperties: [ConcurrencyProperty] = [
+        ConcurrencyProperty("two writers on one record: every update kept, every local sequence given once") {
+            try twoWritersOnOneRecord($0)
+        },
+        ConcurrencyProperty("two writers on one channel: sequences 1, 2, 3 … each given once") { try twoWritersOnOneChannel($0) },
+        ConcurrencyProperty("two writers taking one sender's batches: each sequence taken once, the other refused") {
+            try twoWritersOnOneSendersInbox($0)
+        },
+        ConcurrencyProperty("two writers on the audit log: one chain 1, 2, 3 … that verifies") { try twoWritersOnTheAuditLog($0) },
+    ]
+
+    /// Runs `body(writer, i)` for i in 0..<count on each of two threads (writer 0 and 1) at once; every error is kept.
+    static func race(count: Int, _ body: @escaping @Sendable (Int, Int) throws -> Void) throws {
+        let lock = NSLock()
+        nonisolated(unsafe) var errors: [String] = []
+        DispatchQueue.concurrentPerform(iterations: 2) { writer in
+            for i in 0..<count {
+                do {
+                    try body(writer, i)
+                } catch {
+                    lock.withLock { errors.append("writer \(writer), step \(i): \(error)") }
+                }
+            }
+        }
+        #expect(errors.isEmpty, "\(errors.prefix(3))")
+    }
+
+    /// `store.write(body)`, run again while it fails retryably (as the daemon's writer does), at most 50 times.
+    static func writeRetrying<T>(_ store: any SyncStore, _ body: (any StoreTransaction) throws -> T) throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try store.write(body)
+            } catch let error as StoreError where error.isRetryable && attempt < 50 {
+                attempt += 1
+                Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.005))
+            }
+        }
+    }
+
+    /// Both writers read one record's fine, add one and write it back, 40 times each: the fine ends at 80 (no update
+    /// lost: each read-modify-write is one serialisable transaction), and the 80 local sequences returned are 80
+    /// different ones, the last the record's.
+    public static func twoWritersOnOneRecord(_ makeStores: TwinFactory) throws {
+        let (a, b) = try makeStores()
+        let stores = [a, b]
+        try a.write { tx in try tx.putRecord(try state("RACE-0001", fine: "0")) }
+        let lock = NSLock()
+        nonisolated(unsafe) var sequences: [Int64] = []
+        try race(count: 40) { writer, _ in
+            let sequence = try writeRetrying(stores[writer]) { tx -> Int64 in
+                let held = try #require(try tx.record(key("RACE-0001")))
+                let fine = Int(held.state.content?.record["data"]?["fineAmount"]?.stringValue ?? "") ?? -1000
+                Thread.sleep(forTimeInterval: 0.0005)  // widen the window between the read and the write
+                return try tx.putRecord(try state("RACE-0001", fine: String(fine + 1)))
+            }
+            lock.withLock { sequences.append(sequence) }
+        }
+        let final = try b.read { try $0.record(key("RACE-0001")) }
+        #expect(final?.state.content?.record["data"]?["fineAmount"]?.stringValue == "80", "no update lost")
+        #expect(Set(sequences).count == 80, "each write its own local sequence")
+        #expect(final?.localSequence == sequences.max(), "the record stands at the last one")
+        #expect(try a.read { try $0.lastLocalSequence() } == sequences.max())
+    }
+
+    /// Both writers take the channel's next sequence and save a batch under it, 25 times each: the channel holds
+    /// batches 1 … 50, each once, and expects 51.
+    public static func twoWritersOnOneChannel(_ makeStores: TwinFactory) throws {
+        let (a, b) = try makeStores()
+        let stores = [a, b]
+        try race(count: 25) { writer, i in
+            try writeRetrying(stores[writer]) { tx in
+                let sequence = try tx.nextOutboundSequence(peer: "zj-jiaxing")
+                Thread.sleep(forTimeInterval: 0.0005)  // widen the window between the read and the write
+                try tx.saveOutboundBatch(batch("zj-jiaxing", sequence: sequence, keys: [key("CH-\(writer)-\(i)")], id: "01JDw\(writer)-\(i)"))
+            }
+        }
+        let held = try a.read { try $0.outboundBatches(peer: "zj-jiaxing", state: .pending) }
+        #expect(held.map(\.sequence) == Array(1...50))
+        #expect(Set(held.map(\.batchId)).count == 50)
+        #expect(try b.read { try $0.nextOutboundSequence(peer: "zj-jiaxing") } == 51)
+    }
+
+    /// Both writers try to take batch k of one sender (under their own batch id), for k = 1 … 30, as two instances
+    /// answering the same sender's resend would: exactly one of each pair is kept, the other refused, and the inbox
+    /// expects 31.
+    public static func twoWritersOnOneSendersInbox(_ makeStores: TwinFactory) throws {
+        let (a, b) = try makeStores()
+        let stores = [a, b]
+        let lock = NSLock()
+        nonisolated(unsafe) var kept: [Int: [Int]] = [:]
+        nonisolated(unsafe) var refused = 0
+        // The writers take the sequences in step: each waits until the inbox expects k before trying it, so that both
+        // try every k (else one writer could run ahead and find nothing to race for).
+        try race(count: 30) { writer, i in
+            let k = i + 1
+            while try stores[writer].read({ try $0.expectedInboundSequence(from: "sh-xuhui") }) < k { Thread.sleep(forTimeInterval: 0.0005) }
+            do {
+                try writeRetrying(stores[writer]) { tx in
+                    guard try tx.expectedInboundSequence(from: "sh-xuhui") == k else {
+                        throw StoreError(.sequence, "batch \(k) was taken by the other writer")
+                    }
+                    try tx.saveInbox(inbox("sh-xuhui", sequence: k, id: "01JEw\(writer)-\(k)"))
+                }
+                lock.withLock { kept[k, default: []].append(writer) }
+            } catch is StoreError {
+                lock.withLock { refused += 1 }
+            }
+        }
+        #expect(kept.count == 30 && kept.values.allSatisfy { $0.count == 1 }, "each sequence kept once: \(kept.filter { $0.value.count != 1 })")
+        #expect(refused == 30, "the other writer's try of each sequence refused")
+        #expect(try a.read { try $0.expectedInboundSequence(from: "sh-xuhui") } == 31)
+    }
+
+    /// Both writers append 50 audit entries: the log is entries 1 … 100, each chained to the one before, and verifies.
+    public static func twoWritersOnTheAuditLog(_ makeStores: TwinFactory) throws {
+        let (a, b) = try makeStores()
+        let stores = [a, b]
+        try race(count: 50) { writer, i in
+            _ = try writeRetrying(stores[writer]) { tx in
+                try tx.appendAudit(
+                    at: at(Int64(i)), actor: "instance-\(writer)", action: "batch.received", subject: "01JA\(writer)-\(i)",
+                    detail: ["changes": .number(Double(i))])
+            }
+        }
+        let entries = try a.read { try $0.auditEntries(after: 0, limit: 1_000) }
+        #expect(entries.map(\.seq) == Array(1...100))
+        #expect(Set(entries.map(\.subject)).count == 100)
+        let verification = AuditVerification.verify(entries)
+        #expect(verification.problem == nil && verification.entries == 100, "\(verification)")
+    }
+}
