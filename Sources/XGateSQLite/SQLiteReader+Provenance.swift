@@ -201,6 +201,14 @@ extension SQLiteReading {
             keyColumns: [0], decode)
     }
 
+    func leases() throws -> [Lease] {
+        try fetchAll(
+            db, "SELECT name, holder, expires_at_s, epoch FROM leases ORDER BY name", [], table: "leases", keyColumns: [0]
+        ) { row in
+            Lease(name: try row.string(0), holder: try row.string(1), expiresAt: Timestamp(seconds: try row.int64(2)), epoch: try row.int64(3))
+        }
+    }
+
     func feedPosition(subscriber: String, feed: String) throws -> String? {
         try fetchOne(
             db, "SELECT subscriber, feed, cursor FROM feed_positions WHERE subscriber = ? AND feed = ?", [subscriber, feed],

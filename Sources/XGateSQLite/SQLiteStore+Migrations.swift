@@ -9,7 +9,7 @@ enum StoreMigrations {
     /// Every migration, oldest first.
     static let all: [(identifier: String, sql: String)] = [
         ("v1", v1), ("v2", v2), ("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7), ("v8", v8),
-        ("v9", v9),
+        ("v9", v9), ("v10", v10),
     ]
 
     /// The migrator that applies ``all``.
@@ -306,5 +306,16 @@ enum StoreMigrations {
     /// nothing (no agreement: only status decisions could match), the whole log, on every wake-up of every push loop.
     static let v9 = """
         CREATE INDEX records_channel ON records (local_seq, kind, status_version, made_here_seq);
+        """
+
+    /// Leases: work that one instance of a node does at a time (a channel, a subscription, a sweep), held through the
+    /// database so that several instances on one store share it out and take over from one that died.
+    static let v10 = """
+        CREATE TABLE leases (
+            name          TEXT    NOT NULL PRIMARY KEY,
+            holder        TEXT    NOT NULL,
+            expires_at_s  INTEGER NOT NULL,
+            epoch         INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """
 }

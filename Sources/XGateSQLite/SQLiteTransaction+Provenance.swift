@@ -145,6 +145,28 @@ extension SQLiteTransaction {
         return due.count
     }
 
+    func acquireLease(_ name: String, holder: String, now: Timestamp, until: Timestamp) throws -> Lease {
+        // One statement: taken when free, renewed by its holder, taken over once expired (the epoch counts holders).
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO leases (name, holder, expires_at_s, epoch) VALUES (?1, ?2, ?3, 1)
+                ON CONFLICT (name) DO UPDATE SET
+                    holder = excluded.holder, expires_at_s = excluded.expires_at_s,
+                    epoch = leases.epoch + (leases.holder <> excluded.holder)
+                WHERE leases.holder = excluded.holder OR leases.expires_at_s <= ?4
+                """
+        ).execute(arguments: [name, holder, until.seconds, now.seconds])
+        guard let lease = try leases().first(where: { $0.name == name }) else {
+            throw StoreError(.database, "the lease \(name) was not stored")
+        }
+        return lease
+    }
+
+    func releaseLease(_ name: String, holder: String) throws {
+        // Expired rather than deleted: the epoch goes on counting holders.
+        try db.cachedStatement(sql: "UPDATE leases SET expires_at_s = 0 WHERE name = ? AND holder = ?").execute(arguments: [name, holder])
+    }
+
     func setFeedPosition(subscriber: String, feed: String, cursor: String) throws {
         try db.cachedStatement(
             sql: """

@@ -123,12 +123,12 @@ final class ScratchDirectory {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         let store = try SQLiteStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"])
         try store.write { tx in try tx.setFeedPosition(subscriber: "sh-city", feed: "records", cursor: "42") }
         try store.close()
         for _ in 0..<2 {
             let again = try SQLiteStore(path: path)
-            #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"])
+            #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"])
             #expect(try again.read { try $0.feedPosition(subscriber: "sh-city", feed: "records") } == "42")
             try again.close()
         }

@@ -287,3 +287,25 @@ public struct Acknowledgement: Sendable, Equatable, Hashable {
         self.statusVersion = statusVersion
     }
 }
+
+/// Work that exactly one instance of a node may do at a time (a peer's push channel, a pull subscription, the expiry
+/// sweep), held through the database: the holder renews it while it lives; when it stops renewing (killed), another
+/// instance takes it once it has expired.
+public struct Lease: Sendable, Equatable {
+    /// What the lease is for: `push:zj-jiaxing`, `pull:sh-city`, `expiry`, …
+    public var name: String
+    /// The instance holding it.
+    public var holder: String
+    /// Until when it is held unless renewed.
+    public var expiresAt: Timestamp
+    /// 1 for the first holder, one more each time it passes to another instance (a fencing token: work stamped with
+    /// an older epoch was done by a holder that has lost the lease).
+    public var epoch: Int64
+
+    public init(name: String, holder: String, expiresAt: Timestamp, epoch: Int64) {
+        self.name = name
+        self.holder = holder
+        self.expiresAt = expiresAt
+        self.epoch = epoch
+    }
+}

@@ -78,6 +78,8 @@ public protocol StoreReader {
 
     /// A pull position (an opaque cursor the engine wrote), by subscriber and feed.
     func feedPosition(subscriber: String, feed: String) throws -> String?
+    /// Every lease, by name.
+    func leases() throws -> [Lease]
 
     /// Audit log entries after `seq`, in order, as stored (their hashes are not checked here).
     func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry]
@@ -150,6 +152,13 @@ public protocol StoreTransaction: StoreReader {
 
     /// Saves a pull position.
     func setFeedPosition(subscriber: String, feed: String, cursor: String) throws
+    /// Takes the lease `name` for `holder` until `until`, or renews it: granted when nobody holds it, when `holder`
+    /// does, or when it expired at or before `now`. Returns the lease as it stands afterwards — held by `holder` if
+    /// granted, else by whoever holds it.
+    func acquireLease(_ name: String, holder: String, now: Timestamp, until: Timestamp) throws -> Lease
+    /// Gives the lease up at once (a graceful stop), if `holder` holds it, so that another instance need not wait out
+    /// its expiry: it stays, expired, and its epoch goes on counting holders.
+    func releaseLease(_ name: String, holder: String) throws
 
     /// Appends an entry to the audit log, chained to the last one (its `seq` and `hash` are computed here).
     @discardableResult

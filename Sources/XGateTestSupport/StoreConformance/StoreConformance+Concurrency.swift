@@ -45,6 +45,9 @@ extension StoreConformance {
             try twoWritersOnOneSendersInbox($0)
         },
         ConcurrencyProperty("two writers on the audit log: one chain 1, 2, 3 … that verifies") { try twoWritersOnTheAuditLog($0) },
+        ConcurrencyProperty("two instances asking for the same lease at once: one holds it, both see the same holder") {
+            try twoInstancesOnOneLease($0)
+        },
     ]
 
     /// Runs `body(writer, i)` for i in 0..<count on each of two threads (writer 0 and 1) at once; every error is kept.
@@ -166,5 +169,27 @@ extension StoreConformance {
         #expect(Set(entries.map(\.subject)).count == 100)
         let verification = AuditVerification.verify(entries)
         #expect(verification.problem == nil && verification.entries == 100, "\(verification)")
+    }
+
+    /// For 40 leases, both instances ask at the same moment: each lease has one holder, and what each asker got back
+    /// names that holder (the loser learns who holds it, and until when).
+    public static func twoInstancesOnOneLease(_ makeStores: TwinFactory) throws {
+        let (a, b) = try makeStores()
+        let stores = [a, b]
+        let lock = NSLock()
+        nonisolated(unsafe) var answers: [Int: [String]] = [:]
+        try race(count: 40) { writer, i in
+            let lease = try writeRetrying(stores[writer]) { tx in
+                try tx.acquireLease("push:peer-\(i)", holder: "instance-\(writer)", now: at(100), until: at(115))
+            }
+            lock.withLock { answers[i, default: []].append(lease.holder) }
+        }
+        let held = try a.read { try $0.leases() }
+        #expect(held.count == 40)
+        for lease in held {
+            let i = Int(lease.name.dropFirst("push:peer-".count)) ?? -1
+            #expect(answers[i] == [lease.holder, lease.holder], "\(lease.name): both askers were told its one holder")
+            #expect(lease.epoch == 1 && lease.expiresAt == at(115))
+        }
     }
 }

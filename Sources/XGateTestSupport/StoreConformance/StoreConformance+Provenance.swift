@@ -222,4 +222,25 @@ extension StoreConformance {
             #expect(try r.feedPosition(subscriber: "sh-pudong", feed: "corrections") == nil)
         }
     }
+
+    /// One lease through its life: taken, refused to another while it lasts, renewed, taken over once expired (the
+    /// epoch counts holders), released by its holder only (and then taken at once, the epoch going on).
+    public static func leasesAreHeldRenewedAndTakenOver(_ makeStore: Factory) throws {
+        let store = try makeStore()
+        func ask(_ holder: String, now: Int64, until: Int64) throws -> Lease {
+            try store.write { try $0.acquireLease("push:zj-jiaxing", holder: holder, now: at(now), until: at(until)) }
+        }
+        #expect(try store.read { try $0.leases() }.isEmpty)
+        #expect(try ask("city-1", now: 0, until: 15) == Lease(name: "push:zj-jiaxing", holder: "city-1", expiresAt: at(15), epoch: 1))
+        #expect(try ask("city-2", now: 5, until: 20).holder == "city-1", "refused while it lasts")
+        #expect(try ask("city-1", now: 10, until: 25) == Lease(name: "push:zj-jiaxing", holder: "city-1", expiresAt: at(25), epoch: 1))
+        #expect(try ask("city-2", now: 24, until: 39).holder == "city-1", "renewed: still held")
+        #expect(try ask("city-2", now: 25, until: 40) == Lease(name: "push:zj-jiaxing", holder: "city-2", expiresAt: at(40), epoch: 2))
+        try store.write { try $0.releaseLease("push:zj-jiaxing", holder: "city-1") }  // not its holder: nothing happens
+        #expect(try ask("city-1", now: 26, until: 41).holder == "city-2")
+        try store.write { try $0.releaseLease("push:zj-jiaxing", holder: "city-2") }
+        #expect(try ask("city-1", now: 27, until: 42) == Lease(name: "push:zj-jiaxing", holder: "city-1", expiresAt: at(42), epoch: 3))
+        _ = try store.write { try $0.acquireLease("expiry", holder: "city-2", now: at(27), until: at(42)) }
+        #expect(try store.read { try $0.leases() }.map(\.name) == ["expiry", "push:zj-jiaxing"])
+    }
 }

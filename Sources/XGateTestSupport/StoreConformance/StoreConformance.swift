@@ -76,6 +76,9 @@ public enum StoreConformance {
         Property("rejections come back newest first") { try rejectionsNewestFirst($0) },
         Property("log filters by id and peer, in order, within the limit") { try logFiltersAndOrders($0) },
         Property("feed positions round-trip and are overwritten") { try feedPositionsRoundTrip($0) },
+        Property("a lease is held until it expires, renewed by its holder, taken over after, released at once") {
+            try leasesAreHeldRenewedAndTakenOver($0)
+        },
         Property("appendAudit chains entries 1, 2, 3 … and they verify; a rolled-back write leaves none") { try auditLogChains($0) },
         Property("decisions reads one range of decision dates with department and first arrival") { try decisionsOfAMonth($0) },
         Property("refusalsOfRecordsNotHeld gives each refused record not held once, at its first refusal") {
