@@ -52,6 +52,11 @@ public enum Daemon {
         let offload = Offload { error, attempt in
             logger.warning("a store transaction failed and runs again", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
         }
+        // The work one instance of this node does at a time (each push channel, each pull subscription, the expiry
+        // sweep) is held through leases in the store: several instances on one database share it out, and one takes
+        // over the work of another that died once its leases expire.
+        let instance = "\(configuration.nodeId)@\(ProcessInfo.processInfo.hostName):\(getpid())"
+        let leases = LeaseKeeper(instance: instance, store: engine.store, executor: offload, clock: engine.clock)
         let access = AccessPolicy(
             federation: engine.node.federation, operatorTokenSHA256: configuration.operatorTokenSHA256,
             developmentPlainHTTP: configuration.developmentPlainHTTP)
@@ -109,18 +114,18 @@ public enum Daemon {
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: PushService(
-                    engine: engine, client: client, board: board, offload: offload,
+                    engine: engine, client: client, board: board, offload: offload, leases: leases,
                     intervalMilliseconds: configuration.sync.pushIntervalMilliseconds, logger: logger),
                 serviceName: "push"),
             .init(
                 service: PullService(
                     engine: engine, client: client, board: board, offload: offload, publishers: configuration.sync.pullFrom,
-                    pageSize: configuration.limits.maxFeedPage, intervalSeconds: configuration.sync.pullIntervalSeconds,
+                    pageSize: configuration.limits.maxFeedPage, leases: leases, intervalSeconds: configuration.sync.pullIntervalSeconds,
                     logger: logger),
                 serviceName: "pull"),
             .init(
                 service: ExpiryService(
-                    engine: engine, offload: offload, intervalSeconds: configuration.sync.expirySweepSeconds, logger: logger),
+                    engine: engine, offload: offload, leases: leases, intervalSeconds: configuration.sync.expirySweepSeconds, logger: logger),
                 serviceName: "expiry"),
             .init(service: SamplingService(api: api, logger: logger), serviceName: "sampling"),
         ]
@@ -154,10 +159,12 @@ public enum Daemon {
             try await group.run()
         } catch {
             try? await client.shutdown()
+            await leases.releaseAll()
             closeStore()
             throw error
         }
         try? await client.shutdown()
+        await leases.releaseAll()  // another instance takes the work at once, not after the leases expire
         closeStore()
         logger.notice("xgate stopped")
     }

@@ -18,6 +18,8 @@ struct PushService: Service {
     let client: PeerClient
     let board: DeliveryBoard
     let offload: Offload
+    /// Each channel is pushed by the one instance holding its lease (`push:<peer>`).
+    let leases: LeaseKeeper
     let intervalMilliseconds: Int
     let logger: Logger
 
@@ -50,6 +52,11 @@ struct PushService: Service {
         var seen = board.work.current
         let engine = self.engine
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // Another instance of this node holds the channel: wait, and ask again (it may have died).
+            guard await leases.holds("push:\(peer)") else {
+                seen = await waitForWork(after: seen)
+                continue
+            }
             // A read first (readers run beside the writer): a signal wakes every loop, and only a peer with work
             // should take a turn on the single writer thread.
             let busy = (try? await offload.run { try engine.hasWork(for: peer) }) ?? true
@@ -74,6 +81,7 @@ struct PushService: Service {
         var breaker = start
         var count = 0
         push: while !Task.isShuttingDownGracefully {
+            guard await leases.holds("push:\(peer)") else { break push }  // renewed while the channel drains
             do {
                 let started = ContinuousClock.now
                 let round = try await engine.push(to: peer, transport: client, breaker: &breaker, executor: offload)
@@ -133,6 +141,8 @@ struct PullService: Service {
     let offload: Offload
     let publishers: [String]
     let pageSize: Int
+    /// Each publisher is pulled by the one instance holding its lease (`pull:<publisher>`).
+    let leases: LeaseKeeper
     let intervalSeconds: Int
     let logger: Logger
 
@@ -156,6 +166,10 @@ struct PullService: Service {
     func loop(_ publisher: String) async {
         var longPoll = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            guard await leases.holds("pull:\(publisher)") else {
+                await pause(milliseconds: intervalSeconds * 1000)
+                continue
+            }
             let started = ContinuousClock.now
             let wait = longPoll ? min(intervalSeconds, PeerClient.longestWait) : 0
             let outcome = await pullAll(from: publisher, wait: wait)
@@ -246,12 +260,18 @@ struct PullService: Service {
 struct ExpiryService: Service {
     let engine: SyncEngine
     let offload: Offload
+    /// The sweep is run by the one instance holding the `expiry` lease.
+    let leases: LeaseKeeper
     let intervalSeconds: Int
     let logger: Logger
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let engine = self.engine
+            guard await leases.holds("expiry") else {
+                await pause(milliseconds: intervalSeconds * 1000)
+                continue
+            }
             do {
                 let expired = try await offload.write { try engine.expireDue() }
                 let overdue = try await offload.write { try engine.flagOverdueCorrections() }
