@@ -17,6 +17,9 @@ public final class LeaseKeeper: @unchecked Sendable {
     private let clock: any EngineClock
     private let lock = NSLock()
     private var held: [String: Timestamp] = [:]
+    /// Leases another instance holds: not asked for again within the second (a waiting loop wakes often; a lease given
+    /// up is still taken within a second).
+    private var others: [String: Timestamp] = [:]
 
     public init(instance: String, store: any SyncStore, executor: any StoreExecutor, clock: any EngineClock, seconds: Int64 = 10) {
         self.instance = instance
@@ -30,15 +33,19 @@ public final class LeaseKeeper: @unchecked Sendable {
     /// a lease this instance holds until it runs out, and gives none.
     public func holds(_ name: String) async -> Bool {
         let now = clock.now()
-        let known = lock.withLock { held[name] }
+        let (known, theirs) = lock.withLock { (held[name], others[name]) }
         if let until = known, until.seconds - now.seconds > seconds * 2 / 3 { return true }
+        if let until = theirs, until.seconds > now.seconds { return false }
         let store = self.store
         let instance = self.instance
         let until = Timestamp(seconds: now.seconds + seconds)
         do {
             let lease = try await executor.write { try store.write { try $0.acquireLease(name, holder: instance, now: now, until: until) } }
             let mine = lease.holder == instance
-            lock.withLock { held[name] = mine ? lease.expiresAt : nil }
+            lock.withLock {
+                held[name] = mine ? lease.expiresAt : nil
+                others[name] = mine ? nil : Timestamp(seconds: min(lease.expiresAt.seconds, now.seconds + 1))
+            }
             return mine
         } catch {
             return known.map { $0.seconds > now.seconds } ?? false

@@ -39,8 +39,10 @@ import XGateSQLite
         // A graceful stop gives the work up at once.
         await b.releaseAll()
         #expect(b.current.isEmpty)
-        #expect(await a.holds("push:zj-jiaxing"))
-        #expect(await a.holds("pull:sh-xuhui"), "released by city-2, taken by city-1 without waiting")
+        #expect(await a.holds("push:zj-jiaxing") == false, "asked within the second: not asked again yet")
+        clock.advance(1)
+        #expect(await a.holds("push:zj-jiaxing"), "taken a second later, not after the lease's 10 s")
+        #expect(await a.holds("pull:sh-xuhui"), "released by city-2, taken by city-1 without waiting out its expiry")
         try storeA.close()
         try storeB.close()
     }
