@@ -1,8 +1,8 @@
 import HTTPTypes
 import Hummingbird
-import ServiceLifecycle
 import Logging
 import NIOCore
+import ServiceLifecycle
 import XGateCore
 import XGateEngine
 import XGateJSON
