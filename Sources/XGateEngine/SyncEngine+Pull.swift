@@ -69,29 +69,36 @@ extension SyncEngine {
     /// has applied everything before the cursor it asked after), a hop in the lineage for each change (so that later
     /// corrections reach it: a record on a page the subscriber never got is at worst corrected once too often), the
     /// sync log and the audit log.
-    public func recordServed(_ prepared: PreparedFeedPage) throws {
-        let subscriber = prepared.subscriber
+    public func recordServed(_ prepared: PreparedFeedPage) throws { try recordServed([prepared]) }
+
+    /// ``recordServed(_:)`` of several pages in one transaction (the pages one correction has several subscribers
+    /// served at once: one commit instead of one each).
+    public func recordServed(_ pages: [PreparedFeedPage]) throws {
         try store.write { tx in
-            try tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(prepared.position))
-            for change in prepared.changes {
-                try tx.appendLineage(
-                    LineageEntry(
-                        key: change.key, peer: subscriber, direction: .outbound, batchId: prepared.pageId,
-                        contentVersion: change.content?.version, statusVersion: change.status.version, outcome: "served", at: prepared.at))
-            }
-            let page = prepared.page
-            if !page.changes.isEmpty {
-                try tx.appendLog(
-                    SyncLogEntry(
-                        at: prepared.at, peer: subscriber, batchId: prepared.pageId, event: prepared.snapshot ? "feed.snapshot" : "feed.served",
-                        detail: "\(page.changes.count) changes, cursor \(page.cursor)\(page.hasMore ? ", more waiting" : "")"))
-                try tx.appendAudit(
-                    at: prepared.at, actor: subscriber, action: "feed.served", subject: prepared.pageId,
-                    detail: [
-                        "changes": .number(Double(page.changes.count)), "cursor": .string(page.cursor), "snapshot": .bool(prepared.snapshot),
-                    ])
-            }
+            for prepared in pages { try recordServed(prepared, in: tx) }
         }
+    }
+
+    func recordServed(_ prepared: PreparedFeedPage, in tx: any StoreTransaction) throws {
+        let subscriber = prepared.subscriber
+        try tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(prepared.position))
+        for change in prepared.changes {
+            try tx.appendLineage(
+                LineageEntry(
+                    key: change.key, peer: subscriber, direction: .outbound, batchId: prepared.pageId,
+                    contentVersion: change.content?.version, statusVersion: change.status.version, outcome: "served", at: prepared.at))
+        }
+        let page = prepared.page
+        guard !page.changes.isEmpty else { return }
+        try tx.appendLog(
+            SyncLogEntry(
+                at: prepared.at, peer: subscriber, batchId: prepared.pageId, event: prepared.snapshot ? "feed.snapshot" : "feed.served",
+                detail: "\(page.changes.count) changes, cursor \(page.cursor)\(page.hasMore ? ", more waiting" : "")"))
+        try tx.appendAudit(
+            at: prepared.at, actor: subscriber, action: "feed.served", subject: prepared.pageId,
+            detail: [
+                "changes": .number(Double(page.changes.count)), "cursor": .string(page.cursor), "snapshot": .bool(prepared.snapshot),
+            ])
     }
 
     /// The signed page (JWS bytes), once recorded.

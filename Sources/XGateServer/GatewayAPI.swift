@@ -61,6 +61,9 @@ public struct GatewayAPI: Sendable {
     public let connections: ConnectionBudget
     /// Web console sessions.
     let sessions = ConsoleSessions()
+    /// Feed pages recorded as served, several in one transaction when they come at once (a correction wakes every
+    /// subscriber's long poll).
+    let servedPages: GroupWriter<PreparedFeedPage>
 
     /// Creates the API.
     public init(
@@ -76,6 +79,7 @@ public struct GatewayAPI: Sendable {
         self.thresholds = thresholds
         self.limiter = RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst)
         self.bodies = BodyBudget(total: limits.bodyMemoryBytes)
+        self.servedPages = GroupWriter { [engine, offload] pages in try await offload.write { try engine.recordServed(pages) } }
         self.connections = ConnectionBudget(
             limits: limits.connections, timeouts: limits.timeouts, logger: logger, identify: { [access] in access.node(for: $0) },
             count: { [board] reason in board.count("xgate_connections_closed_total{reason=\"\(reason)\"}") })
@@ -193,11 +197,11 @@ public struct GatewayAPI: Sendable {
             let board = self.board
             _ = try? await cancelWhenGracefulShutdown { await board.work.wait(after: seen, milliseconds: remaining) }
         }
-        // Recorded through the writer before it is given out (so that later corrections reach the subscriber), signed
-        // off it.
+        // Recorded through the writer before it is given out (so that later corrections reach the subscriber), with
+        // the other pages served at the same moment in one transaction; signed off the writer.
         let served = prepared
         let page = try await engineCall {
-            try await offload.write { try engine.recordServed(served) }
+            try await servedPages.submit(served)
             return try await offload.run { try engine.signed(served) }
         }
         board.count("xgate_feed_pages_served_total{peer=\"\(peer)\"}")
