@@ -128,6 +128,7 @@ public enum Daemon {
                     engine: engine, offload: offload, leases: leases, intervalSeconds: configuration.sync.expirySweepSeconds, logger: logger),
                 serviceName: "expiry"),
             .init(service: SamplingService(api: api, logger: logger), serviceName: "sampling"),
+            .init(service: LeaseService(leases: leases), serviceName: "leases"),
         ]
         let scheme = configuration.developmentPlainHTTP ? "http" : "https"
         let app = Application(

@@ -310,3 +310,17 @@ struct SamplingService: Service {
         }
     }
 }
+
+/// Renews this instance's leases every 3 s while it runs (a lease lasts 10 s), whatever its loops are doing: a long
+/// poll or a push to a slow peer outlasts a lease, and the work must not pass to another instance while its holder
+/// lives. The leases are given up when the node stops (Daemon).
+struct LeaseService: Service {
+    let leases: LeaseKeeper
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await pause(milliseconds: 3_000)
+            await leases.renewHeld()
+        }
+    }
+}

@@ -5,8 +5,9 @@ import XGateCore
 /// channel (`push:<peer>`), each pull subscription (`pull:<publisher>`), the expiry sweep (`expiry`), activity
 /// sampling (`sampling`). ``holds(_:)`` answers whether this instance may do that work now: it takes the lease when it
 /// is free or expired and renews it once a third of its time has gone, so a loop asks at every round and the store
-/// sees one write per lease every few seconds. An instance killed with `kill -9` stops renewing; another takes the work
-/// over once its leases expire (``seconds``, 10 by default, plus that instance's next round).
+/// sees one write per lease every few seconds; ``renewHeld()``, run every few seconds beside the work, keeps a lease
+/// through a round longer than it. An instance killed with `kill -9` stops renewing; another takes the work over once
+/// its leases expire (``seconds``, 10 by default, plus that instance's next round).
 public final class LeaseKeeper: @unchecked Sendable {
     /// Who this instance is in the leases (`<node>@<host>:<pid>` in the daemon).
     public let instance: String
@@ -50,6 +51,13 @@ public final class LeaseKeeper: @unchecked Sendable {
         } catch {
             return known.map { $0.seconds > now.seconds } ?? false
         }
+    }
+
+    /// Renews every lease this instance holds whose renewal is due (``holds(_:)`` for each): run every few seconds
+    /// beside the work (the daemon's `leases` service), so that a lease does not run out during a round longer than
+    /// it — a long poll, a push to a slow peer — while its holder lives.
+    public func renewHeld() async {
+        for name in lock.withLock({ Array(held.keys) }).sorted() { _ = await holds(name) }
     }
 
     /// The leases this instance holds, by name, with their expiry (for status).

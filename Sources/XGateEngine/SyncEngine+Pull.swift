@@ -14,6 +14,8 @@ public struct PreparedFeedPage: Sendable {
     public let snapshot: Bool
     public let page: FeedPage
     let changes: [Change]
+    /// The last local sequence of the snapshot it was read from.
+    let readThrough: Int64
 }
 
 /// What a subscriber did with one pulled feed page.
@@ -57,12 +59,16 @@ extension SyncEngine {
         }
         let now = clock.now()
         let position = snapshot ? 0 : try FeedCursor.position(cursor)
-        let (page, changes) = try store.read { reader in
-            snapshot ? try snapshotPage(for: subscriber, limit: limit, reader: reader) : try feedPage(for: subscriber, after: position, limit: limit, reader: reader)
+        let (page, changes, readThrough) = try store.read { reader in
+            let (page, changes) =
+                snapshot
+                ? try snapshotPage(for: subscriber, limit: limit, reader: reader)
+                : try feedPage(for: subscriber, after: position, limit: limit, reader: reader)
+            return (page, changes, try reader.lastLocalSequence())
         }
         return PreparedFeedPage(
             subscriber: subscriber, pageId: random.batchID(at: now), at: now, after: snapshot ? nil : cursor, position: position,
-            snapshot: snapshot, page: page, changes: changes)
+            snapshot: snapshot, page: page, changes: changes, readThrough: readThrough)
     }
 
     /// Records a prepared page as served, in one transaction, before it is given out: where the subscriber stands (it
@@ -82,11 +88,21 @@ extension SyncEngine {
     func recordServed(_ prepared: PreparedFeedPage, in tx: any StoreTransaction) throws {
         let subscriber = prepared.subscriber
         try tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(prepared.position))
+        let changedSince = try tx.lastLocalSequence() > prepared.readThrough
         for change in prepared.changes {
             try tx.appendLineage(
                 LineageEntry(
                     key: change.key, peer: subscriber, direction: .outbound, batchId: prepared.pageId,
                     contentVersion: change.content?.version, statusVersion: change.status.version, outcome: "served", at: prepared.at))
+            // The page was read from a snapshot: a correction decided since then was tracked for the holders known at
+            // its commit, before this hop made the subscriber one. It is owed to the subscriber too (it reaches it on
+            // the next page: the record moved past the cursor).
+            if changedSince, let version = try tx.statusVersion(of: change.key), version > change.status.version,
+                let current = try tx.record(change.key), let owed = owedCorrection(current.state)
+            {
+                try tx.trackCorrection(
+                    CorrectionTracking(key: change.key, statusVersion: owed.version, status: owed.value, peer: subscriber, sentAt: prepared.at))
+            }
         }
         let page = prepared.page
         guard !page.changes.isEmpty else { return }

@@ -11,13 +11,19 @@ extension SyncEngine {
     /// to every former holder of the record (lineage), each until it acknowledges (a receipt, or an acknowledgement of
     /// a pulled page). The peer the change came from has it already.
     func trackCorrections(_ state: RecordState, statusChanged: Bool, cameFrom: String?, at: Timestamp, in tx: any StoreTransaction) throws {
-        guard statusChanged, state.status.from != nil, SyncEngine.corrections.contains(state.status.value) else { return }
-        guard node.isRelay || state.status.author == node.id, let status = statusToCarry(state), status.version == state.status.version
-        else { return }
+        guard statusChanged, let status = owedCorrection(state) else { return }
         for peer in try tx.holders(of: state.key).sorted() where peer != node.id && peer != cameFrom {
             try tx.trackCorrection(
                 CorrectionTracking(key: state.key, statusVersion: status.version, status: status.value, peer: peer, sentAt: at))
         }
+    }
+
+    /// The record's standing status when it is a correction this node owes its holders (see above), else nil.
+    func owedCorrection(_ state: RecordState) -> StatusChange? {
+        guard state.status.from != nil, SyncEngine.corrections.contains(state.status.value) else { return nil }
+        guard node.isRelay || state.status.author == node.id, let status = statusToCarry(state), status.version == state.status.version
+        else { return nil }
+        return status
     }
 
     /// The status a change from this node carries (PROTOCOL.md §5.4): the city, which relays, carries the status that

@@ -104,8 +104,11 @@ extension SyncEngine {
             let last = try reader.lastLocalSequence()  // this snapshot's: what commits later comes after it
             for peer in scanned where !peers.contains(peer) {
                 let filter = channelFilter(for: peer, today: today)
-                let start = looks.start(peer, filter: filter, position: positions[peer] ?? 0)
-                if try !reader.records(after: start, limit: 1, matching: filter).isEmpty {
+                let position = positions[peer] ?? 0
+                let start = looks.start(peer, filter: filter, position: position)
+                var look = filter
+                look.madeHereAfter = position  // the look starts later, the made-here bound stays the channel's
+                if try !reader.records(after: start, limit: 1, matching: look).isEmpty {
                     peers.insert(peer)
                 } else {
                     looks.sawNothing(peer, filter: filter, through: last)

@@ -67,7 +67,9 @@ final class RouteCache: @unchecked Sendable {
 /// that an agreement gives nothing (or nothing lately) would otherwise have the whole log after its position read on
 /// every wake-up — one per record stored. Safe because every write of a record gives it a new, higher local sequence
 /// (one writer: sequences follow commits), so nothing at or before a sequence looked through starts matching later
-/// without moving past it; a different filter (the agreements of another day) looks from the position again.
+/// without moving past it; the made-here bound of a district's filter stays the channel's position
+/// (`ChannelFilter.madeHereAfter`); a different filter (the agreements of another day) looks from the position again.
+/// (A store whose sequences do not follow commits — PostgreSQL's — needs its own guarantee: issue 13.)
 final class ChannelLooks: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String: (filter: ChannelFilter, through: Int64)] = [:]

@@ -40,6 +40,12 @@ extension SQLiteReading {
             [key.owner, key.kind, key.sourceId], table: "records", keyColumns: [0, 1, 2], decodeRecord)
     }
 
+    func statusVersion(of key: RecordKey) throws -> Int? {
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT status_version FROM records WHERE owner = ? AND kind = ? AND source_id = ?"),
+            arguments: [key.owner, key.kind, key.sourceId])
+    }
+
     func records(after localSequence: Int64, limit: Int) throws -> [StoredRecord] {
         try fetchAll(
             db, "SELECT \(Self.recordColumns) FROM records WHERE local_seq > ? ORDER BY local_seq LIMIT ?",
@@ -54,12 +60,12 @@ extension SQLiteReading {
     /// position for a node that relays nothing.
     static var channelCondition: String {
         """
-        local_seq > ?1 AND (kind IN (SELECT value FROM json_each(?2)) OR status_version >= 2) AND (?3 = 0 OR made_here_seq > ?1)
+        local_seq > ?1 AND (kind IN (SELECT value FROM json_each(?2)) OR status_version >= 2) AND (?3 = 0 OR made_here_seq > ?4)
         """
     }
 
     func channelArguments(_ after: Int64, _ filter: ChannelFilter) -> StatementArguments {
-        [after, JSONValue.array(filter.kinds.sorted().map { .string($0) }).columnText, filter.madeHereOnly ? 1 : 0]
+        [after, JSONValue.array(filter.kinds.sorted().map { .string($0) }).columnText, filter.madeHereOnly ? 1 : 0, filter.madeHereAfter ?? after]
     }
 
     func records(after localSequence: Int64, limit: Int, matching filter: ChannelFilter) throws -> [StoredRecord] {
@@ -71,7 +77,7 @@ extension SQLiteReading {
             db,
             """
             SELECT \(Self.recordColumns) FROM records WHERE local_seq IN (
-                SELECT local_seq FROM records INDEXED BY records_channel WHERE \(Self.channelCondition) ORDER BY local_seq LIMIT ?4)
+                SELECT local_seq FROM records INDEXED BY records_channel WHERE \(Self.channelCondition) ORDER BY local_seq LIMIT ?5)
             ORDER BY local_seq
             """,
             arguments, table: "records", keyColumns: [0, 1, 2], decodeRecord)

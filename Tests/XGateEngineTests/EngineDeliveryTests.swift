@@ -264,6 +264,23 @@ final class ScriptedTransport: PeerTransport, @unchecked Sendable {
         return (payload["changes"]?.arrayValue ?? [], payload["cursor"]?.stringValue ?? "", payload["hasMore"]?.boolValue ?? false)
     }
 
+    /// A page is read from a snapshot and recorded as served afterwards: a correction decided in between was tracked
+    /// for the holders known at its commit, before the page made the subscriber one — recording the page owes it to
+    /// the subscriber too, and the correction reaches it on the next page.
+    @Test func aCorrectionDecidedWhileAPageIsBeingServedIsOwedToItsSubscriber() async throws {
+        let person = try FederationSimulationTests.cityLists()[1]
+        _ = try city.engine.submit(records: [person])
+        let prepared = try city.engine.prepareFeedPage(to: "zj-jiaxing", after: nil, limit: 100)
+        let key = try #require(Change(json: prepared.page.changes[0]).key as RecordKey?)
+        try city.engine.decide(key, status: .exited, reason: "已完成信用修复，移出名单", basis: "《失信行为纠正后的信用信息修复管理办法》")
+        #expect(try city.store.read { try $0.corrections(of: key) }.isEmpty, "no holder yet when the exit was decided")
+        try city.engine.recordServed(prepared)
+        let owed = try city.store.read { try $0.corrections(of: key) }
+        #expect(owed.map(\.peer) == ["zj-jiaxing"] && owed.map(\.status) == [.exited], "\(owed)")
+        let next = try served(after: prepared.page.cursor)
+        #expect(next.changes.map { $0["status"]?["value"] } == ["exited"], "the exit comes on the next page")
+    }
+
     /// A push channel's look that found nothing is remembered (so an idle peer's wake-up does not read the whole log
     /// again); the engine that remembers must still answer exactly as one that looks from the stored positions: after
     /// records, pushes, a status decision at the city and a second district's records, for every push peer.

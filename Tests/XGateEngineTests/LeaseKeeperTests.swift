@@ -28,6 +28,11 @@ import XGateSQLite
         #expect(await a.holds("push:zj-jiaxing"), "renewed")
         #expect(try storeA.read { try $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.expiresAt.seconds == clock.now().seconds + 10)
 
+        // Renewed beside the work, without a loop asking (a long poll outlasts a lease).
+        clock.advance(5)
+        await a.renewHeld()
+        #expect(try storeA.read { try $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.expiresAt.seconds == clock.now().seconds + 10)
+
         // city-1 is killed: it stops renewing. Until the lease runs out city-2 waits; then it takes the channel over.
         clock.advance(9)
         #expect(await b.holds("push:zj-jiaxing") == false, "not yet expired")

@@ -51,10 +51,15 @@ public struct RecordOrigin: Sendable, Equatable {
 public struct ChannelFilter: Sendable, Equatable {
     public var kinds: Set<String>
     public var madeHereOnly: Bool
+    /// With ``madeHereOnly``: the records made here after this local sequence (nil: after the sequence the look starts
+    /// from). A look that starts further on than the channel's position (it found nothing before) still asks about
+    /// the records made here since the position.
+    public var madeHereAfter: Int64?
 
-    public init(kinds: Set<String>, madeHereOnly: Bool) {
+    public init(kinds: Set<String>, madeHereOnly: Bool, madeHereAfter: Int64? = nil) {
         self.kinds = kinds
         self.madeHereOnly = madeHereOnly
+        self.madeHereAfter = madeHereAfter
     }
 }
 

@@ -19,6 +19,8 @@ public protocol SyncStore: Sendable {
 public protocol StoreReader {
     /// The record with this key, if held.
     func record(_ key: RecordKey) throws -> StoredRecord?
+    /// The version of the record's standing status, if held — without reading its state.
+    func statusVersion(of key: RecordKey) throws -> Int?
     /// Records changed after `localSequence`, in local-sequence order, at most `limit`: the raw feed.
     func records(after localSequence: Int64, limit: Int) throws -> [StoredRecord]
     /// The highest local sequence assigned so far (0 when none).

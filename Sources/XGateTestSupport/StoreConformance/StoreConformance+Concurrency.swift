@@ -48,6 +48,9 @@ extension StoreConformance {
         ConcurrencyProperty("two instances asking for the same lease at once: one holds it, both see the same holder") {
             try twoInstancesOnOneLease($0)
         },
+        ConcurrencyProperty("two instances taking over the same expired lease at once: one takes it, the epoch goes up once") {
+            try twoInstancesTakingOverOneExpiredLease($0)
+        },
     ]
 
     /// Runs `body(writer, i)` for i in 0..<count on each of two threads (writer 0 and 1) at once; every error is kept.
@@ -135,7 +138,11 @@ extension StoreConformance {
         // try every k (else one writer could run ahead and find nothing to race for).
         try race(count: 30) { writer, i in
             let k = i + 1
-            while try stores[writer].read({ try $0.expectedInboundSequence(from: "sh-xuhui") }) < k { Thread.sleep(forTimeInterval: 0.0005) }
+            let deadline = Date().addingTimeInterval(30)
+            while try stores[writer].read({ try $0.expectedInboundSequence(from: "sh-xuhui") }) < k {
+                guard Date() < deadline else { throw StoreError(.sequence, "batch \(k - 1) was kept by neither writer") }
+                Thread.sleep(forTimeInterval: 0.0005)
+            }
             do {
                 try writeRetrying(stores[writer]) { tx in
                     guard try tx.expectedInboundSequence(from: "sh-xuhui") == k else {
@@ -190,6 +197,29 @@ extension StoreConformance {
             let i = Int(lease.name.dropFirst("push:peer-".count)) ?? -1
             #expect(answers[i] == [lease.holder, lease.holder], "\(lease.name): both askers were told its one holder")
             #expect(lease.epoch == 1 && lease.expiresAt == at(115))
+        }
+    }
+
+    /// 40 leases held by a third instance that died (expired at 100): both survivors ask at 105 at the same moment;
+    /// each lease passes to one of them, both are told which, and its epoch goes from 1 to 2, not 3.
+    public static func twoInstancesTakingOverOneExpiredLease(_ makeStores: TwinFactory) throws {
+        let (a, b) = try makeStores()
+        let stores = [a, b]
+        try a.write { tx in
+            for i in 0..<40 { _ = try tx.acquireLease("pull:peer-\(i)", holder: "instance-dead", now: at(85), until: at(100)) }
+        }
+        let lock = NSLock()
+        nonisolated(unsafe) var answers: [Int: [String]] = [:]
+        try race(count: 40) { writer, i in
+            let lease = try writeRetrying(stores[writer]) { tx in
+                try tx.acquireLease("pull:peer-\(i)", holder: "instance-\(writer)", now: at(105), until: at(120))
+            }
+            lock.withLock { answers[i, default: []].append(lease.holder) }
+        }
+        for lease in try a.read({ try $0.leases() }) {
+            let i = Int(lease.name.dropFirst("pull:peer-".count)) ?? -1
+            #expect(lease.holder != "instance-dead" && lease.epoch == 2, "\(lease)")
+            #expect(answers[i] == [lease.holder, lease.holder], "\(lease.name): both were told its one new holder")
         }
     }
 }

@@ -95,6 +95,9 @@ extension StoreConformance {
             #expect(readFull.state.status.value == .repaired)
             #expect(readFull.state.content?.record["subject"]?["name"] == full.content?.record["subject"]?["name"])
             #expect(try r.record(statusOnly.key)?.state == statusOnly)
+            #expect(try r.statusVersion(of: full.key) == 2)
+            #expect(try r.statusVersion(of: statusOnly.key) == 2)
+            #expect(try r.statusVersion(of: key("XH-NOT-HELD")) == nil)
             #expect(try r.record(key("XH-SCJG-2026-0003")) == nil)
         }
     }
