@@ -154,3 +154,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Nonisolated async functions run on their caller's executor (SE-0461). The store port relies on it: a transaction body
+// and every store call it makes stay on the executor the store runs them on (SQLite: its writer connection's queue),
+// instead of hopping to the global executor between calls.
+for target in package.targets {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+}

@@ -8,7 +8,7 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Check a node's hash-chained audit log.", subcommands: [Verify.self])
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify the audit log of a node's store: every entry unaltered, none removed.",
             discussion: """
@@ -32,20 +32,28 @@ struct AuditCommand: ParsableCommand {
         var expectHead: String?
         @Flag(help: "Print the result as JSON.") var json = false
 
-        func run() throws {
-            try guarded {
+        func run() async throws {
+            try await guarded {
                 guard FileManager.default.fileExists(atPath: store) else {
                     report("no store at \(store)")
                     throw ExitCode(Exit.notFound)
                 }
                 let opened = try SQLiteStore.openForReading(path: store)
-                defer { try? opened.close() }
-                // Streamed a page at a time: a city's log has millions of entries.
-                let entries = AuditPages(store: opened, expectHead: expectHead)
-                let result = AuditVerification.verify(entries)
-                if let error = entries.error { throw error }
+                do {
+                    try await verify(opened)
+                    try? await opened.close()
+                } catch {
+                    try? await opened.close()
+                    throw error
+                }
+            }
+        }
+
+        private func verify(_ opened: SQLiteStore) async throws {
+            // Streamed a page at a time: a city's log has millions of entries.
+                let (result, headFound) = try await verifyAudit(opened, expectHead: expectHead)
                 var problem = result.problem
-                if problem == nil, !entries.headFound, let expectHead {
+                if problem == nil, !headFound, let expectHead {
                     problem = "no entry has the expected head hash \(expectHead): the log was cut or rewritten after it"
                 }
                 if json {
@@ -60,44 +68,25 @@ struct AuditCommand: ParsableCommand {
                     print("audit: \(result.entries) entries, chain intact, head \(result.head)")
                 }
                 if problem != nil { throw ExitCode(Exit.invalid) }
-            }
         }
     }
 }
 
-/// The audit log of a store as a sequence read 10,000 entries at a time, every row included (one whose seq was set
-/// to 0 or below must not hide). A read error ends the sequence and is kept in `error`.
-final class AuditPages: Sequence, IteratorProtocol {
-    let store: SQLiteStore
-    let expectHead: String?
-    private(set) var error: (any Error)?
-    private(set) var headFound: Bool
-    private var after = Int64.min
-    private var page: [AuditEntry] = []
-    private var index = 0
-
-    init(store: SQLiteStore, expectHead: String?) {
-        self.store = store
-        self.expectHead = expectHead
-        self.headFound = expectHead == nil
-    }
-
-    func next() -> AuditEntry? {
-        if index == page.count {
-            do {
-                let after = self.after
-                page = try store.read { try $0.auditEntries(after: after, limit: 10_000) }
-            } catch {
-                self.error = error
-                return nil
-            }
-            index = 0
-            guard let last = page.last else { return nil }
-            after = last.seq
+/// Reads the audit log of a store 10,000 entries at a time, every row included (one whose seq was set to 0 or below
+/// must not hide), through the chain walk; notes whether the expected head was seen.
+func verifyAudit(_ store: SQLiteStore, expectHead: String?) async throws -> (AuditVerification, headFound: Bool) {
+    var walk = AuditVerification.Walk()
+    var headFound = expectHead == nil
+    var after = Int64.min
+    reading: while true {
+        let from = after
+        let page = try await store.read { try await $0.auditEntries(after: from, limit: 10_000) }
+        guard let last = page.last else { break }
+        for entry in page {
+            guard walk.add(entry) else { break reading }
+            if entry.hash == expectHead { headFound = true }
         }
-        let entry = page[index]
-        index += 1
-        if entry.hash == expectHead { headFound = true }
-        return entry
+        after = last.seq
     }
+    return (walk.result, headFound)
 }

@@ -91,25 +91,44 @@ func printable(_ text: String) -> String {
 func guarded(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as ExitCode {
+    } catch {
+        throw exitError(for: error)
+    }
+}
+
+/// ``guarded(_:)`` for a command body that awaits (one that reads a store).
+func guarded(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        throw exitError(for: error)
+    }
+}
+
+/// What a command exits with for `error`, having said it on standard error (an `ExitCode` or a validation error as
+/// it is, the rest by kind).
+private func exitError(for error: any Error) -> any Error {
+    do {
         throw error
+    } catch let error as ExitCode {
+        return error
     } catch let error as FileError {
         report(error.description)
-        throw ExitCode(Exit.code(for: error))
+        return ExitCode(Exit.code(for: error))
     } catch let error as BatchError {
         report(error.description)
-        throw ExitCode(Exit.code(for: error))
+        return ExitCode(Exit.code(for: error))
     } catch let error as StoreError {
         report(error.description)
-        throw ExitCode(Exit.store)
+        return ExitCode(Exit.store)
     } catch let error as ContractsUnavailable {
         report(error.description)
-        throw ExitCode(Exit.contracts)
+        return ExitCode(Exit.contracts)
     } catch let error as ValidationError {
-        throw error
+        return error
     } catch {
         report("internal error: \(error)")
-        throw ExitCode(Exit.internalError)
+        return ExitCode(Exit.internalError)
     }
 }
 

@@ -145,9 +145,9 @@ public enum Daemon {
             logger: logger)
         // Every service has ended when runService returns: the store is checkpointed (its WAL folded into the file)
         // and closed, so the stopped node's store is one file an operator can copy.
-        func closeStore() {
+        func closeStore() async {
             do {
-                try engine.store.close()
+                try await engine.store.close()
             } catch {
                 logger.warning("closing the store failed; the next start replays its WAL", metadata: ["error": "\(error)"])
             }
@@ -161,12 +161,12 @@ public enum Daemon {
         } catch {
             try? await client.shutdown()
             await leases.releaseAll()
-            closeStore()
+            await closeStore()
             throw error
         }
         try? await client.shutdown()
         await leases.releaseAll()  // another instance takes the work at once, not after the leases expire
-        closeStore()
+        await closeStore()
         logger.notice("xgate stopped")
     }
 

@@ -34,7 +34,7 @@ struct PushService: Service {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let waiting = engine.pushPeers.filter { !started.contains($0) }
                 if waiting.isEmpty { break }
-                let peers = (try? await offload.run { try engine.peersWithWork(among: waiting) }) ?? []
+                let peers = (try? await offload.read { try await engine.peersWithWork(among: waiting) }) ?? []
                 for peer in peers where !started.contains(peer) {
                     started.insert(peer)
                     group.addTask { await self.loop(peer) }
@@ -59,7 +59,7 @@ struct PushService: Service {
             }
             // A read first (readers run beside the writer): a signal wakes every loop, and only a peer with work
             // should take a turn on the single writer thread.
-            let busy = (try? await offload.run { try engine.hasWork(for: peer) }) ?? true
+            let busy = (try? await offload.read { try await engine.hasWork(for: peer) }) ?? true
             if busy {
                 let (_, after, _) = await drain(peer, breaker: breaker)
                 breaker = after
@@ -201,7 +201,7 @@ struct PullService: Service {
         var wait = wait
         do {
             while !Task.isShuttingDownGracefully {
-                let cursor = try await offload.run { try engine.feedCursor(of: publisher) }
+                let cursor = try await offload.read { try await engine.feedCursor(of: publisher) }
                 let page: [UInt8]
                 do {
                     page = try await client.pull(from: publisher, cursor: cursor, limit: pageSize, wait: wait)
@@ -211,7 +211,7 @@ struct PullService: Service {
                     continue
                 }
                 wait = 0  // only the first page of a round waits: the rest are read at once
-                let result = try await offload.write { try engine.applyFeed(page, from: publisher) }
+                let result = try await offload.write { try await engine.applyFeed(page, from: publisher) }
                 if result.cursor != cursor, outcome != .refusedWait { outcome = .pulled(moved: true) }
                 board.work.signal()
                 let now = engine.clock.now()
@@ -233,10 +233,10 @@ struct PullService: Service {
         guard reachable else { return outcome }
         do {
             while !Task.isShuttingDownGracefully && !Task.isCancelled,
-                let pending = try await offload.run({ try engine.pendingAcknowledgement(to: publisher) })
+                let pending = try await offload.read({ try await engine.pendingAcknowledgement(to: publisher) })
             {
                 try await client.acknowledge(pending.jws, to: publisher)
-                try await offload.write { try engine.acknowledgementsDelivered(pending.items, to: publisher) }
+                try await offload.write { try await engine.acknowledgementsDelivered(pending.items, to: publisher) }
                 logger.info("corrections acknowledged", metadata: ["peer": "\(publisher)", "count": "\(pending.items.count)"])
             }
         } catch {
@@ -273,9 +273,9 @@ struct ExpiryService: Service {
                 continue
             }
             do {
-                let expired = try await offload.write { try engine.expireDue() }
-                let overdue = try await offload.write { try engine.flagOverdueCorrections() }
-                let pruned = try await offload.write { try engine.pruneSentBatches() }
+                let expired = try await offload.write { try await engine.expireDue() }
+                let overdue = try await offload.write { try await engine.flagOverdueCorrections() }
+                let pruned = try await offload.write { try await engine.pruneSentBatches() }
                 if !expired.isEmpty || !overdue.isEmpty || pruned > 0 {
                     logger.info(
                         "expiry sweep",

@@ -41,7 +41,7 @@ public final class LeaseKeeper: @unchecked Sendable {
         let instance = self.instance
         let until = Timestamp(seconds: now.seconds + seconds)
         do {
-            let lease = try await executor.write { try store.write { try $0.acquireLease(name, holder: instance, now: now, until: until) } }
+            let lease = try await executor.write { try await store.write { try await $0.acquireLease(name, holder: instance, now: now, until: until) } }
             let mine = lease.holder == instance
             lock.withLock {
                 held[name] = mine ? lease.expiresAt : nil
@@ -72,6 +72,6 @@ public final class LeaseKeeper: @unchecked Sendable {
         guard !names.isEmpty else { return }
         let store = self.store
         let instance = self.instance
-        _ = try? await executor.write { try store.write { tx in for name in names { try tx.releaseLease(name, holder: instance) } } }
+        _ = try? await executor.write { try await store.write { tx in for name in names { try await tx.releaseLease(name, holder: instance) } } }
     }
 }

@@ -1,14 +1,13 @@
 import Dispatch
 import XGateCore
 
-/// Runs blocking store work off the event loops (SQLite, signature checks): `run` and `read` on worker threads,
-/// `write` one at a time on the writer thread (one writer per store; queueing here keeps event-loop threads free while
-/// they wait). A write that fails with a retryable ``StoreError`` (a lock held too long, a concurrent transaction that
+/// Runs CPU work off the event loops (signature checks, signing, parsing) on worker threads (`run`), and store work
+/// (`read`, `write`: bodies that call the async store, which runs them where its backend needs — SQLite on its
+/// connection's queue, PostgreSQL on its pool's connections). A write that fails with a retryable ``StoreError`` (a lock held too long, a concurrent transaction that
 /// won, a lost connection) is run again after a pause, per ``StoreRetry``: each body given here is a whole engine
 /// operation whose transaction was rolled back, so running it again is safe. Every retry is reported to `onRetry`.
 public struct Offload: StoreExecutor {
     private let workers = DispatchQueue(label: "xgate.work", attributes: .concurrent)
-    private let writer = DispatchQueue(label: "xgate.writer")
     public let retry: StoreRetry
     private let onRetry: @Sendable (StoreError, Int) -> Void
 
@@ -25,18 +24,14 @@ public struct Offload: StoreExecutor {
         }
     }
 
-    /// Runs `body`, a store read, on a worker thread (a read that fails retryably is run again too).
-    public func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await retrying { try await run(body) }
+    /// Runs `body`, store reads, again after a pause while it fails retryably.
+    public func read<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await retrying(body)
     }
 
-    /// Runs `body` on the single writer thread, again after a pause while it fails retryably.
-    public func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await retrying {
-            try await withCheckedThrowingContinuation { continuation in
-                writer.async { continuation.resume(with: Result { try body() }) }
-            }
-        }
+    /// Runs `body`, store writes, again after a pause while it fails retryably.
+    public func write<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await retrying(body)
     }
 
     private func retrying<T>(_ body: () async throws -> T) async throws -> T {

@@ -6,10 +6,10 @@ extension SyncEngine {
     /// its digest) becomes a new content version with an `override` naming the conflicted version, and travels like any
     /// other change. Only the owner or the city may override.
     @discardableResult
-    public func resolveConflict(_ key: RecordKey, choosing digest: Digest) throws -> RecordState {
+    public func resolveConflict(_ key: RecordKey, choosing digest: Digest) async throws -> RecordState {
         let now = clock.now()
-        return try store.write { tx in
-            guard let held = try tx.record(key)?.state, let current = held.content else {
+        return try await store.write { tx in
+            guard let held = try await tx.record(key)?.state, let current = held.content else {
                 throw EngineError(code: "record.unknown", message: "this node holds no content for \(key)")
             }
             let chosen: JSONValue
@@ -29,7 +29,7 @@ extension SyncEngine {
             var content = ContentVersion(version: current.version + 1, author: node.id, at: now.text, record: chosen)
             content.override = .init(version: conflictedVersion, digest: digest)
             let status = statusToCarry(held) ?? held.status
-            return try applyOperatorChange(
+            return try await applyOperatorChange(
                 Change(key: key, content: content, status: status), held: held, event: "conflict.resolved",
                 detail: "\(key): version \(conflictedVersion) resolved as \(digest), new version \(content.version)", at: now, in: tx)
         }
@@ -37,13 +37,13 @@ extension SyncEngine {
 
     /// Logs every correction a holder has not acknowledged within the deadline (`correction.unacknowledged`) and returns them.
     @discardableResult
-    public func flagOverdueCorrections() throws -> [CorrectionTracking] {
-        let overdue = try overdueCorrections()
+    public func flagOverdueCorrections() async throws -> [CorrectionTracking] {
+        let overdue = try await overdueCorrections()
         guard !overdue.isEmpty else { return [] }
         let now = clock.now()
-        try store.write { tx in
+        try await store.write { tx in
             for tracking in overdue {
-                try tx.appendLog(
+                try await tx.appendLog(
                     SyncLogEntry(
                         at: now, peer: tracking.peer, batchId: nil, event: "correction.unacknowledged",
                         detail:

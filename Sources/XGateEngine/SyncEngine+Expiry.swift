@@ -5,12 +5,12 @@ extension SyncEngine {
     /// The owner's expiry sweep: every record this node owns whose publicity period has ended and that is still
     /// published gets an `expired` decision, which travels to every holder like any correction. Returns the keys expired.
     @discardableResult
-    public func expireDue(pageSize: Int = 1000) throws -> [RecordKey] {
+    public func expireDue(pageSize: Int = 1000) async throws -> [RecordKey] {
         let today = clock.now().chinaDate
         var due: [(RecordKey, PublicityEnd)] = []
         var after: Int64 = 0
         while true {
-            let page = try store.read { try $0.records(after: after, limit: pageSize) }
+            let page = try await store.read { try await $0.records(after: after, limit: pageSize) }
             guard let last = page.last else { break }
             after = last.localSequence
             for stored in page where stored.state.key.owner == node.id && stored.state.status.value.isPublished {
@@ -19,7 +19,7 @@ extension SyncEngine {
         }
         var expired: [RecordKey] = []
         for (key, end) in due {
-            try decide(key, status: .expired, reason: "公示期满（\(end.date)），终止公示", basis: end.text, reasonCode: "publicity-ended")
+            try await decide(key, status: .expired, reason: "公示期满（\(end.date)），终止公示", basis: end.text, reasonCode: "publicity-ended")
             expired.append(key)
         }
         return expired
@@ -30,12 +30,12 @@ extension SyncEngine {
     /// log stay: what was sent, to whom and with which outcome is still answered; only the byte-exact resend, which a
     /// delivered batch never needs, is gone.
     @discardableResult
-    public func pruneSentBatches(pageSize: Int = 200) throws -> Int {
+    public func pruneSentBatches(pageSize: Int = 200) async throws -> Int {
         guard configuration.sentBatchRetentionSeconds > 0 else { return 0 }
         let before = Timestamp(seconds: clock.now().seconds - configuration.sentBatchRetentionSeconds)
         var total = 0
         while true {
-            let pruned = try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: before, limit: pageSize) }
+            let pruned = try await store.write { tx in try await tx.pruneDeliveredBatches(deliveredBefore: before, limit: pageSize) }
             total += pruned
             if pruned < pageSize { return total }
         }
@@ -43,10 +43,10 @@ extension SyncEngine {
 
     /// Corrections sent more than the configured deadline ago that a holder has not acknowledged; each is logged once
     /// per call as `correction.unacknowledged`.
-    public func overdueCorrections() throws -> [CorrectionTracking] {
+    public func overdueCorrections() async throws -> [CorrectionTracking] {
         let now = clock.now()
-        return try store.read {
-            try $0.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds - configuration.correctionDeadlineSeconds))
+        return try await store.read {
+            try await $0.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds - configuration.correctionDeadlineSeconds))
         }
     }
 }

@@ -21,8 +21,8 @@ public struct PreparedBatch: Sendable {
 
 extension SyncEngine {
     /// Receives a signed batch and returns the signed receipt: `commit(prepare(jws))`.
-    public func receive(_ jwsBytes: [UInt8]) throws -> [UInt8] {
-        try commit(prepare(jwsBytes))
+    public func receive(_ jwsBytes: [UInt8]) async throws -> [UInt8] {
+        try await commit(prepare(jwsBytes))
     }
 
     /// Checks a signed batch without touching the store: the signature, key and sender, that it is addressed to this
@@ -55,13 +55,13 @@ extension SyncEngine {
     /// receipt, byte for byte; a sequence gap is refused, naming the sequence expected; every accepted change is merged;
     /// history, lineage and rejections are written; changes are queued onward (the city); the receipt is signed and
     /// kept with the dedupe entry. A crash leaves all of it or none of it.
-    public func commit(_ prepared: PreparedBatch) throws -> [UInt8] {
+    public func commit(_ prepared: PreparedBatch) async throws -> [UInt8] {
         do {
-            return try store.write { tx in try commit(prepared, in: tx) }
+            return try await store.write { tx in try await commit(prepared, in: tx) }
         } catch let error as EngineError where error.code == "sequence.gap" || error.code == "sequence.replayed" {
             // The refused batch's transaction rolled back; the log line is written on its own so operators see it.
-            try store.write { tx -> Void in
-                try tx.appendLog(
+            try await store.write { tx -> Void in
+                try await tx.appendLog(
                     SyncLogEntry(
                         at: prepared.receivedAt, peer: prepared.sender, batchId: prepared.inspection.batch.batchId, event: error.code,
                         detail: error.message))
@@ -70,19 +70,19 @@ extension SyncEngine {
         }
     }
 
-    func commit(_ prepared: PreparedBatch, in tx: any StoreTransaction) throws -> [UInt8] {
+    func commit(_ prepared: PreparedBatch, in tx: any StoreTransaction) async throws -> [UInt8] {
         let sender = prepared.sender
         let now = prepared.receivedAt
         let payloadDigest = prepared.payloadDigest
         let inspection = prepared.inspection
         let batch = inspection.batch
-        if let seen = try tx.inboxEntry(sender: sender, batchId: batch.batchId) {
+        if let seen = try await tx.inboxEntry(sender: sender, batchId: batch.batchId) {
             guard seen.payloadDigest == payloadDigest else {
                 throw EngineError(code: "batch.replayed", message: "batch \(batch.batchId) was received before with a different payload")
             }
             return seen.receipt
         }
-        let expected = try tx.expectedInboundSequence(from: sender)
+        let expected = try await tx.expectedInboundSequence(from: sender)
         if batch.sequence > expected {
             throw EngineError(
                 code: "sequence.gap",
@@ -94,12 +94,12 @@ extension SyncEngine {
                 code: "sequence.replayed",
                 message: "sequence \(batch.sequence) from \(sender) was already used by another batch; the next expected is \(expected)")
         }
-        let outcomes = try applyEntries(inspection.entries, from: sender, batchId: batch.batchId, at: now, in: tx)
+        let outcomes = try await applyEntries(inspection.entries, from: sender, batchId: batch.batchId, at: now, in: tx)
         let receipt = Receipt(
             receiptId: random.batchID(at: now), batchId: batch.batchId, from: node.id, to: sender, sequence: batch.sequence,
             payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
         let signed = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: node.signingKey).serialized()
-        try SyncEngine.keepReceipt(receipt, signed: signed, of: batch, from: sender, at: now, in: tx)
+        try await SyncEngine.keepReceipt(receipt, signed: signed, of: batch, from: sender, at: now, in: tx)
         return signed
     }
 
@@ -107,18 +107,18 @@ extension SyncEngine {
     /// next sequence), the sync log line and the audit entry. Part of `commit`; public for the benchmark's replica.
     public static func keepReceipt(
         _ receipt: Receipt, signed: [UInt8], of batch: BatchDocument, from sender: String, at now: Timestamp, in tx: any StoreTransaction
-    ) throws {
-        try tx.saveInbox(
+    ) async throws {
+        try await tx.saveInbox(
             InboxEntry(
                 sender: sender, batchId: batch.batchId, sequence: batch.sequence, payloadDigest: receipt.payloadDigest, receipt: signed,
                 receivedAt: now))
         let summary = receipt.summary
-        try tx.appendLog(
+        try await tx.appendLog(
             SyncLogEntry(
                 at: now, peer: sender, batchId: batch.batchId, event: "batch.received",
                 detail: "sequence \(batch.sequence): " + Receipt.summaryText(summary))
         )
-        try tx.appendAudit(
+        try await tx.appendAudit(
             at: now, actor: sender, action: "batch.received", subject: batch.batchId,
             detail: [
                 "sequence": .number(Double(batch.sequence)), "payloadDigest": .string(receipt.payloadDigest.description),
@@ -131,24 +131,24 @@ extension SyncEngine {
     /// Applies the changes of an inspected batch (pushed, or a pulled feed page) from `sender`: a rejected change is
     /// kept with its reason; every other change is merged, routed onward and recorded in the lineage. Returns each
     /// change's outcome, in batch order.
-    func applyEntries(_ entries: [BatchInspection.Entry], from sender: String, batchId: String, at now: Timestamp, in tx: any StoreTransaction)
+    func applyEntries(_ entries: [BatchInspection.Entry], from sender: String, batchId: String, at now: Timestamp, in tx: any StoreTransaction) async
         throws -> [Receipt.Outcome]
     {
         var outcomes: [Receipt.Outcome] = []
         for entry in entries {
             if let rejection = entry.rejection {
                 outcomes.append(Receipt.Outcome(index: entry.index, .rejected(rejection)))
-                try tx.appendRejection(
+                try await tx.appendRejection(
                     RejectionEntry(
                         peer: sender, batchId: batchId, index: entry.index, key: entry.change?.key, code: rejection.code,
                         field: rejection.field?.description, message: rejection.message, at: now))
                 continue
             }
             guard let change = entry.change else { continue }
-            let held = try tx.record(change.key)?.state
-            let outcome = try apply(change, held: held, source: sender, at: now, in: tx)
+            let held = try await tx.record(change.key)?.state
+            let outcome = try await apply(change, held: held, source: sender, at: now, in: tx)
             outcomes.append(Receipt.Outcome(index: entry.index, outcome))
-            try tx.appendLineage(
+            try await tx.appendLineage(
                 LineageEntry(
                     key: change.key, peer: sender, direction: .inbound, batchId: batchId, contentVersion: change.content?.version,
                     statusVersion: change.status.version, outcome: outcome.name, at: now))

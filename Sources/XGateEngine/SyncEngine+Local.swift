@@ -5,9 +5,9 @@ extension SyncEngine {
     /// Takes a department's export (record documents) as this node's own records: each is checked against the
     /// contracts; a record whose content changed gets the next content version; the change is merged, kept, and
     /// sent from the log to every peer the outbound rule names. One transaction for the whole submission.
-    public func submit(records: [JSONValue]) throws -> [LocalResult] {
+    public func submit(records: [JSONValue]) async throws -> [LocalResult] {
         let now = clock.now()
-        return try store.write { tx in
+        return try await store.write { tx in
             var results: [LocalResult] = []
             for (index, raw) in records.enumerated() {
                 let record = node.contracts.normalisingIdentifiers(raw)
@@ -17,7 +17,7 @@ extension SyncEngine {
                 let key = kind.flatMap { k in sourceId.map { RecordKey(owner: node.id, kind: k, sourceId: $0) } }
                 if let error = issues.first(where: { $0.severity == .error }) {
                     let rejection = error.rejection(under: .root)
-                    try tx.appendRejection(
+                    try await tx.appendRejection(
                         RejectionEntry(
                             peer: node.id, batchId: nil, index: index, key: key, code: rejection.code, field: rejection.field?.description,
                             message: rejection.message, at: now))
@@ -25,7 +25,7 @@ extension SyncEngine {
                     continue
                 }
                 guard let key else { continue }
-                let held = try tx.record(key)?.state
+                let held = try await tx.record(key)?.state
                 if let held, held.content?.digest == Digest(canonical: record) {
                     results.append(LocalResult(index: index, key: key, outcome: .duplicate, reviews: []))
                     continue
@@ -35,17 +35,17 @@ extension SyncEngine {
                     held.flatMap(statusToCarry)
                     ?? StatusChange(version: 1, value: .active, from: nil, author: node.id, at: now.text)
                 let change = Change(key: key, content: content, status: status)
-                let outcome = try apply(change, held: held, source: node.id, at: now, in: tx)
+                let outcome = try await apply(change, held: held, source: node.id, at: now, in: tx)
                 results.append(LocalResult(index: index, key: key, outcome: outcome, reviews: issues.filter { $0.severity == .review }))
             }
-            try tx.appendLog(
+            try await tx.appendLog(
                 SyncLogEntry(
                     at: now, peer: nil, batchId: nil, event: "record.local",
                     detail: "\(records.count) records submitted: \(results.filter { $0.outcome == .applied }.count) applied, "
                         + "\(results.filter { if case .rejected = $0.outcome { return true } else { return false } }.count) rejected"))
             var counts: [String: Int] = [:]
             for result in results { counts[result.outcome.name, default: 0] += 1 }
-            try tx.appendAudit(
+            try await tx.appendAudit(
                 at: now, actor: "operator", action: "records.submitted", subject: node.id,
                 detail: ["records": .number(Double(records.count)), "outcomes": SyncEngine.summaryJSON(counts)])
             return results
@@ -56,18 +56,18 @@ extension SyncEngine {
     /// repair revocation, a list exit, an expiry). Only the owner or the city may; the decision is made from the status
     /// that stands, kept, and sent to every node that ever held the record. Returns the new state.
     @discardableResult
-    public func decide(_ key: RecordKey, status value: RecordStatus, reason: String, basis: String, reasonCode: String? = nil) throws
+    public func decide(_ key: RecordKey, status value: RecordStatus, reason: String, basis: String, reasonCode: String? = nil) async throws
         -> RecordState
     {
         let now = clock.now()
-        return try store.write { tx in
-            guard let held = try tx.record(key)?.state else {
+        return try await store.write { tx in
+            guard let held = try await tx.record(key)?.state else {
                 throw EngineError(code: "record.unknown", message: "this node holds no record \(key)")
             }
             let decision = StatusChange(
                 version: held.status.version + 1, value: value, from: held.status.value, author: node.id, at: now.text,
                 reason: reason, basis: basis, reasonCode: reasonCode)
-            return try applyOperatorChange(
+            return try await applyOperatorChange(
                 Change(key: key, content: nil, status: decision), held: held, event: "record.status",
                 detail: "\(key): \(held.status.value.rawValue) → \(value.rawValue)", at: now, in: tx)
         }
@@ -77,18 +77,18 @@ extension SyncEngine {
     /// errors, the action is logged, and the merged state is returned.
     func applyOperatorChange(
         _ change: Change, held: RecordState, event: String, detail: String, at now: Timestamp, in tx: any StoreTransaction
-    ) throws -> RecordState {
-        if case .rejected(let rejection) = try apply(change, held: held, source: node.id, at: now, in: tx) {
+    ) async throws -> RecordState {
+        if case .rejected(let rejection) = try await apply(change, held: held, source: node.id, at: now, in: tx) {
             throw EngineError(code: rejection.code, message: rejection.message)
         }
-        try tx.appendLog(SyncLogEntry(at: now, peer: nil, batchId: nil, event: event, detail: detail))
-        try tx.appendAudit(
+        try await tx.appendLog(SyncLogEntry(at: now, peer: nil, batchId: nil, event: event, detail: detail))
+        try await tx.appendAudit(
             at: now, actor: "operator", action: event == "record.status" ? "status.decided" : event, subject: change.key.description,
             detail: [
                 "detail": .string(detail), "statusVersion": .number(Double(change.status.version)),
                 "status": .string(change.status.value.rawValue),
             ])
-        guard let state = try tx.record(change.key)?.state else {
+        guard let state = try await tx.record(change.key)?.state else {
             throw EngineError(code: "store.inconsistent", message: "\(change.key) vanished")
         }
         return state
@@ -97,12 +97,12 @@ extension SyncEngine {
     /// Merges one change into the store (a new position in the log) and notes the corrections it makes owed. Shared by local submissions, decisions and
     /// received batches.
     @discardableResult
-    func apply(_ change: Change, held: RecordState?, source: String, at: Timestamp, in tx: any StoreTransaction) throws -> ChangeOutcome {
+    func apply(_ change: Change, held: RecordState?, source: String, at: Timestamp, in tx: any StoreTransaction) async throws -> ChangeOutcome {
         let (next, outcome) = Merge.apply(change, to: held, policy: node.policy)
         guard let state = next, state != held else { return outcome }
-        try tx.putRecord(state, origin: RecordOrigin(source: source, madeHere: source == node.id, at: at))
-        try appendHistory(of: change, before: held, after: state, source: source, at: at, in: tx)
-        try trackCorrections(
+        try await tx.putRecord(state, origin: RecordOrigin(source: source, madeHere: source == node.id, at: at))
+        try await appendHistory(of: change, before: held, after: state, source: source, at: at, in: tx)
+        try await trackCorrections(
             state, statusChanged: state.status.digest != held?.status.digest, cameFrom: source == node.id ? nil : source, at: at, in: tx)
         return outcome
     }

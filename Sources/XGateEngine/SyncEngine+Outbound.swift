@@ -5,34 +5,34 @@ import XGateJSON
 extension SyncEngine {
     /// The first batch of `peer`'s window (``window(to:)``), if any: the oldest undelivered one when its retry time has
     /// come (resent byte for byte), else a new one made from the log. The same rule as a push round, for tools and tests.
-    public func nextBatch(to peer: String) throws -> OutboundBatch? { try window(to: peer).first }
+    public func nextBatch(to peer: String) async throws -> OutboundBatch? { try await window(to: peer).first }
 
     /// The batches to send `peer` now, its window, in one transaction: the channel's pending batches from the lowest,
     /// as long as each is due (a batch waiting out its backoff holds back those after it: the receiver applies them in
     /// order), and — while no batch of the channel is being retried — new ones made from the log until
     /// `configuration.window` are in flight. A dead batch stops the channel. Empty when nothing is due.
-    public func window(to peer: String) throws -> [OutboundBatch] {
-        try batches(to: peer, madeUpTo: configuration.window)
+    public func window(to peer: String) async throws -> [OutboundBatch] {
+        try await batches(to: peer, madeUpTo: configuration.window)
     }
 
     /// Makes the batches that follow `peer`'s window while it is in flight (up to a second window of pending batches),
     /// under the same rule as ``window(to:)``: signed and saved, so the next round sends them at once instead of the
     /// receiver waiting while the sender reads, encodes and signs. Nothing is made while a batch is being retried.
-    public func prefetch(to peer: String) throws {
-        _ = try batches(to: peer, madeUpTo: 2 * configuration.window)
+    public func prefetch(to peer: String) async throws {
+        _ = try await batches(to: peer, madeUpTo: 2 * configuration.window)
     }
 
     /// The due pending batches of `peer`, first of all, up to a window of them, after making new ones from the log
     /// until `depth` are pending (only while none is being retried).
-    func batches(to peer: String, madeUpTo depth: Int) throws -> [OutboundBatch] {
+    func batches(to peer: String, madeUpTo depth: Int) async throws -> [OutboundBatch] {
         let now = clock.now()
-        return try store.write { tx in
-            if try !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return [] }
-            var pending = try tx.outboundBatches(peer: peer, state: .pending)
+        return try await store.write { tx in
+            if try await !tx.outboundBatches(peer: peer, state: .dead).isEmpty { return [] }
+            var pending = try await tx.outboundBatches(peer: peer, state: .pending)
             if let first = pending.first, first.nextAttemptAt > now { return [] }
             var due = Array(pending.prefix { $0.nextAttemptAt <= now })
             if pending.allSatisfy({ $0.attempts == 0 }) {
-                while pending.count < depth, let made = try makeBatch(to: peer, at: now, in: tx) {
+                while pending.count < depth, let made = try await makeBatch(to: peer, at: now, in: tx) {
                     pending.append(made)
                     due.append(made)
                 }
@@ -45,7 +45,7 @@ extension SyncEngine {
     /// with the channel's next sequence, its lineage and log line; the position moves past every record looked at,
     /// in the same transaction (nil when nothing is to be sent; the position may still have moved). Records carried
     /// over from the outbox of an older store (its backlog) go first.
-    func makeBatch(to peer: String, at now: Timestamp, in tx: any StoreTransaction) throws -> OutboundBatch? {
+    func makeBatch(to peer: String, at now: Timestamp, in tx: any StoreTransaction) async throws -> OutboundBatch? {
         let today = now.chinaDate
         let limit = configuration.maximumChangesPerBatch
         var changes: [Change] = []
@@ -62,10 +62,10 @@ extension SyncEngine {
             return true
         }
         var full = false
-        let backlog = try tx.backlog(peer: peer, limit: limit)
+        let backlog = try await tx.backlog(peer: peer, limit: limit)
         var taken: [RecordKey] = []
         for key in backlog {
-            if let stored = try tx.record(key), let change = try outboundChange(stored, to: peer, at: nil, today: today, reader: tx) {
+            if let stored = try await tx.record(key), let change = try await outboundChange(stored, to: peer, at: nil, today: today, reader: tx) {
                 guard fits(change) else {
                     full = true
                     break
@@ -73,39 +73,39 @@ extension SyncEngine {
             }
             taken.append(key)
         }
-        try tx.removeBacklog(peer: peer, keys: taken)
-        let start = try tx.pushPositions()[peer] ?? 0
+        try await tx.removeBacklog(peer: peer, keys: taken)
+        let start = try await tx.pushPositions()[peer] ?? 0
         var position = start
         let filter = channelFilter(for: peer, today: today)
         scan: while !full && changes.count < limit {
-            let page = try tx.records(after: position, limit: 500, matching: filter)
+            let page = try await tx.records(after: position, limit: 500, matching: filter)
             for stored in page {
                 if changes.count == limit { break scan }
-                if let change = try outboundChange(stored, to: peer, at: position, today: today, reader: tx), !fits(change) { break scan }
+                if let change = try await outboundChange(stored, to: peer, at: position, today: today, reader: tx), !fits(change) { break scan }
                 position = stored.localSequence
             }
             if page.count < 500 {
                 // Read to the end: nothing after the last record matched this channel.
-                position = max(position, try tx.lastLocalSequence())
+                position = await max(position, try tx.lastLocalSequence())
                 break
             }
         }
-        if position != start { try tx.setPushPosition(peer: peer, position: position) }
+        if position != start { try await tx.setPushPosition(peer: peer, position: position) }
         guard !changes.isEmpty else { return nil }
-        let sequence = try tx.nextOutboundSequence(peer: peer)
+        let sequence = try await tx.nextOutboundSequence(peer: peer)
         let document = BatchDocument(batchId: random.batchID(at: now), from: node.id, to: peer, sequence: sequence, createdAt: now, changes: [])
         let jws = try JWS.sign(payload: document.serialized(changes: encoded), type: JWS.batchType, key: node.signingKey)
         let batch = OutboundBatch(
             peer: peer, sequence: sequence, batchId: document.batchId, jws: jws.serialized(), keys: changes.map(\.key),
             createdAt: now, nextAttemptAt: now)
-        try tx.saveOutboundBatch(batch)
+        try await tx.saveOutboundBatch(batch)
         for change in changes {
-            try tx.appendLineage(
+            try await tx.appendLineage(
                 LineageEntry(
                     key: change.key, peer: peer, direction: .outbound, batchId: document.batchId, contentVersion: change.content?.version,
                     statusVersion: change.status.version, outcome: nil, at: now))
         }
-        try tx.appendLog(
+        try await tx.appendLog(
             SyncLogEntry(
                 at: now, peer: peer, batchId: document.batchId, event: "batch.created",
                 detail: "sequence \(sequence), \(changes.count) changes"))
@@ -114,7 +114,7 @@ extension SyncEngine {
 
     /// Takes a peer's receipt for a batch: checks its signature and that it answers exactly this batch, then marks the
     /// batch delivered, records each change's outcome in the lineage, acknowledges corrections, and keeps rejections.
-    public func accept(receipt bytes: [UInt8], for batch: OutboundBatch) throws {
+    public func accept(receipt bytes: [UInt8], for batch: OutboundBatch) async throws {
         let now = clock.now()
         let receipt: Receipt
         let verified: SignatureVerifier.Verified
@@ -133,42 +133,42 @@ extension SyncEngine {
             throw EngineError(
                 code: "receipt.mismatch", message: "the receipt does not answer batch \(batch.batchId) to \(batch.peer)", retryable: true)
         }
-        try store.write { tx in
-            guard var current = try tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.batchId == batch.batchId else {
+        try await store.write { tx in
+            guard var current = try await tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.batchId == batch.batchId else {
                 return
             }
             if current.state == .delivered { return }
             current.state = .delivered
             current.receipt = bytes
             current.lastError = nil
-            try tx.updateOutboundBatch(current)
-            try tx.recordDelivery(peer: current.peer, sequence: current.sequence, at: now)
+            try await tx.updateOutboundBatch(current)
+            try await tx.recordDelivery(peer: current.peer, sequence: current.sequence, at: now)
             // Outcome i answers change i of the batch as sent: its record, and (from the hop kept when it was made) the
             // status version it carried; read from the payload only for a batch without hops (made by an older store).
             var sentChanges: [JSONValue]?
             for outcome in receipt.outcomes where outcome.index >= 0 && outcome.index < current.keys.count {
                 let key = current.keys[outcome.index]
-                var sentVersion = try tx.setLineageOutcome(peer: batch.peer, batchId: batch.batchId, key: key, outcome: outcome.outcome)
+                var sentVersion = try await tx.setLineageOutcome(peer: batch.peer, batchId: batch.batchId, key: key, outcome: outcome.outcome)
                 if sentVersion == nil {
                     if sentChanges == nil { sentChanges = (try? JSONParser().parse(sent.payload))?["changes"]?.arrayValue ?? [] }
                     sentVersion = sentChanges.flatMap { outcome.index < $0.count ? $0[outcome.index]["status"]?["version"]?.intValue : nil }
                 }
                 if outcome.outcome == "rejected" {
-                    try tx.appendRejection(
+                    try await tx.appendRejection(
                         RejectionEntry(
                             peer: batch.peer, batchId: batch.batchId, index: outcome.index, key: key, code: outcome.code ?? "rejected",
                             field: outcome.field, message: outcome.message ?? "", at: now))
                 } else if let version = sentVersion {
                     // The holder now has this status version, and so every decision before it.
-                    try tx.acknowledgeCorrection(key: key, statusVersion: version, peer: batch.peer, at: now)
+                    try await tx.acknowledgeCorrection(key: key, statusVersion: version, peer: batch.peer, at: now)
                 }
             }
             let summary = receipt.summary
-            try tx.appendLog(
+            try await tx.appendLog(
                 SyncLogEntry(
                     at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.delivered",
                     detail: "sequence \(batch.sequence): " + Receipt.summaryText(summary)))
-            try tx.appendAudit(
+            try await tx.appendAudit(
                 at: now, actor: node.id, action: "batch.delivered", subject: batch.batchId,
                 detail: [
                     "peer": .string(batch.peer), "sequence": .number(Double(batch.sequence)), "outcomes": SyncEngine.summaryJSON(summary),
@@ -179,19 +179,22 @@ extension SyncEngine {
     /// Records a failed attempt: the next attempt after a backoff with jitter, or dead after too many attempts, too
     /// long, or an error that no retry can fix. A `sequence.gap` answer makes the channel resend from the sequence
     /// the peer expects.
-    public func failed(_ batch: OutboundBatch, error: EngineError) throws {
+    public func failed(_ batch: OutboundBatch, error: EngineError) async throws {
         let now = clock.now()
-        try store.write { tx in
-            guard var current = try tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.state == .pending else { return }
+        try await store.write { tx in
+            guard var current = try await tx.outboundBatch(peer: batch.peer, sequence: batch.sequence), current.state == .pending else { return }
             if error.code == "sequence.gap", let expected = error.expectedSequence, expected >= 1, expected < current.sequence {
                 // The peer lost batches it had acknowledged (a restore): send them again, in order — unless one of
                 // them is dead, which stays for an operator (the failure below is counted instead).
-                let earlier = try (expected..<current.sequence).compactMap { try tx.outboundBatch(peer: batch.peer, sequence: $0) }
+                var earlier: [OutboundBatch] = []
+                for sequence in expected..<current.sequence {
+                    if let found = try await tx.outboundBatch(peer: batch.peer, sequence: sequence) { earlier.append(found) }
+                }
                 if earlier.count == current.sequence - expected, !earlier.contains(where: { $0.state == .dead }) {
                     for var resend in earlier {
                         resend.state = .pending
                         resend.nextAttemptAt = now
-                        try tx.updateOutboundBatch(resend)
+                        try await tx.updateOutboundBatch(resend)
                         if resend.jws.isEmpty {
                             // Its signed bytes were dropped after delivery (engine.sentBatchRetentionSeconds): the same
                             // records, as they stand now and through the outbound rule, signed again as a new batch
@@ -201,8 +204,8 @@ extension SyncEngine {
                             var changes: [JSONValue] = []
                             for key in resend.keys {
                                 // The peer held the record (it was in this batch): at least its status goes.
-                                guard let stored = try tx.record(key),
-                                    let change = try outboundChange(stored, to: batch.peer, at: nil, today: today, reader: tx)
+                                guard let stored = try await tx.record(key),
+                                    let change = try await outboundChange(stored, to: batch.peer, at: nil, today: today, reader: tx)
                                         ?? statusToCarry(stored.state).map({ Change(key: key, content: nil, status: $0) })
                                 else { continue }
                                 keys.append(key)
@@ -219,24 +222,24 @@ extension SyncEngine {
                             resend.keys = keys
                             resend.jws = try JWS.sign(payload: document.json.serialized(), type: JWS.batchType, key: node.signingKey)
                                 .serialized()
-                            try tx.resignOutboundBatch(resend, replacing: oldBatchId)
+                            try await tx.resignOutboundBatch(resend, replacing: oldBatchId)
                         }
                     }
-                    try tx.appendLog(
+                    try await tx.appendLog(
                         SyncLogEntry(
                             at: now, peer: batch.peer, batchId: batch.batchId, event: "sequence.gap",
                             detail: "peer expects \(expected); resending from there"))
                     return
                 }
             }
-            if error.code == "batch.outside-window", try resign(current, at: now, after: error, in: tx) { return }
+            if error.code == "batch.outside-window", try await resign(current, at: now, after: error, in: tx) { return }
             current.attempts += 1
             current.lastError = error.description
             let age = now.seconds - current.createdAt.seconds
             if !error.retryable || current.attempts >= configuration.deadLetterAttempts || age >= configuration.deadLetterAgeSeconds {
                 current.state = .dead
-                try tx.updateOutboundBatch(current)
-                try tx.appendLog(
+                try await tx.updateOutboundBatch(current)
+                try await tx.appendLog(
                     SyncLogEntry(
                         at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.dead",
                         detail: "after \(current.attempts) attempts over \(age) s: \(error.description)"))
@@ -244,8 +247,8 @@ extension SyncEngine {
             }
             let delay = configuration.retry.delay(afterAttempt: current.attempts, unit: random.unit())
             current.nextAttemptAt = Timestamp(seconds: now.seconds + Int64(delay.rounded(.up)))
-            try tx.updateOutboundBatch(current)
-            try tx.appendLog(
+            try await tx.updateOutboundBatch(current)
+            try await tx.appendLog(
                 SyncLogEntry(
                     at: now, peer: batch.peer, batchId: batch.batchId, event: "batch.failed",
                     detail: "attempt \(current.attempts): \(error.description); next attempt at \(current.nextAttemptAt)"))
@@ -253,7 +256,7 @@ extension SyncEngine {
     }
 
     /// Signs a pending batch's changes again as a new batch (new id and time, the same sequence and items).
-    func resign(_ batch: OutboundBatch, at now: Timestamp, after error: EngineError, in tx: any StoreTransaction) throws -> Bool {
+    func resign(_ batch: OutboundBatch, at now: Timestamp, after error: EngineError, in tx: any StoreTransaction) async throws -> Bool {
         let old = try BatchDocument(json: JSONParser().parse(JWS.parse(JSONParser().parse(batch.jws), expectedType: JWS.batchType).payload))
         // A batch signed within the hour cannot be outside any sane window: the clocks disagree. Signing again would
         // be refused again; the attempt counts as a failure and the error says to check the clocks.
@@ -272,18 +275,18 @@ extension SyncEngine {
         }
         let delay = configuration.retry.delay(afterAttempt: again.attempts, unit: random.unit())
         again.nextAttemptAt = Timestamp(seconds: now.seconds + Int64(delay.rounded(.up)))
-        try tx.resignOutboundBatch(again, replacing: batch.batchId)
+        try await tx.resignOutboundBatch(again, replacing: batch.batchId)
         for change in old.changes {
             guard let owner = change["key"]?["owner"]?.stringValue, let kind = change["key"]?["kind"]?.stringValue,
                 let sourceId = change["key"]?["sourceId"]?.stringValue
             else { continue }
-            try tx.appendLineage(
+            try await tx.appendLineage(
                 LineageEntry(
                     key: RecordKey(owner: owner, kind: kind, sourceId: sourceId), peer: batch.peer, direction: .outbound,
                     batchId: document.batchId, contentVersion: change["content"]?["version"]?.intValue,
                     statusVersion: change["status"]?["version"]?.intValue ?? 0, outcome: nil, at: now))
         }
-        try tx.appendLog(
+        try await tx.appendLog(
             SyncLogEntry(
                 at: now, peer: batch.peer, batchId: document.batchId, event: "batch.resigned",
                 detail:
@@ -293,21 +296,21 @@ extension SyncEngine {
     }
 
     /// Puts a dead batch back in line (an operator's decision), attempts reset.
-    public func requeue(peer: String, sequence: Int) throws {
+    public func requeue(peer: String, sequence: Int) async throws {
         let now = clock.now()
-        try store.write { tx in
-            guard var batch = try tx.outboundBatch(peer: peer, sequence: sequence), batch.state == .dead else {
+        try await store.write { tx in
+            guard var batch = try await tx.outboundBatch(peer: peer, sequence: sequence), batch.state == .dead else {
                 throw EngineError(code: "batch.not-dead", message: "no dead batch \(sequence) to \(peer)")
             }
             batch.state = .pending
             batch.attempts = 0
             batch.nextAttemptAt = now
-            try tx.updateOutboundBatch(batch)
-            try tx.appendLog(
+            try await tx.updateOutboundBatch(batch)
+            try await tx.appendLog(
                 SyncLogEntry(
                     at: now, peer: peer, batchId: batch.batchId, event: "batch.requeued",
                     detail: "sequence \(sequence) requeued by an operator"))
-            try tx.appendAudit(
+            try await tx.appendAudit(
                 at: now, actor: "operator", action: "batch.requeued", subject: batch.batchId,
                 detail: ["peer": .string(peer), "sequence": .number(Double(sequence))])
         }
@@ -339,13 +342,13 @@ extension SyncEngine {
         to peer: String, transport: any PeerTransport, breaker: inout CircuitBreaker, executor: any StoreExecutor = InlineExecutor()
     ) async throws -> PushRound {
         guard breaker.allowsRequest(now: clock.now()) else { return PushRound() }
-        let batches = try await executor.write { try self.window(to: peer) }
+        let batches = try await executor.write { try await self.window(to: peer) }
         guard !batches.isEmpty else { return PushRound() }
         // While the window is at the receiver, the next one is made here (prefetch), so that neither end waits for
         // the other's work; made batches are saved, and a failure to make them only leaves them for the next round.
         async let sent = transport.push(window: batches.map(\.jws), to: peer)
         if batches.allSatisfy({ $0.attempts == 0 }) {
-            _ = try? await executor.write { try self.prefetch(to: peer) }
+            _ = try? await executor.write { try await self.prefetch(to: peer) }
         }
         let answers = await sent
         var round = PushRound()
@@ -354,7 +357,7 @@ extension SyncEngine {
             switch answer {
             case .success(let receipt):
                 do {
-                    try await executor.write { try self.accept(receipt: receipt, for: batch) }
+                    try await executor.write { try await self.accept(receipt: receipt, for: batch) }
                     round.delivered.append(batch)
                     continue
                 } catch let error as EngineError {
@@ -374,7 +377,7 @@ extension SyncEngine {
         }
         for failure in round.failed {
             let kept = failure
-            try await executor.write { try self.failed(kept.batch, error: kept.error) }
+            try await executor.write { try await self.failed(kept.batch, error: kept.error) }
         }
         if !round.delivered.isEmpty {
             breaker.recordSuccess()
@@ -398,7 +401,7 @@ extension SyncEngine {
         let deadline = ContinuousClock.now + patience
         let store = self.store
         while true {
-            let expected = try await executor.read { try store.read { try $0.expectedInboundSequence(from: prepared.sender) } }
+            let expected = try await executor.read { try await store.read { try await $0.expectedInboundSequence(from: prepared.sender) } }
             if prepared.sequence <= expected || ContinuousClock.now >= deadline { return }
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -408,16 +411,16 @@ extension SyncEngine {
 /// Where the engine's blocking store work runs when it is called from async code.
 public protocol StoreExecutor: Sendable {
     /// Runs `body`, a store write, and returns its result.
-    func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T
+    func write<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T
     /// Runs `body`, a store read (readers run beside the writer), and returns its result.
-    func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T
 }
 
 /// Runs store work on the calling task (tests, tools).
 public struct InlineExecutor: StoreExecutor {
     public init() {}
-    public func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try body() }
-    public func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try body() }
+    public func write<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T { try await body() }
+    public func read<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T { try await body() }
 }
 
 extension SyncEngine {

@@ -38,16 +38,16 @@ extension SyncEngine {
     /// Serves `subscriber` a signed feed page after `cursor` (or the first page of a snapshot of everything it may hold,
     /// which the feed continues from its cursor), and records in the lineage that each record went to it (so later
     /// corrections reach it): ``prepareFeedPage(to:after:limit:snapshot:)``, ``recordServed(_:)``, ``signed(_:)``.
-    public func serveFeed(to subscriber: String, after cursor: String?, limit: Int, snapshot: Bool = false) throws -> [UInt8] {
-        let prepared = try prepareFeedPage(to: subscriber, after: cursor, limit: limit, snapshot: snapshot)
-        try recordServed(prepared)
+    public func serveFeed(to subscriber: String, after cursor: String?, limit: Int, snapshot: Bool = false) async throws -> [UInt8] {
+        let prepared = try await prepareFeedPage(to: subscriber, after: cursor, limit: limit, snapshot: snapshot)
+        try await recordServed(prepared)
         return try signed(prepared)
     }
 
     /// A feed page for `subscriber`, read from a snapshot through the one outbound rule: neither recorded nor signed
     /// yet. Reading it needs no writer, so the pages of several subscribers answered at once (long polls woken by
     /// one correction) are read side by side; only ``recordServed(_:)`` takes the writer, briefly.
-    public func prepareFeedPage(to subscriber: String, after cursor: String?, limit: Int, snapshot: Bool = false) throws -> PreparedFeedPage {
+    public func prepareFeedPage(to subscriber: String, after cursor: String?, limit: Int, snapshot: Bool = false) async throws -> PreparedFeedPage {
         guard node.federation.peers[subscriber] != nil else {
             throw EngineError(code: "peer.unknown", message: "\(subscriber) is not in the registry")
         }
@@ -59,12 +59,12 @@ extension SyncEngine {
         }
         let now = clock.now()
         let position = snapshot ? 0 : try FeedCursor.position(cursor)
-        let (page, changes, readThrough) = try store.read { reader in
+        let (page, changes, readThrough) = try await store.read { reader in
             let (page, changes) =
-                snapshot
+                await snapshot
                 ? try snapshotPage(for: subscriber, limit: limit, reader: reader)
                 : try feedPage(for: subscriber, after: position, limit: limit, reader: reader)
-            return (page, changes, try reader.lastLocalSequence())
+            return await (page, changes, try reader.lastLocalSequence())
         }
         return PreparedFeedPage(
             subscriber: subscriber, pageId: random.batchID(at: now), at: now, after: snapshot ? nil : cursor, position: position,
@@ -75,42 +75,42 @@ extension SyncEngine {
     /// has applied everything before the cursor it asked after), a hop in the lineage for each change (so that later
     /// corrections reach it: a record on a page the subscriber never got is at worst corrected once too often), the
     /// sync log and the audit log.
-    public func recordServed(_ prepared: PreparedFeedPage) throws { try recordServed([prepared]) }
+    public func recordServed(_ prepared: PreparedFeedPage) async throws { try await recordServed([prepared]) }
 
     /// ``recordServed(_:)`` of several pages in one transaction (the pages one correction has several subscribers
     /// served at once: one commit instead of one each).
-    public func recordServed(_ pages: [PreparedFeedPage]) throws {
-        try store.write { tx in
-            for prepared in pages { try recordServed(prepared, in: tx) }
+    public func recordServed(_ pages: [PreparedFeedPage]) async throws {
+        try await store.write { tx in
+            for prepared in pages { try await recordServed(prepared, in: tx) }
         }
     }
 
-    func recordServed(_ prepared: PreparedFeedPage, in tx: any StoreTransaction) throws {
+    func recordServed(_ prepared: PreparedFeedPage, in tx: any StoreTransaction) async throws {
         let subscriber = prepared.subscriber
-        try tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(prepared.position))
-        let changedSince = try tx.lastLocalSequence() > prepared.readThrough
+        try await tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(prepared.position))
+        let changedSince = try await tx.lastLocalSequence() > prepared.readThrough
         for change in prepared.changes {
-            try tx.appendLineage(
+            try await tx.appendLineage(
                 LineageEntry(
                     key: change.key, peer: subscriber, direction: .outbound, batchId: prepared.pageId,
                     contentVersion: change.content?.version, statusVersion: change.status.version, outcome: "served", at: prepared.at))
             // The page was read from a snapshot: a correction decided since then was tracked for the holders known at
             // its commit, before this hop made the subscriber one. It is owed to the subscriber too (it reaches it on
             // the next page: the record moved past the cursor).
-            if changedSince, let version = try tx.statusVersion(of: change.key), version > change.status.version,
-                let current = try tx.record(change.key), let owed = owedCorrection(current.state)
+            if changedSince, let version = try await tx.statusVersion(of: change.key), version > change.status.version,
+                let current = try await tx.record(change.key), let owed = owedCorrection(current.state)
             {
-                try tx.trackCorrection(
+                try await tx.trackCorrection(
                     CorrectionTracking(key: change.key, statusVersion: owed.version, status: owed.value, peer: subscriber, sentAt: prepared.at))
             }
         }
         let page = prepared.page
         guard !page.changes.isEmpty else { return }
-        try tx.appendLog(
+        try await tx.appendLog(
             SyncLogEntry(
                 at: prepared.at, peer: subscriber, batchId: prepared.pageId, event: prepared.snapshot ? "feed.snapshot" : "feed.served",
                 detail: "\(page.changes.count) changes, cursor \(page.cursor)\(page.hasMore ? ", more waiting" : "")"))
-        try tx.appendAudit(
+        try await tx.appendAudit(
             at: prepared.at, actor: subscriber, action: "feed.served", subject: prepared.pageId,
             detail: [
                 "changes": .number(Double(page.changes.count)), "cursor": .string(page.cursor), "snapshot": .bool(prepared.snapshot),
@@ -127,14 +127,14 @@ extension SyncEngine {
     }
 
     /// The cursor this node has reached in `publisher`'s feed (nil: never pulled).
-    public func feedCursor(of publisher: String) throws -> String? {
-        try store.read { try $0.feedPosition(subscriber: node.id, feed: publisher) }
+    public func feedCursor(of publisher: String) async throws -> String? {
+        try await store.read { try await $0.feedPosition(subscriber: node.id, feed: publisher) }
     }
 
     /// Applies a signed feed page pulled from `publisher`: the signature and addressee are checked, every change is
     /// judged as in a pushed batch (schema, contract, authority, agreement), merged, and its lineage kept; the
     /// cursor is stored in the same transaction, so a crash between pages neither loses nor repeats anything.
-    public func applyFeed(_ jwsBytes: [UInt8], from publisher: String) throws -> PulledPage {
+    public func applyFeed(_ jwsBytes: [UInt8], from publisher: String) async throws -> PulledPage {
         let now = clock.now()
         let verified: SignatureVerifier.Verified
         do {
@@ -168,7 +168,7 @@ extension SyncEngine {
         let cursor = page.cursor
         let hasMore = page.hasMore
         if page.changes.isEmpty {
-            try store.write { tx in try tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor) }
+            try await store.write { tx in try await tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor) }
             return PulledPage(outcomes: [:], corrections: [], cursor: cursor, hasMore: hasMore)
         }
         // Judge the changes exactly as those of a pushed batch from the publisher (no batch is pretended: a page has no
@@ -186,20 +186,20 @@ extension SyncEngine {
             else { return nil }
             return Acknowledgement(key: change.key, statusVersion: change.status.version)
         }
-        return try store.write { tx in
+        return try await store.write { tx in
             var outcomes: [String: Int] = [:]
-            for outcome in try applyEntries(entries, from: publisher, batchId: pageId, at: now, in: tx) {
+            for outcome in try await applyEntries(entries, from: publisher, batchId: pageId, at: now, in: tx) {
                 outcomes[outcome.outcome, default: 0] += 1
             }
-            try tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor)
+            try await tx.setFeedPosition(subscriber: node.id, feed: publisher, cursor: cursor)
             // Kept with the page, so the acknowledgement survives a crash or a failed send until the publisher has it.
-            try tx.queueAcknowledgements(corrections, to: publisher)
+            try await tx.queueAcknowledgements(corrections, to: publisher)
             if !entries.isEmpty {
-                try tx.appendLog(
+                try await tx.appendLog(
                     SyncLogEntry(
                         at: now, peer: publisher, batchId: pageId, event: "feed.pulled",
                         detail: outcomes.keys.sorted().map { "\($0) \(outcomes[$0]!)" }.joined(separator: ", ") + "; cursor \(cursor)"))
-                try tx.appendAudit(
+                try await tx.appendAudit(
                     at: now, actor: publisher, action: "feed.pulled", subject: pageId,
                     detail: ["outcomes": SyncEngine.summaryJSON(outcomes), "cursor": .string(cursor)])
             }
@@ -209,15 +209,15 @@ extension SyncEngine {
 
     /// The corrections pulled from `publisher` whose acknowledgement it has not had yet (at most 10,000, the most one
     /// acknowledgement carries), and that acknowledgement signed; nil when none waits.
-    public func pendingAcknowledgement(to publisher: String) throws -> (items: [Acknowledgement], jws: [UInt8])? {
-        let items = try store.read { try $0.pendingAcknowledgements(to: publisher, limit: 10_000) }
+    public func pendingAcknowledgement(to publisher: String) async throws -> (items: [Acknowledgement], jws: [UInt8])? {
+        let items = try await store.read { try await $0.pendingAcknowledgements(to: publisher, limit: 10_000) }
         guard !items.isEmpty else { return nil }
         return (items, try acknowledgement(of: items, to: publisher))
     }
 
     /// Forgets acknowledgements `publisher` has taken (its answer was 2xx).
-    public func acknowledgementsDelivered(_ items: [Acknowledgement], to publisher: String) throws {
-        try store.write { tx in try tx.removeAcknowledgements(items, to: publisher) }
+    public func acknowledgementsDelivered(_ items: [Acknowledgement], to publisher: String) async throws {
+        try await store.write { tx in try await tx.removeAcknowledgements(items, to: publisher) }
     }
 
     /// A signed acknowledgement to `publisher` that these corrections reached this node (sent by a subscriber after
@@ -230,7 +230,7 @@ extension SyncEngine {
     }
 
     /// Takes a holder's signed acknowledgement of corrections; returns how many tracked corrections it settled.
-    public func receiveAcknowledgement(_ jwsBytes: [UInt8]) throws -> (sender: String, acknowledged: Int) {
+    public func receiveAcknowledgement(_ jwsBytes: [UInt8]) async throws -> (sender: String, acknowledged: Int) {
         let now = clock.now()
         let verified: SignatureVerifier.Verified
         do {
@@ -253,22 +253,22 @@ extension SyncEngine {
             throw EngineError(code: error.code, message: error.message)
         }
         let keys = document.acknowledgements
-        return try store.write { tx in
+        return try await store.write { tx in
             var settled = 0
             for ack in keys {
-                let tracked = try tx.corrections(of: ack.key).filter {
+                let tracked = try await tx.corrections(of: ack.key).filter {
                     $0.peer == sender && $0.statusVersion <= ack.statusVersion && $0.acknowledgedAt == nil
                 }
                 for correction in tracked {
-                    try tx.acknowledgeCorrection(key: ack.key, statusVersion: correction.statusVersion, peer: sender, at: now)
+                    try await tx.acknowledgeCorrection(key: ack.key, statusVersion: correction.statusVersion, peer: sender, at: now)
                     settled += 1
                 }
             }
-            try tx.appendLog(
+            try await tx.appendLog(
                 SyncLogEntry(
                     at: now, peer: sender, batchId: document.ackId, event: "corrections.acknowledged",
                     detail: "\(keys.count) acknowledged by \(sender), \(settled) tracked corrections settled"))
-            try tx.appendAudit(
+            try await tx.appendAudit(
                 at: now, actor: sender, action: "acknowledgement.received",
                 subject: document.ackId,
                 detail: ["acknowledgements": .number(Double(keys.count)), "settled": .number(Double(settled))])

@@ -24,7 +24,7 @@ extension SyncEngine {
     ///   of it, not even that it exists.
     func outboundChange(
         _ stored: StoredRecord, to peer: String, at position: Int64?, today: CivilDate, reader: any StoreReader
-    ) throws -> Change? {
+    ) async throws -> Change? {
         let state = stored.state
         guard peer != node.id else { return nil }
         if node.isRelay {
@@ -42,7 +42,7 @@ extension SyncEngine {
             if !masked.isEmpty { travelling.record = record }  // (the setter hashes the record again: only when it changed)
             return Change(key: state.key, content: travelling, status: status, masked: masked)
         }
-        guard status.from != nil, try reader.holders(of: state.key).contains(peer) else { return nil }
+        guard status.from != nil, try await reader.holders(of: state.key).contains(peer) else { return nil }
         return Change(key: state.key, content: nil, status: status)
     }
 
@@ -82,33 +82,33 @@ extension SyncEngine {
 
     /// The peers with something to push now: a pending batch, a backlog, or a record after their channel's position that
     /// their filter matches (the rule may still find nothing to send in it: the next batch then only moves the position).
-    public func peersWithWork() throws -> [String] {
-        try peersWithWork(among: nil)
+    public func peersWithWork() async throws -> [String] {
+        try await peersWithWork(among: nil)
     }
 
     /// Whether `peer` has something to push now (``peersWithWork()`` for one peer: what its push loop asks on each
     /// wake-up, so that a wake-up costs one channel's look, not every channel's).
-    public func hasWork(for peer: String) throws -> Bool {
-        try !peersWithWork(among: [peer]).isEmpty
+    public func hasWork(for peer: String) async throws -> Bool {
+        try await !peersWithWork(among: [peer]).isEmpty
     }
 
     /// The peers among `candidates` (every peer when nil) with a pending batch or a backlog, or with a record to look
     /// at after their push position.
-    public func peersWithWork(among candidates: [String]?) throws -> [String] {
+    public func peersWithWork(among candidates: [String]?) async throws -> [String] {
         let today = clock.now().chinaDate
         let scanned = candidates.map { Set($0).intersection(pushPeers).sorted() } ?? pushPeers
-        return try store.read { reader in
-            let queued = try reader.peersWithWork()
+        return try await store.read { reader in
+            let queued = try await reader.peersWithWork()
             var peers = Set(candidates.map { wanted in queued.filter(wanted.contains) } ?? queued)
-            let positions = try reader.pushPositions()
-            let last = try reader.lastLocalSequence()  // this snapshot's: what commits later comes after it
+            let positions = try await reader.pushPositions()
+            let last = try await reader.lastLocalSequence()  // this snapshot's: what commits later comes after it
             for peer in scanned where !peers.contains(peer) {
                 let filter = channelFilter(for: peer, today: today)
                 let position = positions[peer] ?? 0
                 let start = looks.start(peer, filter: filter, position: position)
                 var look = filter
                 look.madeHereAfter = position  // the look starts later, the made-here bound stays the channel's
-                if try !reader.records(after: start, limit: 1, matching: look).isEmpty {
+                if try await !reader.records(after: start, limit: 1, matching: look).isEmpty {
                     peers.insert(peer)
                 } else {
                     looks.sawNothing(peer, filter: filter, through: last)
@@ -120,38 +120,38 @@ extension SyncEngine {
 
     /// Where `peer`'s channel stands in this node's log: its push position, or for a peer that pulls, the cursor it
     /// last asked a page after (what it has applied).
-    public func channelPosition(of peer: String, reader: any StoreReader) throws -> Int64 {
+    public func channelPosition(of peer: String, reader: any StoreReader) async throws -> Int64 {
         if configuration.pulledBy.contains(peer) {
-            return (try? FeedCursor.position(reader.feedPosition(subscriber: peer, feed: node.id))) ?? 0
+            return await (try? FeedCursor.position(reader.feedPosition(subscriber: peer, feed: node.id))) ?? 0
         }
-        return try reader.pushPositions()[peer] ?? 0
+        return try await reader.pushPositions()[peer] ?? 0
     }
 
     /// A channel's queue, read from its position: the records after it that its filter matches (what the rule may
     /// still send; it sends each at most once), its backlog, and when the oldest of them was stored.
-    public func channelQueue(of peer: String, reader: any StoreReader) throws -> (count: Int, oldest: Timestamp?) {
+    public func channelQueue(of peer: String, reader: any StoreReader) async throws -> (count: Int, oldest: Timestamp?) {
         let filter = channelFilter(for: peer, today: clock.now().chinaDate)
-        let log = try reader.recordSummary(after: try channelPosition(of: peer, reader: reader), matching: filter)
-        return (log.count + (try reader.backlogCount(peer: peer)), log.oldest)
+        let log = try await reader.recordSummary(after: try channelPosition(of: peer, reader: reader), matching: filter)
+        return await (log.count + (try reader.backlogCount(peer: peer)), log.oldest)
     }
 
     /// What `peer`'s channel would carry now, read in one snapshot without moving its position: its backlog, then the
     /// log after its position, through the outbound rule (at most `limit` changes). For operators and tests.
-    public func preview(to peer: String, limit: Int = 1000) throws -> [Change] {
+    public func preview(to peer: String, limit: Int = 1000) async throws -> [Change] {
         let today = clock.now().chinaDate
-        return try store.read { reader in
+        return try await store.read { reader in
             var changes: [Change] = []
-            for key in try reader.backlog(peer: peer, limit: limit) {
-                if let stored = try reader.record(key), let change = try outboundChange(stored, to: peer, at: nil, today: today, reader: reader) {
+            for key in try await reader.backlog(peer: peer, limit: limit) {
+                if let stored = try await reader.record(key), let change = try await outboundChange(stored, to: peer, at: nil, today: today, reader: reader) {
                     changes.append(change)
                 }
             }
-            var position = try channelPosition(of: peer, reader: reader)
+            var position = try await channelPosition(of: peer, reader: reader)
             let filter = channelFilter(for: peer, today: today)
             while changes.count < limit {
-                let page = try reader.records(after: position, limit: 500, matching: filter)
+                let page = try await reader.records(after: position, limit: 500, matching: filter)
                 for stored in page where changes.count < limit {
-                    if let change = try outboundChange(stored, to: peer, at: position, today: today, reader: reader) { changes.append(change) }
+                    if let change = try await outboundChange(stored, to: peer, at: position, today: today, reader: reader) { changes.append(change) }
                     position = stored.localSequence
                 }
                 if page.count < 500 { break }

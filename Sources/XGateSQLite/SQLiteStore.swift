@@ -11,13 +11,13 @@ import XGateCore
 ///
 /// ```swift
 /// let store = try SQLiteStore.open(path: "/var/lib/xgate/node.sqlite")
-/// try store.write { tx in try tx.putRecord(state) }
-/// let feed = try store.read { try $0.records(after: cursor, limit: 500) }
-/// try store.close()
+/// try await store.write { tx in try await tx.putRecord(state) }
+/// let feed = try await store.read { try await $0.records(after: cursor, limit: 500) }
+/// try await store.close()
 /// ```
 ///
-/// Calls are synchronous and block the calling thread; they must not be nested (a `write` or `read` inside another
-/// raises GRDB's "not reentrant" fatal error). Errors from SQLite come out as ``StoreError``; an error thrown by the
+/// A transaction body runs on its connection's queue in one piece (``SQLiteWriter``, ``SQLiteRead``): it awaits only
+/// the store's own calls, which never suspend here; transactions must not be nested. Errors from SQLite come out as ``StoreError``; an error thrown by the
 /// body of `write` or `read` comes out unchanged, after the transaction is rolled back.
 public final class SQLiteStore: SyncStore, Sendable {
     /// The database file.
@@ -25,6 +25,8 @@ public final class SQLiteStore: SyncStore, Sendable {
     /// The settings it was opened with.
     public let configuration: Configuration
     let pool: DatabasePool
+    /// Runs write transactions on the writer connection's queue (``SQLiteWriter``).
+    let writer: SQLiteWriter
     /// Files of the store that group or others could read when it was opened, now 0600 (the daemon warns of them).
     public let tightenedFiles: [String]
 
@@ -79,6 +81,7 @@ public final class SQLiteStore: SyncStore, Sendable {
         if superseded {
             throw StoreError(.open, "\(path) was written by a newer xgate: it holds migrations this version does not know")
         }
+        writer = SQLiteWriter(pool: pool)
     }
 
     /// Opens an existing store for reading only: no migration runs, nothing is created, a write throws. For tools
@@ -130,6 +133,7 @@ public final class SQLiteStore: SyncStore, Sendable {
         self.path = path
         self.configuration = configuration
         self.pool = pool
+        self.writer = SQLiteWriter(pool: pool)
         self.tightenedFiles = []
     }
 
@@ -140,9 +144,9 @@ public final class SQLiteStore: SyncStore, Sendable {
 
     /// Checkpoints the WAL into the database file and closes every connection; any later call throws. The
     /// checkpoint is best effort: if another process is reading, the WAL stays and the next open replays it.
-    public func close() throws {
+    public func close() async throws {
         if !pool.configuration.readonly {
-            _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            _ = try? await writer.withoutTransaction(Handed(value: { try $0.checkpoint(.truncate) }))
         }
         do {
             try pool.close()
@@ -152,18 +156,20 @@ public final class SQLiteStore: SyncStore, Sendable {
     }
 
     /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`); if it throws, nothing of it is kept.
-    public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+    public func write<T: Sendable>(_ body: @escaping (any StoreTransaction) async throws -> T) async throws -> T {
         do {
-            return try pool.write { db in try body(SQLiteTransaction(db: db)) }
+            nonisolated(unsafe) let body = body
+            return try await writer.transaction(Handed(value: body))
         } catch let error as DatabaseError {
             throw mapped(error)
         }
     }
 
     /// Runs `body` against a consistent snapshot, on a reader connection.
-    public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
+    public func read<T: Sendable>(_ body: @escaping (any StoreReader) async throws -> T) async throws -> T {
         do {
-            return try pool.read { db in try body(SQLiteReader(db: db)) }
+            nonisolated(unsafe) let body = body
+            return try await SQLiteRead(pool: pool).run(Handed(value: body))
         } catch let error as DatabaseError {
             throw mapped(error)
         }

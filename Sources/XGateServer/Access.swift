@@ -75,7 +75,7 @@ struct PeerAuthenticationMiddleware: RouterMiddleware {
     let access: AccessPolicy
     let limiter: RateLimiter
 
-    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
+    func handle(_ request: Request, context: GatewayContext, next: @concurrent (Request, GatewayContext) async throws -> Response) async throws
         -> Response
     {
         var context = context
@@ -91,7 +91,7 @@ struct OperatorAuthenticationMiddleware: RouterMiddleware {
     let access: AccessPolicy
     let limiter: RateLimiter
 
-    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
+    func handle(_ request: Request, context: GatewayContext, next: @concurrent (Request, GatewayContext) async throws -> Response) async throws
         -> Response
     {
         guard access.isOperator(request) else {

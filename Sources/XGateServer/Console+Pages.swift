@@ -205,7 +205,7 @@ extension GatewayAPI {
         else { throw Problem(.badRequest, code: "request.field", detail: "owner, kind, sourceId and digest are required") }
         let key = RecordKey(owner: owner, kind: kind, sourceId: sourceId)
         let engine = self.engine
-        _ = try await engineCall { try await offload.write { try engine.resolveConflict(key, choosing: digest) } }
+        _ = try await engineCall { try await offload.write { try await engine.resolveConflict(key, choosing: digest) } }
         board.work.signal()
         return redirect("/console/conflicts")
     }
@@ -308,13 +308,13 @@ extension GatewayAPI {
     /// GET /console/batches/:batchId: a batch (or feed page) with its receipt and what happened to each record.
     func batchPage(_ batchId: String, _ context: GatewayContext) async throws -> Response {
         let engine = self.engine
-        let (hops, inbound, outbound, refused) = try await offload.run {
-            try engine.store.read { reader -> ([LineageEntry], InboxEntry?, OutboundBatch?, [RejectionEntry]) in
-                let hops = try reader.lineage(batchId: batchId)
+        let (hops, inbound, outbound, refused) = try await offload.read {
+            try await engine.store.read { reader -> ([LineageEntry], InboxEntry?, OutboundBatch?, [RejectionEntry]) in
+                let hops = try await reader.lineage(batchId: batchId)
                 let sender = hops.first { $0.direction == .inbound }?.peer
-                let inbound = try sender.flatMap { try reader.inboxEntry(sender: $0, batchId: batchId) }
-                let outbound = try reader.outboundBatch(batchId: batchId)
-                let refused = try reader.rejections(limit: 10_000).filter { $0.batchId == batchId }
+                let inbound = try await sender.asyncFlatMap { try await reader.inboxEntry(sender: $0, batchId: batchId) }
+                let outbound = try await reader.outboundBatch(batchId: batchId)
+                let refused = try await reader.rejections(limit: 10_000).filter { $0.batchId == batchId }
                 return (hops, inbound, outbound, refused)
             }
         }
@@ -401,7 +401,7 @@ extension GatewayAPI {
             queueDepth: health.peers.values.map(\.queueDepth).reduce(0, +))
         let keepingSince = Timestamp(seconds: now.at.seconds - Self.activityRetentionSeconds)
         try await offload.write { [engine] in
-            try engine.store.write { tx in try tx.appendActivitySample(sample, keepingSince: keepingSince) }
+            try await engine.store.write { tx in try await tx.appendActivitySample(sample, keepingSince: keepingSince) }
         }
         return now
     }
@@ -415,7 +415,7 @@ extension GatewayAPI {
         let now = engine.clock.now()
         let from = now.seconds - Int64(hours) * 3600
         let engine = self.engine
-        let samples = try await offload.run { try engine.store.read { try $0.activitySamples(since: Timestamp(seconds: from)) } }
+        let samples = try await offload.read { try await engine.store.read { try await $0.activitySamples(since: Timestamp(seconds: from)) } }
         // A point per sample; where the daemon was down (a sample's interval does not start where the last one ended)
         // the lines break instead of joining across the gap.
         var throughputIn: [(Int64, Double)?] = []

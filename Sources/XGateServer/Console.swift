@@ -139,7 +139,7 @@ func redirect(_ location: String, cookie: String? = nil) -> Response {
 struct ConsoleAuthenticationMiddleware: RouterMiddleware {
     let sessions: ConsoleSessions
 
-    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
+    func handle(_ request: Request, context: GatewayContext, next: @concurrent (Request, GatewayContext) async throws -> Response) async throws
         -> Response
     {
         guard let id = ConsoleAuthenticationMiddleware.sessionID(request), let session = sessions.session(id) else {

@@ -47,25 +47,26 @@ struct NodeHealth: Sendable {
 
         /// A peer's queue, read from its channel's position in the log: records waiting, batches pending and dead, and
         /// the lag.
-        static func read(_ peer: String, _ reader: any StoreReader, engine: SyncEngine, now: Timestamp) throws -> PeerHealth {
-            let pending = try engine.channelQueue(of: peer, reader: reader)
-            let batches = try reader.outboundBatches(peer: peer, state: .pending)
+        static func read(_ peer: String, _ reader: any StoreReader, engine: SyncEngine, now: Timestamp) async throws -> PeerHealth {
+            let pending = try await engine.channelQueue(of: peer, reader: reader)
+            let batches = try await reader.outboundBatches(peer: peer, state: .pending)
             let oldest = ([pending.oldest].compactMap { $0 } + batches.map(\.createdAt)).min()
             return PeerHealth(
                 queueDepth: pending.count, lagSeconds: oldest.map { max(0, now.seconds - $0.seconds) } ?? 0, pendingBatches: batches.count,
-                deadBatches: try reader.outboundBatches(peer: peer, state: .dead).count,
-                acknowledgementsOwed: try reader.pendingAcknowledgementCount(to: peer), pendingBatchError: batches.first?.lastError)
+                deadBatches: try await reader.outboundBatches(peer: peer, state: .dead).count,
+                acknowledgementsOwed: try await reader.pendingAcknowledgementCount(to: peer), pendingBatchError: batches.first?.lastError)
         }
     }
 
     /// The peers this node exchanges with: those with work waiting, those a channel has been used with, and the
     /// publishers it pulls from.
-    static func peers(_ reader: any StoreReader, engine: SyncEngine, pullFrom: [String]) throws -> [String] {
-        var peers = Set(try reader.peersWithWork())
-        peers.formUnion(try reader.pushPositions().keys)
+    static func peers(_ reader: any StoreReader, engine: SyncEngine, pullFrom: [String]) async throws -> [String] {
+        var peers = await Set(try reader.peersWithWork())
+        await peers.formUnion(try reader.pushPositions().keys)
         peers.formUnion(engine.configuration.pulledBy)
         for (id, _) in engine.node.federation.peers where id != engine.node.id {
-            if try reader.expectedInboundSequence(from: id) > 1 || reader.nextOutboundSequence(peer: id) > 1 { peers.insert(id) }
+            if try await reader.expectedInboundSequence(from: id) > 1 { peers.insert(id) }
+            if try await reader.nextOutboundSequence(peer: id) > 1 { peers.insert(id) }
         }
         peers.formUnion(pullFrom)
         return peers.sorted()
@@ -97,13 +98,13 @@ extension GatewayAPI {
         let now = engine.clock.now()
         let pullFrom = self.pullFrom
         let deadline = engine.configuration.correctionDeadlineSeconds
-        return try await offload.run {
-            try engine.store.read { reader -> NodeHealth in
+        return try await offload.read {
+            try await engine.store.read { reader -> NodeHealth in
                 var health = NodeHealth()
-                for peer in try NodeHealth.peers(reader, engine: engine, pullFrom: pullFrom) {
-                    health.peers[peer] = try NodeHealth.PeerHealth.read(peer, reader, engine: engine, now: now)
+                for peer in try await NodeHealth.peers(reader, engine: engine, pullFrom: pullFrom) {
+                    health.peers[peer] = try await NodeHealth.PeerHealth.read(peer, reader, engine: engine, now: now)
                 }
-                for correction in try reader.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds + 1)) {
+                for correction in try await reader.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds + 1)) {
                     health.peers[correction.peer, default: NodeHealth.PeerHealth()].unacknowledged += 1
                     if now.seconds - correction.sentAt.seconds > deadline {
                         health.peers[correction.peer, default: NodeHealth.PeerHealth()].overdue += 1

@@ -79,12 +79,12 @@ extension GatewayAPI {
         let engine = self.engine
         let now = engine.clock.now()
         let me = engine.node.id
-        let rows = try await offload.run {
-            try engine.store.read { reader -> [JSONValue] in
-                return try NodeHealth.peers(reader, engine: engine, pullFrom: pullFrom).map { peer in
-                    let queue = try NodeHealth.PeerHealth.read(peer, reader, engine: engine, now: now)
+        let rows = try await offload.read {
+            try await engine.store.read { reader -> [JSONValue] in
+                return try await NodeHealth.peers(reader, engine: engine, pullFrom: pullFrom).asyncMap { peer in
+                    let queue = try await NodeHealth.PeerHealth.read(peer, reader, engine: engine, now: now)
                     let entry = board.entry(peer)
-                    return [
+                    return await [
                         "peer": .string(peer), "queueDepth": .number(Double(queue.queueDepth)),
                         "batchesInFlight": .number(Double(queue.pendingBatches)), "deadBatches": .number(Double(queue.deadBatches)),
                         "lagSeconds": .number(Double(queue.lagSeconds)),
@@ -94,7 +94,7 @@ extension GatewayAPI {
                         "lastSuccess": entry.lastSuccess.map { .string($0.text) } ?? .null,
                         "lastError": entry.lastError.map(JSONValue.string) ?? queue.pendingBatchError.map(JSONValue.string) ?? .null,
                         "lastErrorAt": entry.lastErrorAt.map { .string($0.text) } ?? .null, "circuit": .string(entry.circuit),
-                        "feedCursor": try reader.feedPosition(subscriber: me, feed: peer).map(JSONValue.string) ?? .null,
+                        "feedCursor": try await reader.feedPosition(subscriber: me, feed: peer).map(JSONValue.string) ?? .null,
                     ]
                 }
             }
@@ -120,12 +120,12 @@ extension GatewayAPI {
             return time.seconds
         }
         let engine = self.engine
-        let entries = try await offload.run {
-            try engine.store.read { reader -> [SyncLogEntry] in
+        let entries = try await offload.read {
+            try await engine.store.read { reader -> [SyncLogEntry] in
                 var result: [SyncLogEntry] = []
                 var position = after
                 while result.count < limit {
-                    let page = try reader.log(after: position, peer: peer, limit: 1000)
+                    let page = try await reader.log(after: position, peer: peer, limit: 1000)
                     guard let last = page.last else { break }
                     position = last.id
                     for entry in page
@@ -146,21 +146,21 @@ extension GatewayAPI {
 
     func rejectionsValue(limit: Int) async throws -> JSONValue {
         let engine = self.engine
-        let entries = try await offload.run { try engine.store.read { try $0.rejections(limit: limit) } }
+        let entries = try await offload.read { try await engine.store.read { try await $0.rejections(limit: limit) } }
         return jsonValue(["rejections": .array(entries.map { $0.json })])
     }
 
     func recordValue(_ key: RecordKey) async throws -> JSONValue {
         let engine = self.engine
-        let result = try await offload.run {
-            try engine.store.read { reader -> JSONValue? in
-                guard let stored = try reader.record(key) else { return nil }
-                return [
+        let result = try await offload.read {
+            try await engine.store.read { reader -> JSONValue? in
+                guard let stored = try await reader.record(key) else { return nil }
+                return await [
                     "key": key.json, "localSequence": .number(Double(stored.localSequence)), "status": stored.state.status.json,
                     "state": stored.state.storedJSON,
                     "lineage": .array(try reader.lineage(of: key).map(\.json)),
-                    "corrections": .array(try reader.corrections(of: key).map(\.json)),
-                    "history": .array(
+                    await "corrections": .array(try reader.corrections(of: key).map(\.json)),
+                    await "history": .array(
                         try reader.history(of: key).map { entry -> JSONValue in
                             var item = JSONObject([
                                 ("part", .string(entry.part.rawValue)), ("version", .number(Double(entry.version))),
@@ -227,7 +227,7 @@ extension GatewayAPI {
         }
         let engine = self.engine
         let export = records
-        let results = try await engineCall { try await offload.write { try engine.submit(records: export) } }
+        let results = try await engineCall { try await offload.write { try await engine.submit(records: export) } }
         board.work.signal()
         var summary: [String: Int] = [:]
         let items: [JSONValue] = results.map { result in
@@ -262,7 +262,7 @@ extension GatewayAPI {
         let reasonCode = value["reasonCode"]?.stringValue
         let engine = self.engine
         let state = try await engineCall {
-            try await offload.write { try engine.decide(key, status: status, reason: reason, basis: basis, reasonCode: reasonCode) }
+            try await offload.write { try await engine.decide(key, status: status, reason: reason, basis: basis, reasonCode: reasonCode) }
         }
         board.work.signal()
         return json(["key": key.json, "status": state.status.json, "state": state.storedJSON])
@@ -270,7 +270,7 @@ extension GatewayAPI {
 
     func conflictsValue() async throws -> JSONValue {
         let engine = self.engine
-        let records = try await offload.run { try engine.store.read { try $0.conflictedRecords(limit: 1000) } }
+        let records = try await offload.read { try await engine.store.read { try await $0.conflictedRecords(limit: 1000) } }
         return jsonValue(["conflicts": .array(records.map { ["key": $0.state.key.json, "state": $0.state.storedJSON] })])
     }
 
@@ -281,7 +281,7 @@ extension GatewayAPI {
             throw Problem(.badRequest, code: "request.field", detail: "digest must be sha256:<64 hex digits>, not \"\(text)\"")
         }
         let engine = self.engine
-        let state = try await engineCall { try await offload.write { try engine.resolveConflict(key, choosing: digest) } }
+        let state = try await engineCall { try await offload.write { try await engine.resolveConflict(key, choosing: digest) } }
         board.work.signal()
         return json(["key": key.json, "status": state.status.json, "state": state.storedJSON])
     }
@@ -297,9 +297,9 @@ extension GatewayAPI {
         let engine = self.engine
         let now = engine.clock.now()
         let deadline = engine.configuration.correctionDeadlineSeconds
-        let items = try await offload.run {
-            try engine.store.read { reader -> [CorrectionTracking] in
-                pendingOnly
+        let items = try await offload.read {
+            try await engine.store.read { reader -> [CorrectionTracking] in
+                await pendingOnly
                     ? try reader.unacknowledgedCorrections(sentBefore: Timestamp(seconds: now.seconds + 1))
                     : try reader.recentCorrections(limit: 10_000)
             }
@@ -325,7 +325,7 @@ extension GatewayAPI {
                 .badRequest, code: "request.field", detail: "the body needs \"sequence\" (a whole number from 1 to 9007199254740991)")
         }
         let engine = self.engine
-        try await engineCall { try await offload.write { try engine.requeue(peer: peer, sequence: sequence) } }
+        try await engineCall { try await offload.write { try await engine.requeue(peer: peer, sequence: sequence) } }
         board.work.signal()
         return json(["peer": .string(peer), "sequence": .number(Double(sequence)), "requeued": true])
     }

@@ -22,10 +22,10 @@ extension GatewayAPI {
         guard let last = CivilDate(year: date.year, month: date.month, day: CivilDate.daysIn(month: date.month, year: date.year)) else {
             throw Problem(.badRequest, code: "request.parameter", detail: "month must be YYYY-MM, e.g. 2026-11")
         }
-        let (decisions, refusals) = try await offload.run {
-            try engine.store.read { reader in
+        let (decisions, refusals) = try await offload.read {
+            try await engine.store.read { reader in
                 // One refusal per record (a record refused in three batches counts once), dated by its first refusal.
-                (
+                await (
                     try reader.decisions(kinds: kinds, from: date, through: last),
                     try reader.refusalsOfRecordsNotHeld(kinds: kinds).map { (district: $0.key.owner, at: $0.value) }
                 )

@@ -79,7 +79,7 @@ public struct GatewayAPI: Sendable {
         self.thresholds = thresholds
         self.limiter = RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst)
         self.bodies = BodyBudget(total: limits.bodyMemoryBytes)
-        self.servedPages = GroupWriter { [engine, offload] pages in try await offload.write { try engine.recordServed(pages) } }
+        self.servedPages = GroupWriter { [engine, offload] pages in try await offload.write { try await engine.recordServed(pages) } }
         self.connections = ConnectionBudget(
             limits: limits.connections, timeouts: limits.timeouts, logger: logger, identify: { [access] in access.node(for: $0) },
             count: { [board] reason in board.count("xgate_connections_closed_total{reason=\"\(reason)\"}") })
@@ -144,7 +144,7 @@ public struct GatewayAPI: Sendable {
         let now = engine.clock.now()
         if abs(now.seconds - prepared.createdAt.seconds) > limits.replayWindowSeconds {
             // A batch already answered still gets its receipt (a resend after a long outage); only new ones are refused.
-            let seen = try await offload.run { try engine.store.read { try $0.inboxEntry(sender: peer, batchId: prepared.batchId) } }
+            let seen = try await offload.read { try await engine.store.read { try await $0.inboxEntry(sender: peer, batchId: prepared.batchId) } }
             if let seen { return jose(seen.receipt) }
             throw Problem(
                 .unprocessableContent, code: "batch.outside-window",
@@ -155,7 +155,7 @@ public struct GatewayAPI: Sendable {
         // A sender with several batches in flight (engine.window) may be overtaken by its own later batch: it waits,
         // bounded, for the earlier ones to be applied, then goes in (applied, or sequence.gap if they never came).
         try await engineCall { try await engine.awaitTurn(of: prepared, patience: limits.sequenceWait, executor: offload) }
-        let receipt = try await engineCall { try await offload.write { try engine.commit(prepared) } }
+        let receipt = try await engineCall { try await offload.write { try await engine.commit(prepared) } }
         context.logger.debug(
             "batch received",
             metadata: [
@@ -188,7 +188,7 @@ public struct GatewayAPI: Sendable {
         while true {
             let seen = board.work.current  // taken before the read, so a change stored meanwhile is not missed
             prepared = try await engineCall {
-                try await offload.run { try engine.prepareFeedPage(to: peer, after: cursor, limit: pageLimit, snapshot: snapshot) }
+                try await offload.read { try await engine.prepareFeedPage(to: peer, after: cursor, limit: pageLimit, snapshot: snapshot) }
             }
             let left = deadline - ContinuousClock.now
             if !prepared.page.changes.isEmpty || left <= .zero || Task.isCancelled || Task.isShuttingDownGracefully { break }
@@ -214,7 +214,7 @@ public struct GatewayAPI: Sendable {
         try requireContentType(request, ["application/jose+json"])
         let engine = self.engine
         let result = try await withBody(request, caller: peer) { body in
-            try await engineCall { try await offload.write { try engine.receiveAcknowledgement(body) } }
+            try await engineCall { try await offload.write { try await engine.receiveAcknowledgement(body) } }
         }
         guard result.sender == peer else {
             throw Problem(
@@ -312,7 +312,7 @@ func jose(_ bytes: [UInt8]) -> Response {
 struct RequestMetricsMiddleware: RouterMiddleware {
     let board: DeliveryBoard
 
-    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
+    func handle(_ request: Request, context: GatewayContext, next: @concurrent (Request, GatewayContext) async throws -> Response) async throws
         -> Response
     {
         let route = Self.route(request.uri.path)
@@ -368,7 +368,7 @@ struct ErrorBoundaryMiddleware: RouterMiddleware {
 
     static func methods(for path: String) -> [HTTPRequest.Method]? { route(for: path)?.methods }
 
-    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws
+    func handle(_ request: Request, context: GatewayContext, next: @concurrent (Request, GatewayContext) async throws -> Response) async throws
         -> Response
     {
         do {

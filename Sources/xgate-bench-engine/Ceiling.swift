@@ -100,12 +100,12 @@ enum Ceiling {
     /// then times one sqlite3 process running the whole script. Returns the time and the rows found afterwards.
     static func run(
         variant: Variant, files: [(path: String, batchId: String)], directory: String, name: String, receiptBytes: Int, at: String
-    ) throws -> Result {
+    ) async throws -> Result {
         let database = directory + "/\(name).sqlite"
         removeDatabase(database)
         let store = try SQLiteStore(path: database)
         let pragmas = try store.pragmasInEffect()
-        try store.close()
+        try await store.close()
         guard pragmas["journal_mode"]?.lowercased() == "wal" else { fail("the store's file is not in WAL mode: \(pragmas)") }
         var script = pragmaSQL(pragmas) + "\n"
         for (i, file) in files.enumerated() {

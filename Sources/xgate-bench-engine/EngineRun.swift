@@ -29,7 +29,7 @@ enum EngineRun {
     /// ahead) while this thread `commit`s, as a server taking several requests at once would overlap them.
     static func run(
         receiver: String, batches: [[UInt8]], workload: Workload, directory: String, name: String, pipelined: Bool = false
-    ) throws -> Result {
+    ) async throws -> Result {
         let database = directory + "/\(name).sqlite"
         Ceiling.removeDatabase(database)
         let store = try SQLiteStore(path: database)
@@ -47,13 +47,13 @@ enum EngineRun {
             }
             thread.start()
             for i in 0..<batches.count {
-                receipts.append(try engine.commit(ahead.take(i).get()))
+                await receipts.append(try engine.commit(ahead.take(i).get()))
                 ahead.room.signal()
             }
         } else {
-            for batch in batches { receipts.append(try engine.receive(batch)) }
+            for batch in batches { await receipts.append(try engine.receive(batch)) }
         }
-        try store.close()
+        try await store.close()
         let seconds = now() - start
         let applied = try receipts.reduce(0) { $0 + (try appliedCount(receipt: $1, workload: workload)) }
         guard applied == batches.count * 1000 else {

@@ -30,7 +30,7 @@ enum Million {
     }
 
     /// Runs in the child.
-    static func run(options: Options) throws {
+    static func run(options: Options) async throws {
         let workload = try Workload()
         let directory = options.directory
         let toCity = options.millionNode == "city"
@@ -62,7 +62,7 @@ enum Million {
             let jws = workload.signedBatch(
                 from: sender, to: receiver, sequence: b + 1, changes: changes, batchId: random.batchID(at: workload.signedAt))
             let r0 = now()
-            let receipt = try engine.receive(jws)
+            let receipt = try await engine.receive(jws)
             receiveSeconds += now() - r0
             guard try EngineRun.appliedCount(receipt: receipt, workload: workload) == 1000 else {
                 fail("batch \(b + 1) was not fully applied")
@@ -82,7 +82,7 @@ enum Million {
             }
         }
         let c0 = now()
-        try store.close()
+        try await store.close()
         receiveSeconds += now() - c0
         let wall = now() - start
         let total = Double(batches * 1000)

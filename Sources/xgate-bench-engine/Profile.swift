@@ -79,7 +79,7 @@ struct ProfileResult {
 }
 
 enum Profile {
-    static func run(receiver: String, batches: [[UInt8]], workload: Workload, directory: String, name: String) throws -> ProfileResult {
+    static func run(receiver: String, batches: [[UInt8]], workload: Workload, directory: String, name: String) async throws -> ProfileResult {
         let database = directory + "/\(name).sqlite"
         Ceiling.removeDatabase(database)
         let store = try SQLiteStore(path: database)
@@ -121,32 +121,32 @@ enum Profile {
             let inspection = try node.contracts.inspect(batchPayload: payload, federation: node.federation, today: now.chinaDate)
             times.charge(.inspect)
             var bodyEnd = 0.0
-            try store.write { tx in
+            try await store.write { tx in
                 times.charge(.sqlLookups)  // BEGIN IMMEDIATE
                 let batch = inspection.batch
-                if try tx.inboxEntry(sender: sender, batchId: batch.batchId) != nil { fail("batch seen twice") }
+                if try await tx.inboxEntry(sender: sender, batchId: batch.batchId) != nil { fail("batch seen twice") }
                 times.charge(.sqlLookups)
-                guard try tx.expectedInboundSequence(from: sender) == batch.sequence else { fail("sequence") }
+                guard try await tx.expectedInboundSequence(from: sender) == batch.sequence else { fail("sequence") }
                 times.charge(.sqlLookups)
                 var outcomes: [Receipt.Outcome] = []
                 for entry in inspection.entries {
                     guard let change = entry.change, entry.rejection == nil else { fail("a change was rejected: \(entry.rejection!)") }
                     times.start()
-                    let held = try tx.record(change.key)?.state
+                    let held = try await tx.record(change.key)?.state
                     times.charge(.sqlLookups)
                     let (next, outcome) = Merge.apply(change, to: held, policy: policy)
                     guard let state = next, state != held else { fail("not applied") }
                     times.charge(.merge)
-                    try tx.putRecord(state, origin: RecordOrigin(source: sender, madeHere: false, at: now))
+                    try await tx.putRecord(state, origin: RecordOrigin(source: sender, madeHere: false, at: now))
                     times.charge(.sqlRecords)
                     // SyncEngine.appendHistory for a new record: the content and the status.
                     if let content = change.content {
-                        try tx.appendHistory(
+                        try await tx.appendHistory(
                             HistoryEntry(
                                 key: change.key, part: .content, version: content.version, digest: content.digest, value: content.json,
                                 source: sender, at: now))
                     }
-                    try tx.appendHistory(
+                    try await tx.appendHistory(
                         HistoryEntry(
                             key: change.key, part: .status, version: change.status.version, digest: change.status.digest,
                             value: change.status.json, source: sender, at: now))
@@ -154,7 +154,7 @@ enum Profile {
                     // SyncEngine.trackCorrections: a new record owes no correction; nothing is queued (the log is the queue).
                     times.charge(.route)
                     outcomes.append(Receipt.Outcome(index: entry.index, outcome))
-                    try tx.appendLineage(
+                    try await tx.appendLineage(
                         LineageEntry(
                             key: change.key, peer: sender, direction: .inbound, batchId: batch.batchId,
                             contentVersion: change.content?.version,
@@ -166,7 +166,7 @@ enum Profile {
                     payloadDigest: payloadDigest, receivedAt: now, outcomes: outcomes)
                 let signed = try JWS.sign(payload: receipt.json.serialized(), type: JWS.receiptType, key: node.signingKey).serialized()
                 times.charge(.receipt)
-                try SyncEngine.keepReceipt(receipt, signed: signed, of: batch, from: sender, at: now, in: tx)
+                try await SyncEngine.keepReceipt(receipt, signed: signed, of: batch, from: sender, at: now, in: tx)
                 times.charge(.sqlInboxLog)
                 bodyEnd = benchNow()
             }
@@ -191,7 +191,7 @@ enum Profile {
             }
         }
         let closeStart = benchNow()
-        try store.close()
+        try await store.close()
         times.seconds[Phase.commit.rawValue] += benchNow() - closeStart
         let wall = benchNow() - wallStart
         return ProfileResult(

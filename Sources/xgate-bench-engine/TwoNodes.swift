@@ -13,7 +13,7 @@ enum TwoNodes {
     /// `prefetch` while it waits), with the engine's window of batches in flight; the city prepares each on one thread
     /// and commits it on another; 徐汇 accepts each receipt as it comes back — until every batch is delivered. Checked
     /// afterwards: the city holds all `count` records.
-    static func run(records count: Int, workload: Workload, directory: String) throws -> (seconds: Double, records: Int) {
+    static func run(records count: Int, workload: Workload, directory: String) async throws -> (seconds: Double, records: Int) {
         let districtPath = directory + "/two-nodes-district.sqlite"
         let cityPath = directory + "/two-nodes-city.sqlite"
         Ceiling.removeDatabase(districtPath)
@@ -23,7 +23,7 @@ enum TwoNodes {
         let district = try EngineRun.engine(receiver: Nodes.district, store: districtStore, workload: workload, seed: 7)
         let city = try EngineRun.engine(receiver: Nodes.city, store: cityStore, workload: workload, seed: 42)
         for chunk in stride(from: 0, to: count, by: 5_000) {
-            let results = try district.submit(records: (chunk..<min(count, chunk + 5_000)).map(workload.record))
+            let results = try await district.submit(records: (chunk..<min(count, chunk + 5_000)).map(workload.record))
             if let refused = results.first(where: { $0.outcome != .applied }) { fail("徐汇 did not take a record: \(refused)") }
         }
 
@@ -32,91 +32,88 @@ enum TwoNodes {
         let answered = Queue<(OutboundBatch, [UInt8])>()
         let failure = Queue<any Error>()
         let start = now()
-        let maker = Thread {
+        let maker = Task { @concurrent in
             do {
                 var lastSent = 0
                 var inFlight = 0
                 while true {
-                    let fresh = try district.window(to: Nodes.city).filter { $0.sequence > lastSent }
+                    let fresh = try await district.window(to: Nodes.city).filter { $0.sequence > lastSent }
                     for batch in fresh {
-                        toPrepare.put(batch)
+                        await toPrepare.put(batch)
                         lastSent = batch.sequence
                         inFlight += 1
                     }
                     if inFlight == 0 { break }
                     if fresh.isEmpty || inFlight >= district.configuration.window {
-                        try district.prefetch(to: Nodes.city)
-                        var (batch, receipt) = answered.take()
+                        try await district.prefetch(to: Nodes.city)
+                        var (batch, receipt) = await answered.take()
                         while true {
-                            try district.accept(receipt: receipt, for: batch)
+                            try await district.accept(receipt: receipt, for: batch)
                             inFlight -= 1
-                            guard let next = answered.poll() else { break }
+                            guard let next = await answered.poll() else { break }
                             (batch, receipt) = next
                         }
                     }
                 }
             } catch {
-                failure.put(error)
+                await failure.put(error)
             }
-            toPrepare.put(nil)
+            await toPrepare.put(nil)
         }
-        let preparer = Thread {
-            while let batch = toPrepare.take() {
+        let preparer = Task { @concurrent in
+            while let batch = await toPrepare.take() {
                 do {
-                    toCommit.put((batch, try city.prepare(batch.jws)))
+                    await toCommit.put((batch, try await city.prepare(batch.jws)))
                 } catch {
-                    failure.put(error)
+                    await failure.put(error)
                     break
                 }
             }
-            toCommit.put(nil)
+            await toCommit.put(nil)
         }
-        maker.start()
-        preparer.start()
-        while let (batch, prepared) = toCommit.take() {
-            answered.put((batch, try city.commit(prepared)))
+        while let (batch, prepared) = await toCommit.take() {
+            await answered.put((batch, try await city.commit(prepared)))
         }
-        if let error = failure.poll() { throw error }
-        try districtStore.close()
-        try cityStore.close()
+        await maker.value
+        await preparer.value
+        if let error = await failure.poll() { throw error }
+        try await districtStore.close()
+        try await cityStore.close()
         let seconds = now() - start
-        let held = try SQLiteStore.openForReading(path: cityPath).read { try $0.lastLocalSequence() }
+        let held = try await SQLiteStore.openForReading(path: cityPath).read { try await $0.lastLocalSequence() }
         guard held == Int64(count) else { fail("the city holds \(held) of \(count) records after the two-node run") }
         Ceiling.removeDatabase(districtPath)
         Ceiling.removeDatabase(cityPath)
         return (seconds, count)
     }
 
-    /// A blocking FIFO between the run's threads (bounded when `capacity` is given).
-    final class Queue<Element>: @unchecked Sendable {
-        private let condition = NSCondition()
+    /// A FIFO between the run's tasks (bounded when `capacity` is given): `put` waits while it is full, `take` while
+    /// it is empty.
+    actor Queue<Element: Sendable> {
         private var items: [Element] = []
         private let capacity: Int
+        private var takers: [CheckedContinuation<Element, Never>] = []
+        private var putters: [CheckedContinuation<Void, Never>] = []
 
         init(capacity: Int = .max) { self.capacity = capacity }
 
-        func put(_ item: Element) {
-            condition.lock()
-            while items.count >= capacity { condition.wait() }
-            items.append(item)
-            condition.broadcast()
-            condition.unlock()
+        func put(_ item: Element) async {
+            while items.count >= capacity { await withCheckedContinuation { putters.append($0) } }
+            if !takers.isEmpty {
+                takers.removeFirst().resume(returning: item)
+            } else {
+                items.append(item)
+            }
         }
 
-        func take() -> Element {
-            condition.lock()
-            while items.isEmpty { condition.wait() }
-            let item = items.removeFirst()
-            condition.broadcast()
-            condition.unlock()
-            return item
+        func take() async -> Element {
+            if let item = poll() { return item }
+            return await withCheckedContinuation { takers.append($0) }
         }
 
         func poll() -> Element? {
-            condition.lock()
-            defer { condition.unlock() }
             guard !items.isEmpty else { return nil }
-            condition.broadcast()
+            if !putters.isEmpty { putters.removeFirst().resume() }
             return items.removeFirst()
         }
     }

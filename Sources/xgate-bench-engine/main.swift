@@ -25,7 +25,7 @@ let options = Options.parse(CommandLine.arguments)
 
 if options.millionChild {
     do {
-        try Million.run(options: options)
+        try await Million.run(options: options)
         exit(0)
     } catch {
         fail("million: \(error)")
@@ -67,7 +67,7 @@ do {
 
 if options.twoNodesOnly {
     do {
-        let run = try TwoNodes.run(records: options.batches * 1000, workload: workload, directory: workDirectory)
+        let run = try await TwoNodes.run(records: options.batches * 1000, workload: workload, directory: workDirectory)
         say("district → city in process: \(grouped(Double(run.records))) records in \(String(format: "%.2f", run.seconds)) s → \(Int((Double(run.records) / run.seconds).rounded())) rec/s")
     } catch {
         fail("district → city in process: \(error)")
@@ -135,7 +135,7 @@ for run in 1...options.runs {
     do {
         for index in cases.indices {
             let name = "engine-\(index)-\(run)"
-            let result = try EngineRun.run(
+            let result = try await EngineRun.run(
                 receiver: cases[index].receiver, batches: cases[index].batches, workload: workload, directory: workDirectory, name: name,
                 pipelined: cases[index].pipelined)
             cases[index].rates.append(Double(result.records) / result.seconds)
@@ -154,7 +154,7 @@ for run in 1...options.runs {
         }
         for variant in variants {
             let name = "ceiling-\(variant.rawValue)-\(run)"
-            let result = try Ceiling.run(
+            let result = try await Ceiling.run(
                 variant: variant, files: ceilingFiles, directory: workDirectory, name: name, receiptBytes: receiptBytes,
                 at: workload.receivedAt.text)
             guard result.records == totalRecords else {
@@ -188,7 +188,7 @@ if options.cityOnly {
     var twoNodeRates: [Double] = []
     for _ in 0..<max(1, options.runs) {
         do {
-            let run = try TwoNodes.run(records: totalRecords, workload: workload, directory: workDirectory)
+            let run = try await TwoNodes.run(records: totalRecords, workload: workload, directory: workDirectory)
             twoNodeRates.append(Double(run.records) / run.seconds)
         } catch {
             fail("district → city in process: \(error)")
@@ -236,9 +236,9 @@ say("")
 say("== where the engine's time goes (an instrumented replica of receive over the same \(batchCount) batches; one run each)")
 var profiles: [(name: String, profile: ProfileResult, engineRate: Double)] = []
 do {
-    let city = try Profile.run(receiver: Nodes.city, batches: toCity, workload: workload, directory: workDirectory, name: "profile-city")
+    let city = try await Profile.run(receiver: Nodes.city, batches: toCity, workload: workload, directory: workDirectory, name: "profile-city")
     if !options.keep { Ceiling.removeDatabase(workDirectory + "/profile-city.sqlite") }
-    let partner = try Profile.run(
+    let partner = try await Profile.run(
         receiver: Nodes.partner, batches: toPartner, workload: workload, directory: workDirectory, name: "profile-partner")
     if !options.keep { Ceiling.removeDatabase(workDirectory + "/profile-partner.sqlite") }
     profiles = [("city", city, cityRate), ("partner", partner, partnerRate)]

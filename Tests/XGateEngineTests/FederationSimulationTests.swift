@@ -87,20 +87,20 @@ import XGateTestSupport
             var busy = false
             for id in all {
                 let node = world.nodes[id]!
-                let peers = try node.engine.peersWithWork()
+                let peers = try await node.engine.peersWithWork()
                 for peer in peers {
                     busy = true
                     var breaker = node.breakers[peer] ?? CircuitBreaker(configuration: node.engine.configuration.circuitBreaker)
                     do {
                         try await node.engine.pushOnce(to: peer, transport: world.network, breaker: &breaker)
                     } catch is CrashingStore.Crash {
-                        try node.restart()
+                        try await node.restart()
                         node.store.setCrashChance(crashChance)
                     }
                     node.breakers[peer] = breaker
                 }
                 if crashChance > 0 && world.random.chance(0.02) {
-                    try node.restart()
+                    try await node.restart()
                     node.store.setCrashChance(crashChance)
                 }
             }
@@ -110,8 +110,8 @@ import XGateTestSupport
         return false
     }
 
-    static func state(_ world: World, _ node: String, _ key: RecordKey) throws -> RecordState? {
-        try world.nodes[node]!.store.read { try $0.record(key) }?.state
+    static func state(_ world: World, _ node: String, _ key: RecordKey) async throws -> RecordState? {
+        try await world.nodes[node]!.store.read { try await $0.record(key) }?.state
     }
 
     static func simulate(seed: UInt64, faults: Bool) async throws {
@@ -121,11 +121,11 @@ import XGateTestSupport
         // 1. Districts and the city put in their records.
         var submitted: [RecordKey] = []
         for district in districts {
-            let results = try world.nodes[district]!.engine.submit(records: try districtExport(district, count: 6))
+            let results = try await world.nodes[district]!.engine.submit(records: try districtExport(district, count: 6))
             #expect(results.allSatisfy { $0.outcome == .applied }, "seed \(seed): \(results.map(\.outcome))")
             submitted += results.compactMap(\.key)
         }
-        let lists = try world.nodes["sh-city"]!.engine.submit(records: try cityLists())
+        let lists = try await world.nodes["sh-city"]!.engine.submit(records: try cityLists())
         #expect(lists.allSatisfy { $0.outcome == .applied }, "seed \(seed)")
         submitted += lists.compactMap(\.key)
         // At least one crash in every faulty run, at the city's next write (receiving, relaying or batching), whatever
@@ -137,11 +137,11 @@ import XGateTestSupport
         let repaired = RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "SH-XUHUI-CF-2026-1000")
         let revoked = RecordKey(owner: "sh-pudong", kind: "administrative-penalty", sourceId: "SH-PUDONG-CF-2026-1001")
         let exited = lists[0].key!
-        try world.nodes["sh-city"]!.engine.decide(
+        try await world.nodes["sh-city"]!.engine.decide(
             repaired, status: .repaired, reason: "当事人已履行行政处罚决定并公开作出信用承诺，同意修复", basis: "《信用修复管理办法》第十二条", reasonCode: "repair-approved")
-        try world.nodes["sh-pudong"]!.engine.decide(
+        try await world.nodes["sh-pudong"]!.engine.decide(
             revoked, status: .revoked, reason: "行政复议决定撤销原处罚决定", basis: "《中华人民共和国行政复议法》第六十四条", reasonCode: "decision-annulled")
-        try world.nodes["sh-city"]!.engine.decide(
+        try await world.nodes["sh-city"]!.engine.decide(
             exited, status: .exited, reason: "已履行生效法律文书确定的义务，移出名单", basis: "《最高人民法院关于公布失信被执行人名单信息的若干规定》第十条", reasonCode: "term-ended")
         #expect(try await run(world, rounds: 400, crashChance: crash), "seed \(seed): the corrections did not settle")
         // The faults really happened (a run without them proves nothing about them).
@@ -158,8 +158,8 @@ import XGateTestSupport
 
         // Nothing lost: every district record reached the city with the owner's content and status.
         for key in submitted where key.owner != "sh-city" {
-            let own = try #require(try state(world, key.owner, key), "seed \(seed): \(key) missing at its owner")
-            let city = try #require(try state(world, "sh-city", key), "seed \(seed): \(key) never reached the city")
+            let own = try await #require(try state(world, key.owner, key), "seed \(seed): \(key) missing at its owner")
+            let city = try await #require(try state(world, "sh-city", key), "seed \(seed): \(key) never reached the city")
             #expect(city.content?.digest == own.content?.digest, "seed \(seed): \(key) content differs at the city")
             #expect(
                 city.status.digest == own.status.digest,
@@ -169,10 +169,10 @@ import XGateTestSupport
         let (federation, _, _) = registry
         let today = world.clock.now().chinaDate
         for key in submitted {
-            let city = try #require(try state(world, "sh-city", key))
+            let city = try await #require(try state(world, "sh-city", key))
             let subject = city.content?.record["subject"]?["type"]?.stringValue ?? ""
             for partner in partners {
-                let held = try state(world, partner, key)
+                let held = try await state(world, partner, key)
                 if let permission = federation.permission(from: "sh-city", to: partner, kind: key.kind, subjectType: subject, on: today) {
                     let copy = try #require(held, "seed \(seed): \(key) never reached \(partner)")
                     let expected = Federation.redact(city.content!.record, permission: permission).record
@@ -184,27 +184,27 @@ import XGateTestSupport
                     #expect(held == nil, "seed \(seed): \(partner) holds \(key), which no agreement sends it")
                 }
             }
-            #expect(
+            await #expect(
                 try state(world, "zj-jiaxing", key)?.digest == state(world, "js-suzhou", key)?.digest,
                 "seed \(seed): partners diverge on \(key)")
         }
         // Corrections reached every holder and were acknowledged.
-        #expect(try state(world, "sh-xuhui", repaired)?.status.value == .repaired, "seed \(seed)")
+        await #expect(try state(world, "sh-xuhui", repaired)?.status.value == .repaired, "seed \(seed)")
         for partner in partners {
-            #expect(try state(world, partner, repaired)?.status.value == .repaired, "seed \(seed): the repair did not reach \(partner)")
-            #expect(try state(world, partner, exited)?.status.value == .exited, "seed \(seed)")
+            await #expect(try state(world, partner, repaired)?.status.value == .repaired, "seed \(seed): the repair did not reach \(partner)")
+            await #expect(try state(world, partner, exited)?.status.value == .exited, "seed \(seed)")
         }
-        #expect(try state(world, "sh-city", revoked)?.status.value == .revoked, "seed \(seed)")
+        await #expect(try state(world, "sh-city", revoked)?.status.value == .revoked, "seed \(seed)")
         for node in all {
-            let open = try world.nodes[node]!.store.read {
-                try $0.unacknowledgedCorrections(sentBefore: Timestamp("2099-01-01T00:00:00+08:00")!)
+            let open = try await world.nodes[node]!.store.read {
+                try await $0.unacknowledgedCorrections(sentBefore: Timestamp("2099-01-01T00:00:00+08:00")!)
             }
             #expect(open.isEmpty, "seed \(seed): \(node) has unacknowledged corrections \(open.map { "\($0.key)→\($0.peer)" })")
         }
         // Nothing applied twice: every accepted version appears once in every node's history.
         for node in all {
             for key in submitted {
-                let history = try world.nodes[node]!.store.read { try $0.history(of: key) }
+                let history = try await world.nodes[node]!.store.read { try await $0.history(of: key) }
                 let versions = history.map { "\($0.part.rawValue)/\($0.digest)" }
                 #expect(Set(versions).count == versions.count, "seed \(seed): \(node) applied a version of \(key) twice")
             }

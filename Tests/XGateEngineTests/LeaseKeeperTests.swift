@@ -23,22 +23,22 @@ import XGateSQLite
         #expect(await b.holds("pull:sh-xuhui"), "other work is free")
         clock.advance(3)
         #expect(await a.holds("push:zj-jiaxing"), "no write needed: most of its time is left")
-        #expect(try storeA.read { try $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.expiresAt.seconds == clock.now().seconds + 7)
+        #expect(try await storeA.read { try await $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.expiresAt.seconds == clock.now().seconds + 7)
         clock.advance(2)
         #expect(await a.holds("push:zj-jiaxing"), "renewed")
-        #expect(try storeA.read { try $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.expiresAt.seconds == clock.now().seconds + 10)
+        #expect(try await storeA.read { try await $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.expiresAt.seconds == clock.now().seconds + 10)
 
         // Renewed beside the work, without a loop asking (a long poll outlasts a lease).
         clock.advance(5)
         await a.renewHeld()
-        #expect(try storeA.read { try $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.expiresAt.seconds == clock.now().seconds + 10)
+        #expect(try await storeA.read { try await $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.expiresAt.seconds == clock.now().seconds + 10)
 
         // city-1 is killed: it stops renewing. Until the lease runs out city-2 waits; then it takes the channel over.
         clock.advance(9)
         #expect(await b.holds("push:zj-jiaxing") == false, "not yet expired")
         clock.advance(1)
         #expect(await b.holds("push:zj-jiaxing"), "taken over once expired")
-        #expect(try storeB.read { try $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.epoch == 2)
+        #expect(try await storeB.read { try await $0.leases() }.first { $0.name == "push:zj-jiaxing" }?.epoch == 2)
         #expect(await a.holds("push:zj-jiaxing") == false, "the old holder learns it has lost the channel")
 
         // A graceful stop gives the work up at once.
@@ -48,7 +48,7 @@ import XGateSQLite
         clock.advance(1)
         #expect(await a.holds("push:zj-jiaxing"), "taken a second later, not after the lease's 10 s")
         #expect(await a.holds("pull:sh-xuhui"), "released by city-2, taken by city-1 without waiting out its expiry")
-        try storeA.close()
-        try storeB.close()
+        try await storeA.close()
+        try await storeB.close()
     }
 }

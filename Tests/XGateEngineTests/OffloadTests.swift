@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 import XGateCore
@@ -79,23 +80,23 @@ import XGateSQLite
         impatient.busyTimeoutMilliseconds = 0
         let store = try SQLiteStore(path: path, configuration: impatient)
         let other = try SQLiteStore(path: path)
-        let held = DispatchSemaphore(value: 0)
-        let holder = Thread {
-            _ = try? other.write { tx -> Int in
-                try tx.setPushPosition(peer: "sh-city", position: 1)
-                held.signal()
-                Thread.sleep(forTimeInterval: 0.3)
+        let held = Atomic<Bool>(false)
+        let holder = Task { @concurrent in
+            _ = try? await other.write { tx -> Int in
+                try await tx.setPushPosition(peer: "sh-city", position: 1)
+                held.store(true, ordering: .releasing)
+                usleep(300_000)  // holds the write lock on the other connection's queue
                 return 0
             }
         }
-        holder.start()
-        held.wait()
+        while !held.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
         let runs = Runs()
         let offload = Offload(retry: StoreRetry(attempts: 8, firstPauseMilliseconds: 40)) { runs.retried($0, $1) }
-        try await offload.write { try store.write { tx in try tx.setPushPosition(peer: "zj-jiaxing", position: 7) } }
+        try await offload.write { try await store.write { tx in try await tx.setPushPosition(peer: "zj-jiaxing", position: 7) } }
         #expect(runs.retries.first?.0 == "store.busy", "the first run met the other connection's lock")
-        #expect(try store.read { try $0.pushPositions() } == ["sh-city": 1, "zj-jiaxing": 7], "both transactions kept")
-        try store.close()
-        try other.close()
+        #expect(try await store.read { try await $0.pushPositions() } == ["sh-city": 1, "zj-jiaxing": 7], "both transactions kept")
+        await holder.value
+        try await store.close()
+        try await other.close()
     }
 }

@@ -31,7 +31,7 @@ import XGateTestSupport
             var busy = false
             for id in FederationSimulationTests.all {
                 let node = world.nodes[id]!
-                for peer in try node.engine.peersWithWork() where !partners.contains(peer) {
+                for peer in try await node.engine.peersWithWork() where !partners.contains(peer) {
                     var breaker = CircuitBreaker()
                     while try await node.engine.pushOnce(to: peer, transport: world.network, breaker: &breaker) { busy = true }
                 }
@@ -43,17 +43,17 @@ import XGateTestSupport
                 let city = world.nodes["sh-city"]!
                 for partner in partners.sorted() {
                     let node = world.nodes[partner]!
-                    let cursor = try node.engine.feedCursor(of: "sh-city")
-                    let pulled = try node.engine.applyFeed(try city.engine.serveFeed(to: partner, after: cursor, limit: page), from: "sh-city")
+                    let cursor = try await node.engine.feedCursor(of: "sh-city")
+                    let pulled = try await node.engine.applyFeed(try city.engine.serveFeed(to: partner, after: cursor, limit: page), from: "sh-city")
                     if !pulled.outcomes.isEmpty || pulled.hasMore { moved = true }
-                    if let owed = try node.engine.pendingAcknowledgement(to: "sh-city") {
-                        _ = try city.engine.receiveAcknowledgement(owed.jws)
-                        try node.engine.acknowledgementsDelivered(owed.items, to: "sh-city")
+                    if let owed = try await node.engine.pendingAcknowledgement(to: "sh-city") {
+                        _ = try await city.engine.receiveAcknowledgement(owed.jws)
+                        try await node.engine.acknowledgementsDelivered(owed.items, to: "sh-city")
                     }
                 }
             } else {
                 let city = world.nodes["sh-city"]!
-                for peer in try city.engine.peersWithWork() where partners.contains(peer) {
+                for peer in try await city.engine.peersWithWork() where partners.contains(peer) {
                     var breaker = CircuitBreaker()
                     if try await city.engine.pushOnce(to: peer, transport: world.network, breaker: &breaker) { moved = true }
                 }
@@ -64,8 +64,8 @@ import XGateTestSupport
         Issue.record("the federation did not go quiet")
     }
 
-    static func held(_ world: FederationSimulationTests.World, _ node: String, _ key: RecordKey) throws -> RecordState? {
-        try world.nodes[node]!.store.read { try $0.record(key) }?.state
+    static func held(_ world: FederationSimulationTests.World, _ node: String, _ key: RecordKey) async throws -> RecordState? {
+        try await world.nodes[node]!.store.read { try await $0.record(key) }?.state
     }
 
     /// The record with `data.<name>` set (added when absent).
@@ -89,23 +89,23 @@ import XGateTestSupport
         let xuhui = world.nodes["sh-xuhui"]!
         let city = world.nodes["sh-city"]!
         let key = Self.key("XH-REPAIR-0001")
-        _ = try xuhui.engine.submit(records: [SampleRecords.penalty(sourceId: key.sourceId)])
+        _ = try await xuhui.engine.submit(records: [SampleRecords.penalty(sourceId: key.sourceId)])
         try await Self.deliver(world, pull: pull)
-        #expect(try Self.held(world, Self.jiaxing, key)?.content?.version == 1, "嘉兴 holds the penalty")
-        try city.engine.decide(key, status: .repaired, reason: "已完成信用修复", basis: "《信用修复管理办法》（国家发展改革委令第36号）")
+        await #expect(try Self.held(world, Self.jiaxing, key)?.content?.version == 1, "嘉兴 holds the penalty")
+        try await city.engine.decide(key, status: .repaired, reason: "已完成信用修复", basis: "《信用修复管理办法》（国家发展改革委令第36号）")
         try await Self.deliver(world, pull: pull)
         var changed = SampleRecords.penalty(sourceId: key.sourceId)
         changed.set("警告，并处罚款人民币叁万元整。", at: JSONPointer("/data/penaltyContent")!)
-        _ = try xuhui.engine.submit(records: [changed])
+        _ = try await xuhui.engine.submit(records: [changed])
         try await Self.deliver(world, pull: pull)
-        #expect(try Self.held(world, "sh-city", key)?.content?.version == 2, "the city, 徐汇's own platform, takes version 2")
-        #expect(try Self.held(world, "sh-city", key)?.status.value == .repaired)
+        await #expect(try Self.held(world, "sh-city", key)?.content?.version == 2, "the city, 徐汇's own platform, takes version 2")
+        await #expect(try Self.held(world, "sh-city", key)?.status.value == .repaired)
         for partner in [Self.jiaxing, Self.suzhou] {
-            let state = try #require(try Self.held(world, partner, key), "\(partner) held the record")
+            let state = try await #require(try Self.held(world, partner, key), "\(partner) held the record")
             #expect(state.content?.version == 1, "\(partner) never gets the content written after the repair")
             #expect(state.status.value == .repaired)
         }
-        let outbound = try city.store.read { try $0.lineage(of: key) }.filter { $0.direction == .outbound && $0.peer == Self.jiaxing }
+        let outbound = try await city.store.read { try await $0.lineage(of: key) }.filter { $0.direction == .outbound && $0.peer == Self.jiaxing }
         #expect(!outbound.contains { $0.contentVersion == 2 }, "no hop to 嘉兴 carries version 2: \(outbound)")
     }
 
@@ -122,18 +122,18 @@ import XGateTestSupport
         var longer = SampleRecords.penalty(sourceId: "XH-OWN-END-0002", decisionDate: "2022-05-20")
         longer.set("serious", at: JSONPointer("/data/severity")!)
         longer = Self.with(longer, data: "publicityEndDate", "2027-01-01")
-        _ = try xuhui.engine.submit(records: [ended, longer])
+        _ = try await xuhui.engine.submit(records: [ended, longer])
         try await Self.deliver(world, pull: pull)
-        #expect(try Self.held(world, "sh-city", Self.key("XH-OWN-END-0001"))?.content != nil, "the city gets it")
-        #expect(try Self.held(world, Self.jiaxing, Self.key("XH-OWN-END-0001")) == nil, "嘉兴 does not")
-        #expect(try Self.held(world, Self.jiaxing, Self.key("XH-OWN-END-0002"))?.content != nil, "shared until its own end")
-        let expired = try xuhui.engine.expireDue()
+        await #expect(try Self.held(world, "sh-city", Self.key("XH-OWN-END-0001"))?.content != nil, "the city gets it")
+        await #expect(try Self.held(world, Self.jiaxing, Self.key("XH-OWN-END-0001")) == nil, "嘉兴 does not")
+        await #expect(try Self.held(world, Self.jiaxing, Self.key("XH-OWN-END-0002"))?.content != nil, "shared until its own end")
+        let expired = try await xuhui.engine.expireDue()
         #expect(expired == [Self.key("XH-OWN-END-0001")])
-        let state = try #require(try Self.held(world, "sh-xuhui", Self.key("XH-OWN-END-0001")))
+        let state = try await #require(try Self.held(world, "sh-xuhui", Self.key("XH-OWN-END-0001")))
         #expect(state.status.basis?.contains("publicityEndDate") == true, "the basis names the record's own date: \(state.status.basis ?? "")")
         try await Self.deliver(world, pull: pull)
-        #expect(try Self.held(world, Self.jiaxing, Self.key("XH-OWN-END-0001")) == nil, "an expiry of a record 嘉兴 never held: nothing")
-        #expect(try Self.held(world, Self.jiaxing, Self.key("XH-OWN-END-0002"))?.status.value == .active)
+        await #expect(try Self.held(world, Self.jiaxing, Self.key("XH-OWN-END-0001")) == nil, "an expiry of a record 嘉兴 never held: nothing")
+        await #expect(try Self.held(world, Self.jiaxing, Self.key("XH-OWN-END-0002"))?.status.value == .active)
     }
 
     /// What the feed withholds is not pushed: a minor penalty of 2026 (the 2025 regime does not publish minor conduct)
@@ -149,28 +149,28 @@ import XGateTestSupport
         let running = SampleRecords.penalty(sourceId: "XH-2024-0001", decisionDate: "2024-03-01")
         let over = SampleRecords.penalty(sourceId: "XH-2023-0001", decisionDate: "2023-06-01")
         let ancient = SampleRecords.penalty(sourceId: "XH-2019-0001", decisionDate: "2019-06-30")
-        let results = try xuhui.engine.submit(records: [minor, running, over, ancient])
+        let results = try await xuhui.engine.submit(records: [minor, running, over, ancient])
         #expect(results.allSatisfy { $0.outcome == .applied }, "\(results)")
         try await Self.deliver(world, pull: pull)
         for id in ["XH-MINOR-0001", "XH-2024-0001", "XH-2023-0001", "XH-2019-0001"] {
-            #expect(try Self.held(world, "sh-city", Self.key(id))?.content != nil, "the city receives \(id)")
+            await #expect(try Self.held(world, "sh-city", Self.key(id))?.content != nil, "the city receives \(id)")
         }
-        #expect(try Self.held(world, Self.jiaxing, Self.key("XH-2024-0001"))?.content != nil)
+        await #expect(try Self.held(world, Self.jiaxing, Self.key("XH-2024-0001"))?.content != nil)
         for id in ["XH-MINOR-0001", "XH-2023-0001", "XH-2019-0001"] {
-            #expect(try Self.held(world, Self.jiaxing, Self.key(id)) == nil, "嘉兴 never gets \(id)")
+            await #expect(try Self.held(world, Self.jiaxing, Self.key(id)) == nil, "嘉兴 never gets \(id)")
         }
-        let expired = try xuhui.engine.expireDue()
+        let expired = try await xuhui.engine.expireDue()
         #expect(Set(expired.map(\.sourceId)) == ["XH-MINOR-0001", "XH-2023-0001", "XH-2019-0001"])
-        let ancientState = try #require(try Self.held(world, "sh-xuhui", Self.key("XH-2019-0001")))
+        let ancientState = try await #require(try Self.held(world, "sh-xuhui", Self.key("XH-2019-0001")))
         #expect(ancientState.status.basis?.contains("五年") == true, "\(ancientState.status.basis ?? "")")
     }
 
     /// A peer the city pushes to cannot also read its feed: each record reaches it by one path.
-    @Test func aPeerThatIsPushedToCannotReadTheFeed() throws {
+    @Test func aPeerThatIsPushedToCannotReadTheFeed() async throws {
         let world = try Self.world(seed: 24, pull: false)
         defer { try? FileManager.default.removeItem(atPath: world.directory) }
-        let error = try #require(throws: EngineError.self) {
-            try world.nodes["sh-city"]!.engine.serveFeed(to: Self.jiaxing, after: nil, limit: 10)
+        let error = try await #require(throws: EngineError.self) {
+            try await world.nodes["sh-city"]!.engine.serveFeed(to: Self.jiaxing, after: nil, limit: 10)
         }
         #expect(error.code == "feed.not-subscribed")
         #expect(try world.nodes["sh-city"]!.engine.pushPeers.contains(Self.jiaxing))
@@ -215,7 +215,7 @@ import XGateTestSupport
             case 30..<42 where !keys.isEmpty:
                 let key = keys[Int.random(in: 0..<keys.count, using: &dice)]
                 var record = SampleRecords.penalty(sourceId: key.sourceId, company: 1, fine: "\(step).5")
-                if let held = try Self.held(worlds[0], "sh-xuhui", key)?.content?.record { record = held }
+                if let held = try await Self.held(worlds[0], "sh-xuhui", key)?.content?.record { record = held }
                 record.set(.string("\(step + 1).5"), at: JSONPointer("/data/fineAmount")!)
                 op = .submit(record)
             case 42..<62 where !keys.isEmpty:
@@ -230,18 +230,18 @@ import XGateTestSupport
             for (index, world) in worlds.enumerated() {
                 let pull = index == 1
                 switch op {
-                case .submit(let record): _ = try world.nodes["sh-xuhui"]!.engine.submit(records: [record])
+                case .submit(let record): _ = try await world.nodes["sh-xuhui"]!.engine.submit(records: [record])
                 case .decide(let key, let value):
                     // The city decides on what it holds; a transition the status does not allow is refused the same in both.
-                    _ = try? world.nodes["sh-city"]!.engine.decide(key, status: value, reason: "第\(step)步的决定", basis: "《上海市社会信用条例》")
+                    _ = try? await world.nodes["sh-city"]!.engine.decide(key, status: value, reason: "第\(step)步的决定", basis: "《上海市社会信用条例》")
                 case .deliver(let steps):
                     // 徐汇 → city fully (the same in both worlds), the partners only partly.
                     var breaker = CircuitBreaker()
                     while try await world.nodes["sh-xuhui"]!.engine.pushOnce(to: "sh-city", transport: world.network, breaker: &breaker) {}
                     try await Self.deliver(world, pull: pull, steps: steps)
                 case .advance(let seconds): world.clock.advance(seconds)
-                case .restart(let node): try world.nodes[node]!.restart()
-                case .expire: _ = try world.nodes["sh-xuhui"]!.engine.expireDue()
+                case .restart(let node): try await world.nodes[node]!.restart()
+                case .expire: _ = try await world.nodes["sh-xuhui"]!.engine.expireDue()
                 }
             }
         }
@@ -254,15 +254,15 @@ import XGateTestSupport
         let today = worlds[0].clock.now().chinaDate
         for partner in [Self.jiaxing, Self.suzhou] {
             for key in keys {
-                let pushed = try Self.held(worlds[0], partner, key)
-                let pulled = try Self.held(worlds[1], partner, key)
+                let pushed = try await Self.held(worlds[0], partner, key)
+                let pulled = try await Self.held(worlds[1], partner, key)
                 let engines = [worlds[0].nodes[partner]!.engine, worlds[1].nodes[partner]!.engine]
                 let served = [pushed, pulled].enumerated().map { i, state in
                     state.flatMap { engines[i].isServable($0, today: today) ? $0.content?.digest : nil }
                 }
                 #expect(served[0] == served[1], "seed \(seed): \(partner) may serve \(key) pushed \(served[0].map(\.description) ?? "-") / pulled \(served[1].map(\.description) ?? "-")")
                 for (i, state) in [pushed, pulled].enumerated() {
-                    guard let state, let city = try Self.held(worlds[i], "sh-city", key), !city.status.value.isPublished else { continue }
+                    guard let state, let city = try await Self.held(worlds[i], "sh-city", key), !city.status.value.isPublished else { continue }
                     #expect(state.status == city.status, "seed \(seed): \(partner) holds \(key) as \(state.status.value), the city \(city.status.value)")
                 }
             }

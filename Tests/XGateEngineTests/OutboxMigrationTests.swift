@@ -12,7 +12,7 @@ import XGateTestSupport
 /// Migration v8 on a store as the landed main left it (schema v7, with an outbox): what was queued and not yet in a
 /// batch goes out once, through the outbound rule; what was already sent is not sent again; batches keep their records.
 @Suite struct OutboxMigrationTests {
-    @Test func aStoreWithAPendingOutboxIsCarriedOverWithoutLosingOrResendingAnything() throws {
+    @Test func aStoreWithAPendingOutboxIsCarriedOverWithoutLosingOrResendingAnything() async throws {
         let directory = NSTemporaryDirectory() + "xgate-v7-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -45,7 +45,7 @@ import XGateTestSupport
                 policy: federation.mergePolicy(catalogue: contracts.catalogue)
             ).0)
         try #require(repairedState.status.value == .repaired)
-        try queue.write { db in
+        try await queue.write { db in
             for (seq, s) in [(1, sent), (2, queued), (3, repairedState)] {
                 try db.execute(
                     sql: """
@@ -85,28 +85,28 @@ import XGateTestSupport
         let store = try SQLiteStore(path: path)
         #expect(try store.appliedMigrations().last == StoreMigrations.all.last?.identifier)
         #expect(try store.appliedMigrations().contains("v8"))
-        try store.read { (r) throws in
-            #expect(try r.backlog(peer: "zj-jiaxing", limit: 10) == [queued.key, repaired.key], "the items not yet in a batch, in order")
-            #expect(try r.pushPositions() == ["zj-jiaxing": 3], "the channel continues from the end of the log")
-            #expect(try r.outboundBatch(peer: "zj-jiaxing", sequence: 1)?.keys == [sent.key], "the batch keeps its record")
-            #expect(try r.nextOutboundSequence(peer: "zj-jiaxing") == 2)
+        try await store.read { (r) throws in
+            await #expect(try r.backlog(peer: "zj-jiaxing", limit: 10) == [queued.key, repaired.key], "the items not yet in a batch, in order")
+            await #expect(try r.pushPositions() == ["zj-jiaxing": 3], "the channel continues from the end of the log")
+            await #expect(try r.outboundBatch(peer: "zj-jiaxing", sequence: 1)?.keys == [sent.key], "the batch keeps its record")
+            await #expect(try r.nextOutboundSequence(peer: "zj-jiaxing") == 2)
         }
         let clock = FixedClock(now)
         let engine = try SyncEngine(node: context, store: store, clock: clock, random: SeededRandom(seed: 5))
-        let batch = try #require(try engine.nextBatch(to: "zj-jiaxing"))
+        let batch = try #require(try await engine.nextBatch(to: "zj-jiaxing"))
         #expect(batch.sequence == 2)
         let payload = try JSONParser().parse(JWS.parse(JSONParser().parse(batch.jws), expectedType: JWS.batchType).payload)
         let changes = try (payload["changes"]?.arrayValue ?? []).map { try Change(json: $0) }
         #expect(changes.map(\.key) == [queued.key], "the queued record goes once; the repaired one, never held by 嘉兴, not at all: \(changes.map(\.json))")
         #expect(changes.first?.content != nil)
-        try store.write { tx in
+        try await store.write { tx in
             var delivered = batch
             delivered.state = .delivered
-            try tx.updateOutboundBatch(delivered)
+            try await tx.updateOutboundBatch(delivered)
         }
-        #expect(try engine.nextBatch(to: "zj-jiaxing") == nil, "nothing is sent twice: not the delivered record, not the backlog")
-        #expect(try store.read { try $0.backlog(peer: "zj-jiaxing", limit: 10) }.isEmpty)
-        try store.close()
+        #expect(try await engine.nextBatch(to: "zj-jiaxing") == nil, "nothing is sent twice: not the delivered record, not the backlog")
+        #expect(try await store.read { try await $0.backlog(peer: "zj-jiaxing", limit: 10) }.isEmpty)
+        try await store.close()
     }
 }
 

@@ -51,24 +51,24 @@ final class CrashingStore: SyncStore, @unchecked Sendable {
     /// The next write crashes whatever the chance (so that every faulty run has at least one crash).
     func crashNextWrite() { lock.withLock { forced = true } }
 
-    func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+    func write<T: Sendable>(_ body: @escaping (any StoreTransaction) async throws -> T) async throws -> T {
         let (p, force) = lock.withLock { () -> (Double, Bool) in
             defer { forced = false }
             return (crashChance, forced)
         }
-        return try inner.write { tx in
-            let result = try body(tx)
-            if force || (p > 0 && random.chance(p)) {
-                lock.withLock { crashes += 1 }
+        return try await inner.write { tx in
+            let result = try await body(tx)
+            if force || (p > 0 && self.random.chance(p)) {
+                self.lock.withLock { self.crashes += 1 }
                 throw Crash()
             }
             return result
         }
     }
 
-    func read<T>(_ body: (any StoreReader) throws -> T) throws -> T { try inner.read(body) }
+    func read<T: Sendable>(_ body: @escaping (any StoreReader) async throws -> T) async throws -> T { try await inner.read(body) }
 
-    func close() throws { try inner.close() }
+    func close() async throws { try await inner.close() }
 }
 
 /// One node of the simulated federation: its SQLite file, its engine, its breakers.
@@ -98,10 +98,10 @@ final class SimulatedNode: @unchecked Sendable {
     }
 
     /// Closes the SQLite file and opens it again, as a restarted process would.
-    func restart() throws {
+    func restart() async throws {
         let chance = 0.0
         earlierCrashes += store.crashes
-        try store.close()
+        try await store.close()
         store = CrashingStore(try SQLiteStore(path: path), random: random)
         store.setCrashChance(chance)
         engine = try SyncEngine(node: context, store: store, configuration: engine.configuration, clock: clock, random: random)
@@ -138,19 +138,19 @@ final class SimulatedNetwork: PeerTransport, @unchecked Sendable {
             let late = nodes[old.peer]
         {
             count("old batch replayed")
-            _ = try? late.engine.receive(old.jws)
+            _ = try? await late.engine.receive(old.jws)
         }
         let receipt: [UInt8]
         do {
-            receipt = try receiver.engine.receive(jws)
+            receipt = try await receiver.engine.receive(jws)
         } catch is CrashingStore.Crash {
             count("receiver crashed")
-            try receiver.restart()
+            try await receiver.restart()
             throw Dropped()
         }
         if faults && random.chance(0.1) {
             count("delivered twice")
-            let again = try? receiver.engine.receive(jws)
+            let again = try? await receiver.engine.receive(jws)
             if let again, again != receipt {
                 throw EngineError(code: "test.receipt-differs", message: "a duplicate got a different receipt")
             }

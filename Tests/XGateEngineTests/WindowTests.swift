@@ -31,7 +31,7 @@ import XGateTestSupport
             let prepared = try receiver.prepare(jws)
             lock.withLock { arrivals.append(prepared.sequence) }
             if concurrent { try await receiver.awaitTurn(of: prepared, patience: .seconds(5)) }
-            return try receiver.commit(prepared)
+            return try await receiver.commit(prepared)
         }
 
         func push(window: [[UInt8]], to peer: String) async -> [Result<[UInt8], any Error>] {
@@ -64,9 +64,9 @@ import XGateTestSupport
         return try FederationSimulationTests.makeWorld(seed: 3, faults: false, configuration: configuration)
     }
 
-    static func submit(_ count: Int, at district: SimulatedNode) throws {
+    static func submit(_ count: Int, at district: SimulatedNode) async throws {
         let records = (1...count).map { SampleRecords.penalty(sourceId: String(format: "XH-WIN-%04d", $0), company: $0) }
-        _ = try district.engine.submit(records: records)
+        _ = try await district.engine.submit(records: records)
     }
 
     /// A transport with only the one-batch `push`, so the window goes through the protocol's own `push(window:)` (the
@@ -107,7 +107,7 @@ import XGateTestSupport
     @Test func overtakenBatchesWaitForTheirTurnAndAllOfAWindowIsApplied() async throws {
         let world = try Self.world(window: 4)
         let district = world.nodes["sh-xuhui"]!, city = world.nodes["sh-city"]!
-        try Self.submit(8, at: district)
+        try await Self.submit(8, at: district)
         let transport = OrderedTransport(nodes: world.nodes, reversed: true, concurrent: true)
         var breaker = CircuitBreaker()
         let first = try await district.engine.push(to: "sh-city", transport: transport, breaker: &breaker)
@@ -117,17 +117,17 @@ import XGateTestSupport
         let second = try await district.engine.push(to: "sh-city", transport: transport, breaker: &breaker)
         #expect(second.delivered.map(\.sequence) == [5, 6, 7, 8])
         #expect(try await district.engine.push(to: "sh-city", transport: transport, breaker: &breaker).isIdle)
-        #expect(try city.store.read { try $0.expectedInboundSequence(from: "sh-xuhui") } == 9)
+        #expect((try await city.store.read { try await $0.expectedInboundSequence(from: "sh-xuhui") }) == 9)
         for n in 1...8 {
             let key = RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: String(format: "XH-WIN-%04d", n))
-            #expect(try city.store.read { try $0.record(key) } != nil, "\(key) at the city")
+            #expect((try await city.store.read { try await $0.record(key) }) != nil, "\(key) at the city")
         }
     }
 
     @Test func aGapInsideTheWindowIsSentAgainAndNeverCountsAsAnAttempt() async throws {
         let world = try Self.world(window: 3)
         let district = world.nodes["sh-xuhui"]!, city = world.nodes["sh-city"]!
-        try Self.submit(5, at: district)
+        try await Self.submit(5, at: district)
         let transport = OrderedTransport(nodes: world.nodes, reversed: true, concurrent: false)
         var breaker = CircuitBreaker(configuration: .init(failureThreshold: 1, openSeconds: 3_600))
         var rounds = 0
@@ -141,9 +141,9 @@ import XGateTestSupport
         }
         #expect(rounds == 5)
         #expect(transport.windows == [3, 3, 3, 2, 1], "new batches are made up to the window as earlier ones go in")
-        #expect(try city.store.read { try $0.expectedInboundSequence(from: "sh-xuhui") } == 6)
+        #expect((try await city.store.read { try await $0.expectedInboundSequence(from: "sh-xuhui") }) == 6)
         for sequence in 1...5 {
-            let batch = try district.store.read { try $0.outboundBatch(peer: "sh-city", sequence: sequence) }
+            let batch = try await district.store.read { try await $0.outboundBatch(peer: "sh-city", sequence: sequence) }
             #expect(batch?.state == .delivered && batch?.attempts == 0, "batch \(sequence): \(String(describing: batch))")
         }
     }
@@ -151,17 +151,17 @@ import XGateTestSupport
     @Test func aBatchWhosePredecessorNeverComesIsRefusedWithTheGapAfterThePatience() async throws {
         let world = try Self.world(window: 2)
         let district = world.nodes["sh-xuhui"]!, city = world.nodes["sh-city"]!
-        try Self.submit(2, at: district)
-        let batches = try district.engine.window(to: "sh-city")
+        try await Self.submit(2, at: district)
+        let batches = try await district.engine.window(to: "sh-city")
         #expect(batches.map(\.sequence) == [1, 2])
         let second = try city.engine.prepare(batches[1].jws)
         let started = ContinuousClock.now
         try await city.engine.awaitTurn(of: second, patience: .milliseconds(200))
         let waited = ContinuousClock.now - started
         #expect(waited >= .milliseconds(200), "it waited the patience out: \(waited)")
-        #expect(throws: EngineError.self) { try city.engine.commit(second) }
+        await #expect(throws: EngineError.self) { try await city.engine.commit(second) }
         do {
-            _ = try city.engine.commit(second)
+            _ = try await city.engine.commit(second)
         } catch let error as EngineError {
             #expect(error.code == "sequence.gap" && error.expectedSequence == 1)
         }

@@ -22,7 +22,7 @@ import XGateTestSupport
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
-    @Test func aRecordWhoseStateIsNotJSONIsAnErrorNamingIt() throws {
+    @Test func aRecordWhoseStateIsNotJSONIsAnErrorNamingIt() async throws {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         let key = RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "Z-0001")
@@ -33,28 +33,28 @@ import XGateTestSupport
                 record: SampleRecords.penalty(sourceId: key.sourceId, facts: Self.marker)),
             status: StatusChange(version: 1, value: .active, from: nil, author: key.owner, at: "2026-11-01T10:00:00+08:00"))
         let store = try SQLiteStore(path: path)
-        try store.write { tx in
-            try tx.putRecord(state)
-            try tx.putRecord(
+        try await store.write { tx in
+            try await tx.putRecord(state)
+            try await tx.putRecord(
                 RecordState(
                     key: RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "Z-0002"), content: nil,
                     status: state.status))
         }
-        try store.close()  // the last connection checkpoints the WAL into the file
+        try await store.close()  // the last connection checkpoints the WAL into the file
 
         try overwrite(path, "\"\(Self.marker)\"", with: String(repeating: "[", count: Self.marker.utf8.count + 2))
 
         let reopened = try SQLiteStore(path: path)
-        let error = try #require(throws: StoreError.self) { try reopened.read { try $0.record(key) } }
+        let error = try await #require(throws: StoreError.self) { try await reopened.read { try await $0.record(key) } }
         #expect(error.code == .corruptRow)
         #expect(error.message.contains("records"))
         #expect(error.message.contains("Z-0001"))
         #expect(error.message.contains("state_json"))
         #expect(!error.message.contains("上海"), "no record content in the message")
-        let feed = try #require(throws: StoreError.self) { try reopened.read { try $0.records(after: 0, limit: 10) } }
+        let feed = try await #require(throws: StoreError.self) { try await reopened.read { try await $0.records(after: 0, limit: 10) } }
         #expect(feed.code == .corruptRow)
         // The undamaged row still reads.
         #expect(
-            try reopened.read { try $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "Z-0002")) } != nil)
+            try await reopened.read { try await $0.record(RecordKey(owner: "sh-xuhui", kind: "administrative-penalty", sourceId: "Z-0002")) } != nil)
     }
 }

@@ -30,26 +30,26 @@ final class ScratchDirectory {
     // MARK: The shared conformance suite, each property on fresh database files
 
     @Test(arguments: StoreConformance.properties)
-    func conformance(_ property: StoreConformance.Property) throws {
+    func conformance(_ property: StoreConformance.Property) async throws {
         let scratch = try ScratchDirectory()
-        try property.check { try SQLiteStore(path: scratch.newFile()) }
+        try await property.check { try SQLiteStore(path: scratch.newFile()) }
     }
 
     /// Two writers at once: two stores (two connections, as two processes would open it) on one file.
     @Test(arguments: StoreConformance.concurrencyProperties)
-    func concurrency(_ property: StoreConformance.ConcurrencyProperty) throws {
+    func concurrency(_ property: StoreConformance.ConcurrencyProperty) async throws {
         let scratch = try ScratchDirectory()
-        try property.check {
+        try await property.check {
             let path = scratch.newFile()
             return (try SQLiteStore(path: path), try SQLiteStore(path: path))
         }
     }
 
-    @Test func conformance_dataSurvivesCloseAndReopen() throws {
+    @Test func conformance_dataSurvivesCloseAndReopen() async throws {
         let scratch = try ScratchDirectory()
-        try StoreConformance.dataSurvivesReopen({ try SQLiteStore(path: scratch.newFile()) }) { store in
+        try await StoreConformance.dataSurvivesReopen({ try SQLiteStore(path: scratch.newFile()) }) { store in
             let sqlite = try #require(store as? SQLiteStore)
-            try sqlite.close()
+            try await sqlite.close()
             return try SQLiteStore(path: sqlite.path)
         }
     }
@@ -100,12 +100,11 @@ final class ScratchDirectory {
 
     /// A channel's look at the log reads the index, never the rows the filter passes over (v9): the plan SQLite
     /// chooses for both queries searches records_channel as a covering index.
-    @Test func aChannelsFilterIsReadFromTheIndexAlone() throws {
+    @Test func aChannelsFilterIsReadFromTheIndexAlone() async throws {
         let scratch = try ScratchDirectory()
         let store = try SQLiteStore(path: scratch.newFile())
-        defer { try? store.close() }
         let filter = ChannelFilter(kinds: ["administrative-penalty"], madeHereOnly: true)
-        let plans = try store.pool.read { db -> [String] in
+        let plans = try await store.pool.read { db -> [String] in
             let reader = SQLiteReader(db: db)
             let channel = "SELECT local_seq FROM records INDEXED BY records_channel WHERE \(SQLiteReader.channelCondition)"
             let rows = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + channel, arguments: reader.channelArguments(0, filter))
@@ -113,28 +112,28 @@ final class ScratchDirectory {
         }
         #expect(plans.contains { $0.contains("COVERING INDEX records_channel") }, "\(plans)")
         // And the queries themselves run and answer as before.
-        try store.read { (r) throws in
-            #expect(try r.records(after: 0, limit: 10, matching: filter).isEmpty)
-            #expect(try r.recordSummary(after: 0, matching: filter).count == 0)
+        try await store.read { (r) throws in
+            await #expect(try r.records(after: 0, limit: 10, matching: filter).isEmpty)
+            await #expect(try r.recordSummary(after: 0, matching: filter).count == 0)
         }
     }
 
-    @Test func migrationsRunOnceAndReopeningKeepsData() throws {
+    @Test func migrationsRunOnceAndReopeningKeepsData() async throws {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         let store = try SQLiteStore(path: path)
         #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"])
-        try store.write { tx in try tx.setFeedPosition(subscriber: "sh-city", feed: "records", cursor: "42") }
-        try store.close()
+        try await store.write { tx in try await tx.setFeedPosition(subscriber: "sh-city", feed: "records", cursor: "42") }
+        try await store.close()
         for _ in 0..<2 {
             let again = try SQLiteStore(path: path)
             #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"])
-            #expect(try again.read { try $0.feedPosition(subscriber: "sh-city", feed: "records") } == "42")
-            try again.close()
+            #expect(try await again.read { try await $0.feedPosition(subscriber: "sh-city", feed: "records") } == "42")
+            try await again.close()
         }
     }
 
-    @Test func migratingAStoreOfTheEarlierSchemaFillsTheDecisionDatesAndTheDeliveries() throws {
+    @Test func migratingAStoreOfTheEarlierSchemaFillsTheDecisionDatesAndTheDeliveries() async throws {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         // A file as xgate wrote it before v5: migrations v1–v4, a record held.
@@ -146,7 +145,7 @@ final class ScratchDirectory {
         }
         try migrator.migrate(old)
         let state = try StoreConformance.decision("M-0001", decided: "2026-11-05")
-        try old.write { db in
+        try await old.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO records (owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts, local_seq)
@@ -165,44 +164,44 @@ final class ScratchDirectory {
         try old.close()
         let store = try SQLiteStore(path: path)
         let november = (try #require(CivilDate("2026-11-01")), try #require(CivilDate("2026-11-30")))
-        let found = try store.read { try $0.decisions(kinds: [state.key.kind], from: november.0, through: november.1) }
+        let found = try await store.read { try await $0.decisions(kinds: [state.key.kind], from: november.0, through: november.1) }
         #expect(found.map(\.decisionDate.description) == ["2026-11-05"])
-        #expect(try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: Timestamp(seconds: 1_000), limit: 10) } == 0)
-        #expect(try store.write { tx in try tx.pruneDeliveredBatches(deliveredBefore: Timestamp(seconds: 1 << 40), limit: 10) } == 1)
-        #expect(try store.read { try $0.outboundBatch(peer: "sh-city", sequence: 1) }?.jws.isEmpty == true)
-        try store.close()
+        #expect(try await store.write { tx in try await tx.pruneDeliveredBatches(deliveredBefore: Timestamp(seconds: 1_000), limit: 10) } == 0)
+        #expect(try await store.write { tx in try await tx.pruneDeliveredBatches(deliveredBefore: Timestamp(seconds: 1 << 40), limit: 10) } == 1)
+        #expect(try await store.read { try await $0.outboundBatch(peer: "sh-city", sequence: 1) }?.jws.isEmpty == true)
+        try await store.close()
     }
 
-    @Test func aFileWrittenByOneInstanceIsReadByAnother() throws {
+    @Test func aFileWrittenByOneInstanceIsReadByAnother() async throws {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         let writer = try SQLiteStore(path: path)
         let reader = try SQLiteStore(path: path)
         let state = try StoreConformance.state("X-0001", conflicted: true)
-        let sequence = try writer.write { tx in try tx.putRecord(state) }
-        #expect(try reader.read { try $0.record(state.key) } == StoredRecord(state: state, localSequence: sequence))
-        let next = try reader.write { tx in try tx.putRecord(try StoreConformance.state("X-0002")) }
+        let sequence = try await writer.write { tx in try await tx.putRecord(state) }
+        #expect(try await reader.read { try await $0.record(state.key) } == StoredRecord(state: state, localSequence: sequence))
+        let next = try await reader.write { tx in try await tx.putRecord(try StoreConformance.state("X-0002")) }
         #expect(next == sequence + 1)
-        #expect(try writer.read { try $0.lastLocalSequence() } == next)
+        #expect(try await writer.read { try await $0.lastLocalSequence() } == next)
     }
 
-    @Test func aStoreOpenedForReadingSeesTheWritersDataAndWritesNothing() throws {
+    @Test func aStoreOpenedForReadingSeesTheWritersDataAndWritesNothing() async throws {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
         let writer = try SQLiteStore(path: path)
         let state = try StoreConformance.state("R-0001")
-        let sequence = try writer.write { tx in try tx.putRecord(state) }
+        let sequence = try await writer.write { tx in try await tx.putRecord(state) }
         let reader = try SQLiteStore.openForReading(path: path)
-        #expect(try reader.read { try $0.record(state.key) } == StoredRecord(state: state, localSequence: sequence))
-        let refused = try #require(throws: StoreError.self) {
-            try reader.write { tx in try tx.putRecord(try StoreConformance.state("R-0002")) }
+        #expect(try await reader.read { try await $0.record(state.key) } == StoredRecord(state: state, localSequence: sequence))
+        let refused = try await #require(throws: StoreError.self) {
+            try await reader.write { tx in try await tx.putRecord(try await StoreConformance.state("R-0002")) }
         }
         #expect(refused.message.contains("readonly") || refused.message.contains("read-only") || refused.message.contains("read only"))
         // The writer goes on while the reader is open, and the reader's next snapshot sees it.
-        let next = try writer.write { tx in try tx.putRecord(try StoreConformance.state("R-0003")) }
-        #expect(try reader.read { try $0.lastLocalSequence() } == next)
-        try reader.close()
-        try writer.close()
+        let next = try await writer.write { tx in try await tx.putRecord(try StoreConformance.state("R-0003")) }
+        #expect(try await reader.read { try await $0.lastLocalSequence() } == next)
+        try await reader.close()
+        try await writer.close()
 
         let missing = scratch.newFile()
         let notFound = try #require(throws: StoreError.self) { try SQLiteStore.openForReading(path: missing) }
@@ -210,63 +209,63 @@ final class ScratchDirectory {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
-    @Test func aStoreOfAnotherVersionIsNotOpenedForReading() throws {
+    @Test func aStoreOfAnotherVersionIsNotOpenedForReading() async throws {
         let scratch = try ScratchDirectory()
         let path = scratch.newFile()
-        try SQLiteStore(path: path).close()
+        try await SQLiteStore(path: path).close()
         let raw = try DatabaseQueue(path: path)
-        try raw.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4'") }
+        try await raw.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4'") }
         let older = try #require(throws: StoreError.self) { try SQLiteStore.openForReading(path: path) }
         #expect(older.message.contains("older xgate") && older.message.contains("v4"))
-        try raw.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v4'), ('v99')") }
+        try await raw.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v4'), ('v99')") }
         try raw.close()
         let newer = try #require(throws: StoreError.self) { try SQLiteStore.openForReading(path: path) }
         #expect(newer.message.contains("newer xgate"))
     }
 
-    @Test func closedStoreRefusesCalls() throws {
+    @Test func closedStoreRefusesCalls() async throws {
         let scratch = try ScratchDirectory()
         let store = try SQLiteStore(path: scratch.newFile())
-        try store.close()
-        #expect(throws: StoreError.self) { try store.read { try $0.lastLocalSequence() } }
+        try await store.close()
+        await #expect(throws: StoreError.self) { try await store.read { try await $0.lastLocalSequence() } }
     }
 
-    @Test func refusalsSayWhatAndWhere() throws {
+    @Test func refusalsSayWhatAndWhere() async throws {
         let scratch = try ScratchDirectory()
         let store = try SQLiteStore(path: scratch.newFile())
         let keys = [StoreConformance.key("Y-0001"), StoreConformance.key("Y-0002")]
-        let wrongSequence = try #require(throws: StoreError.self) {
-            try store.write { tx in try tx.saveOutboundBatch(StoreConformance.batch("sh-city", sequence: 2, keys: [keys[0]])) }
+        let wrongSequence = try await #require(throws: StoreError.self) {
+            try await store.write { tx in try await tx.saveOutboundBatch(StoreConformance.batch("sh-city", sequence: 2, keys: [keys[0]])) }
         }
         #expect(wrongSequence.code == .sequence)
         #expect(wrongSequence.message.contains("sh-city") && wrongSequence.message.contains("2") && wrongSequence.message.contains("1"))
-        try store.write { tx in try tx.saveOutboundBatch(StoreConformance.batch("sh-city", sequence: 1, keys: [keys[0]], id: "B-1")) }
-        let reused = try #require(throws: StoreError.self) {
-            try store.write { tx in try tx.saveOutboundBatch(StoreConformance.batch("sh-pudong", sequence: 1, keys: [keys[1]], id: "B-1")) }
+        try await store.write { tx in try await tx.saveOutboundBatch(StoreConformance.batch("sh-city", sequence: 1, keys: [keys[0]], id: "B-1")) }
+        let reused = try await #require(throws: StoreError.self) {
+            try await store.write { tx in try await tx.saveOutboundBatch(StoreConformance.batch("sh-pudong", sequence: 1, keys: [keys[1]], id: "B-1")) }
         }
         #expect(reused.code == .duplicate)
-        let missing = try #require(throws: StoreError.self) {
-            try store.write { tx in try tx.updateOutboundBatch(StoreConformance.batch("sh-city", sequence: 9, keys: [])) }
+        let missing = try await #require(throws: StoreError.self) {
+            try await store.write { tx in try await tx.updateOutboundBatch(StoreConformance.batch("sh-city", sequence: 9, keys: [])) }
         }
         #expect(missing.code == .missing)
         let entry = StoreConformance.inbox("sh-city", sequence: 1)
-        try store.write { tx in try tx.saveInbox(entry) }
-        let duplicate = try #require(throws: StoreError.self) { try store.write { tx in try tx.saveInbox(entry) } }
+        try await store.write { tx in try await tx.saveInbox(entry) }
+        let duplicate = try await #require(throws: StoreError.self) { try await store.write { tx in try await tx.saveInbox(entry) } }
         #expect(duplicate.code == .duplicate)
     }
 
-    @Test func emptyBlobsStayEmpty() throws {
+    @Test func emptyBlobsStayEmpty() async throws {
         let scratch = try ScratchDirectory()
         let store = try SQLiteStore(path: scratch.newFile())
         var entry = StoreConformance.inbox("sh-city", sequence: 1)
         entry.receipt = []
         var batch = StoreConformance.batch("sh-city", sequence: 1, keys: [])
         batch.jws = []
-        try store.write { tx in
-            try tx.saveInbox(entry)
-            try tx.saveOutboundBatch(batch)
+        try await store.write { tx in
+            try await tx.saveInbox(entry)
+            try await tx.saveOutboundBatch(batch)
         }
-        #expect(try store.read { try $0.inboxEntry(sender: "sh-city", batchId: entry.batchId) }?.receipt == [])
-        #expect(try store.read { try $0.outboundBatch(peer: "sh-city", sequence: 1) }?.jws == [])
+        #expect(try await store.read { try await $0.inboxEntry(sender: "sh-city", batchId: entry.batchId) }?.receipt == [])
+        #expect(try await store.read { try await $0.outboundBatch(peer: "sh-city", sequence: 1) }?.jws == [])
     }
 }

@@ -68,32 +68,43 @@ public struct AuditVerification: Sendable, Equatable {
 
     /// Walks the chain in order; stops at the first break.
     public static func verify(_ entries: some Sequence<AuditEntry>) -> AuditVerification {
-        var expectedSeq: Int64 = 1
-        var previous = AuditEntry.origin
-        var count: Int64 = 0
-        for entry in entries {
+        var walk = Walk()
+        for entry in entries where walk.add(entry) {}
+        return walk.result
+    }
+
+    /// The chain walked an entry at a time (a log read a page at a time): ``add(_:)`` each entry in order while it
+    /// returns true; ``result`` is what was found so far.
+    public struct Walk: Sendable {
+        private var expectedSeq: Int64 = 1
+        private var previous = AuditEntry.origin
+        private var count: Int64 = 0
+        private var problem: String?
+
+        public init() {}
+
+        /// What the walk found: the entries that verified, the head, the first break.
+        public var result: AuditVerification { AuditVerification(entries: count, head: previous, problem: problem) }
+
+        /// Checks the next entry; false once the chain broke (here or before), when reading on is pointless.
+        public mutating func add(_ entry: AuditEntry) -> Bool {
+            guard problem == nil else { return false }
             if entry.seq != expectedSeq {
-                let problem =
+                problem =
                     entry.seq > expectedSeq
                     ? "entries \(expectedSeq)…\(entry.seq - 1) are missing (removed)" : "entry \(entry.seq) appears out of order"
-                return AuditVerification(entries: count, head: previous, problem: problem)
+            } else if entry.previous != previous {
+                problem =
+                    "entry \(entry.seq) does not follow entry \(entry.seq - 1): its previous hash is \(entry.previous), expected \(previous)"
+            } else if entry.computedHash != entry.hash {
+                problem = "entry \(entry.seq) (\(entry.action) \(entry.subject)) was altered: its content does not give its stored hash"
+            } else {
+                previous = entry.hash
+                expectedSeq += 1
+                count += 1
+                return true
             }
-            if entry.previous != previous {
-                return AuditVerification(
-                    entries: count, head: previous,
-                    problem:
-                        "entry \(entry.seq) does not follow entry \(entry.seq - 1): its previous hash is \(entry.previous), expected \(previous)"
-                )
-            }
-            if entry.computedHash != entry.hash {
-                return AuditVerification(
-                    entries: count, head: previous,
-                    problem: "entry \(entry.seq) (\(entry.action) \(entry.subject)) was altered: its content does not give its stored hash")
-            }
-            previous = entry.hash
-            expectedSeq += 1
-            count += 1
+            return false
         }
-        return AuditVerification(entries: count, head: previous, problem: nil)
     }
 }

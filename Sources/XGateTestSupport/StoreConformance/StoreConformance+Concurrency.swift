@@ -16,20 +16,20 @@ import XGateJSON
 /// ```
 extension StoreConformance {
     /// Makes two stores over one fresh, empty database.
-    public typealias TwinFactory = () throws -> (any SyncStore, any SyncStore)
+    public typealias TwinFactory = () async throws -> (any SyncStore, any SyncStore)
 
     /// One named property of two writers, runnable against any backend.
     public struct ConcurrencyProperty: Sendable, CustomStringConvertible, CustomTestStringConvertible {
         public let name: String
-        private let body: @Sendable (TwinFactory) throws -> Void
+        private let body: @Sendable (TwinFactory) async throws -> Void
 
-        public init(_ name: String, _ body: @escaping @Sendable (TwinFactory) throws -> Void) {
+        public init(_ name: String, _ body: @escaping @Sendable (TwinFactory) async throws -> Void) {
             self.name = name
             self.body = body
         }
 
         /// Checks the property against twin stores made by `makeStores`.
-        public func check(_ makeStores: TwinFactory) throws { try body(makeStores) }
+        public func check(_ makeStores: TwinFactory) async throws { try await body(makeStores) }
 
         public var description: String { name }
         public var testDescription: String { name }
@@ -38,46 +38,54 @@ extension StoreConformance {
     /// Every property of two writers.
     public static let concurrencyProperties: [ConcurrencyProperty] = [
         ConcurrencyProperty("two writers on one record: every update kept, every local sequence given once") {
-            try twoWritersOnOneRecord($0)
+            try await twoWritersOnOneRecord($0)
         },
-        ConcurrencyProperty("two writers on one channel: sequences 1, 2, 3 … each given once") { try twoWritersOnOneChannel($0) },
+        ConcurrencyProperty("two writers on one channel: sequences 1, 2, 3 … each given once") { try await twoWritersOnOneChannel($0) },
         ConcurrencyProperty("two writers taking one sender's batches: each sequence taken once, the other refused") {
-            try twoWritersOnOneSendersInbox($0)
+            try await twoWritersOnOneSendersInbox($0)
         },
-        ConcurrencyProperty("two writers on the audit log: one chain 1, 2, 3 … that verifies") { try twoWritersOnTheAuditLog($0) },
+        ConcurrencyProperty("two writers on the audit log: one chain 1, 2, 3 … that verifies") { try await twoWritersOnTheAuditLog($0) },
         ConcurrencyProperty("two instances asking for the same lease at once: one holds it, both see the same holder") {
-            try twoInstancesOnOneLease($0)
+            try await twoInstancesOnOneLease($0)
         },
         ConcurrencyProperty("two instances taking over the same expired lease at once: one takes it, the epoch goes up once") {
-            try twoInstancesTakingOverOneExpiredLease($0)
+            try await twoInstancesTakingOverOneExpiredLease($0)
         },
     ]
 
-    /// Runs `body(writer, i)` for i in 0..<count on each of two threads (writer 0 and 1) at once; every error is kept.
-    static func race(count: Int, _ body: @escaping @Sendable (Int, Int) throws -> Void) throws {
-        let lock = NSLock()
-        nonisolated(unsafe) var errors: [String] = []
-        DispatchQueue.concurrentPerform(iterations: 2) { writer in
-            for i in 0..<count {
-                do {
-                    try body(writer, i)
-                } catch {
-                    lock.withLock { errors.append("writer \(writer), step \(i): \(error)") }
+    /// Runs `body(writer, i)` for i in 0..<count in each of two tasks (writer 0 and 1) at once; every error is kept.
+    static func race(count: Int, _ body: @escaping @Sendable (Int, Int) async throws -> Void) async {
+        let errors = await withTaskGroup(of: [String].self) { group in
+            for writer in 0..<2 {
+                group.addTask { @concurrent in
+                    var errors: [String] = []
+                    for i in 0..<count {
+                        do {
+                            try await body(writer, i)
+                        } catch {
+                            errors.append("writer \(writer), step \(i): \(error)")
+                        }
+                    }
+                    return errors
                 }
             }
+            return await group.reduce(into: []) { $0 += $1 }
         }
         #expect(errors.isEmpty, "\(errors.prefix(3))")
     }
 
+    /// Widens the window between a transaction's read and its write (a short sleep of the connection's thread).
+    static func pause() { usleep(500) }
+
     /// `store.write(body)`, run again while it fails retryably (as the daemon's writer does), at most 50 times.
-    static func writeRetrying<T>(_ store: any SyncStore, _ body: (any StoreTransaction) throws -> T) throws -> T {
+    static func writeRetrying<T: Sendable>(_ store: any SyncStore, _ body: @escaping @Sendable (any StoreTransaction) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
-                return try store.write(body)
+                return try await store.write(body)
             } catch let error as StoreError where error.isRetryable && attempt < 50 {
                 attempt += 1
-                Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.005))
+                try await Task.sleep(for: .microseconds(Int.random(in: 1000...5000)))
             }
         }
     }
@@ -85,70 +93,70 @@ extension StoreConformance {
     /// Both writers read one record's fine, add one and write it back, 40 times each: the fine ends at 80 (no update
     /// lost: each read-modify-write is one serialisable transaction), and the 80 local sequences returned are 80
     /// different ones, the last the record's.
-    public static func twoWritersOnOneRecord(_ makeStores: TwinFactory) throws {
-        let (a, b) = try makeStores()
+    public static func twoWritersOnOneRecord(_ makeStores: TwinFactory) async throws {
+        let (a, b) = try await makeStores()
         let stores = [a, b]
-        try a.write { tx in try tx.putRecord(try state("RACE-0001", fine: "0")) }
+        try await a.write { tx in try await tx.putRecord(try state("RACE-0001", fine: "0")) }
         let lock = NSLock()
         nonisolated(unsafe) var sequences: [Int64] = []
-        try race(count: 40) { writer, _ in
-            let sequence = try writeRetrying(stores[writer]) { tx -> Int64 in
-                let held = try #require(try tx.record(key("RACE-0001")))
+        await race(count: 40) { writer, _ in
+            let sequence = try await writeRetrying(stores[writer]) { tx -> Int64 in
+                let held = try await #require(try tx.record(key("RACE-0001")))
                 let fine = Int(held.state.content?.record["data"]?["fineAmount"]?.stringValue ?? "") ?? -1000
-                Thread.sleep(forTimeInterval: 0.0005)  // widen the window between the read and the write
-                return try tx.putRecord(try state("RACE-0001", fine: String(fine + 1)))
+                pause()
+                return try await tx.putRecord(try state("RACE-0001", fine: String(fine + 1)))
             }
             lock.withLock { sequences.append(sequence) }
         }
-        let final = try b.read { try $0.record(key("RACE-0001")) }
+        let final = try await b.read { try await $0.record(key("RACE-0001")) }
         #expect(final?.state.content?.record["data"]?["fineAmount"]?.stringValue == "80", "no update lost")
         #expect(Set(sequences).count == 80, "each write its own local sequence")
         #expect(final?.localSequence == sequences.max(), "the record stands at the last one")
-        #expect(try a.read { try $0.lastLocalSequence() } == sequences.max())
+        #expect(try await a.read { try await $0.lastLocalSequence() } == sequences.max())
     }
 
     /// Both writers take the channel's next sequence and save a batch under it, 25 times each: the channel holds
     /// batches 1 … 50, each once, and expects 51.
-    public static func twoWritersOnOneChannel(_ makeStores: TwinFactory) throws {
-        let (a, b) = try makeStores()
+    public static func twoWritersOnOneChannel(_ makeStores: TwinFactory) async throws {
+        let (a, b) = try await makeStores()
         let stores = [a, b]
-        try race(count: 25) { writer, i in
-            try writeRetrying(stores[writer]) { tx in
-                let sequence = try tx.nextOutboundSequence(peer: "zj-jiaxing")
-                Thread.sleep(forTimeInterval: 0.0005)  // widen the window between the read and the write
-                try tx.saveOutboundBatch(batch("zj-jiaxing", sequence: sequence, keys: [key("CH-\(writer)-\(i)")], id: "01JDw\(writer)-\(i)"))
+        await race(count: 25) { writer, i in
+            try await writeRetrying(stores[writer]) { tx in
+                let sequence = try await tx.nextOutboundSequence(peer: "zj-jiaxing")
+                pause()
+                try await tx.saveOutboundBatch(batch("zj-jiaxing", sequence: sequence, keys: [key("CH-\(writer)-\(i)")], id: "01JDw\(writer)-\(i)"))
             }
         }
-        let held = try a.read { try $0.outboundBatches(peer: "zj-jiaxing", state: .pending) }
+        let held = try await a.read { try await $0.outboundBatches(peer: "zj-jiaxing", state: .pending) }
         #expect(held.map(\.sequence) == Array(1...50))
         #expect(Set(held.map(\.batchId)).count == 50)
-        #expect(try b.read { try $0.nextOutboundSequence(peer: "zj-jiaxing") } == 51)
+        #expect(try await b.read { try await $0.nextOutboundSequence(peer: "zj-jiaxing") } == 51)
     }
 
     /// Both writers try to take batch k of one sender (under their own batch id), for k = 1 … 30, as two instances
     /// answering the same sender's resend would: exactly one of each pair is kept, the other refused, and the inbox
     /// expects 31.
-    public static func twoWritersOnOneSendersInbox(_ makeStores: TwinFactory) throws {
-        let (a, b) = try makeStores()
+    public static func twoWritersOnOneSendersInbox(_ makeStores: TwinFactory) async throws {
+        let (a, b) = try await makeStores()
         let stores = [a, b]
         let lock = NSLock()
         nonisolated(unsafe) var kept: [Int: [Int]] = [:]
         nonisolated(unsafe) var refused = 0
         // The writers take the sequences in step: each waits until the inbox expects k before trying it, so that both
         // try every k (else one writer could run ahead and find nothing to race for).
-        try race(count: 30) { writer, i in
+        await race(count: 30) { writer, i in
             let k = i + 1
             let deadline = Date().addingTimeInterval(30)
-            while try stores[writer].read({ try $0.expectedInboundSequence(from: "sh-xuhui") }) < k {
+            while try await stores[writer].read({ try await $0.expectedInboundSequence(from: "sh-xuhui") }) < k {
                 guard Date() < deadline else { throw StoreError(.sequence, "batch \(k - 1) was kept by neither writer") }
-                Thread.sleep(forTimeInterval: 0.0005)
+                pause()
             }
             do {
-                try writeRetrying(stores[writer]) { tx in
-                    guard try tx.expectedInboundSequence(from: "sh-xuhui") == k else {
+                try await writeRetrying(stores[writer]) { tx in
+                    guard try await tx.expectedInboundSequence(from: "sh-xuhui") == k else {
                         throw StoreError(.sequence, "batch \(k) was taken by the other writer")
                     }
-                    try tx.saveInbox(inbox("sh-xuhui", sequence: k, id: "01JEw\(writer)-\(k)"))
+                    try await tx.saveInbox(inbox("sh-xuhui", sequence: k, id: "01JEw\(writer)-\(k)"))
                 }
                 lock.withLock { kept[k, default: []].append(writer) }
             } catch is StoreError {
@@ -157,21 +165,21 @@ extension StoreConformance {
         }
         #expect(kept.count == 30 && kept.values.allSatisfy { $0.count == 1 }, "each sequence kept once: \(kept.filter { $0.value.count != 1 })")
         #expect(refused == 30, "the other writer's try of each sequence refused")
-        #expect(try a.read { try $0.expectedInboundSequence(from: "sh-xuhui") } == 31)
+        #expect(try await a.read { try await $0.expectedInboundSequence(from: "sh-xuhui") } == 31)
     }
 
     /// Both writers append 50 audit entries: the log is entries 1 … 100, each chained to the one before, and verifies.
-    public static func twoWritersOnTheAuditLog(_ makeStores: TwinFactory) throws {
-        let (a, b) = try makeStores()
+    public static func twoWritersOnTheAuditLog(_ makeStores: TwinFactory) async throws {
+        let (a, b) = try await makeStores()
         let stores = [a, b]
-        try race(count: 50) { writer, i in
-            _ = try writeRetrying(stores[writer]) { tx in
-                try tx.appendAudit(
+        await race(count: 50) { writer, i in
+            _ = try await writeRetrying(stores[writer]) { tx in
+                try await tx.appendAudit(
                     at: at(Int64(i)), actor: "instance-\(writer)", action: "batch.received", subject: "01JA\(writer)-\(i)",
                     detail: ["changes": .number(Double(i))])
             }
         }
-        let entries = try a.read { try $0.auditEntries(after: 0, limit: 1_000) }
+        let entries = try await a.read { try await $0.auditEntries(after: 0, limit: 1_000) }
         #expect(entries.map(\.seq) == Array(1...100))
         #expect(Set(entries.map(\.subject)).count == 100)
         let verification = AuditVerification.verify(entries)
@@ -180,18 +188,18 @@ extension StoreConformance {
 
     /// For 40 leases, both instances ask at the same moment: each lease has one holder, and what each asker got back
     /// names that holder (the loser learns who holds it, and until when).
-    public static func twoInstancesOnOneLease(_ makeStores: TwinFactory) throws {
-        let (a, b) = try makeStores()
+    public static func twoInstancesOnOneLease(_ makeStores: TwinFactory) async throws {
+        let (a, b) = try await makeStores()
         let stores = [a, b]
         let lock = NSLock()
         nonisolated(unsafe) var answers: [Int: [String]] = [:]
-        try race(count: 40) { writer, i in
-            let lease = try writeRetrying(stores[writer]) { tx in
-                try tx.acquireLease("push:peer-\(i)", holder: "instance-\(writer)", now: at(100), until: at(115))
+        await race(count: 40) { writer, i in
+            let lease = try await writeRetrying(stores[writer]) { tx in
+                try await tx.acquireLease("push:peer-\(i)", holder: "instance-\(writer)", now: at(100), until: at(115))
             }
             lock.withLock { answers[i, default: []].append(lease.holder) }
         }
-        let held = try a.read { try $0.leases() }
+        let held = try await a.read { try await $0.leases() }
         #expect(held.count == 40)
         for lease in held {
             let i = Int(lease.name.dropFirst("push:peer-".count)) ?? -1
@@ -202,21 +210,21 @@ extension StoreConformance {
 
     /// 40 leases held by a third instance that died (expired at 100): both survivors ask at 105 at the same moment;
     /// each lease passes to one of them, both are told which, and its epoch goes from 1 to 2, not 3.
-    public static func twoInstancesTakingOverOneExpiredLease(_ makeStores: TwinFactory) throws {
-        let (a, b) = try makeStores()
+    public static func twoInstancesTakingOverOneExpiredLease(_ makeStores: TwinFactory) async throws {
+        let (a, b) = try await makeStores()
         let stores = [a, b]
-        try a.write { tx in
-            for i in 0..<40 { _ = try tx.acquireLease("pull:peer-\(i)", holder: "instance-dead", now: at(85), until: at(100)) }
+        try await a.write { tx in
+            for i in 0..<40 { _ = try await tx.acquireLease("pull:peer-\(i)", holder: "instance-dead", now: at(85), until: at(100)) }
         }
         let lock = NSLock()
         nonisolated(unsafe) var answers: [Int: [String]] = [:]
-        try race(count: 40) { writer, i in
-            let lease = try writeRetrying(stores[writer]) { tx in
-                try tx.acquireLease("pull:peer-\(i)", holder: "instance-\(writer)", now: at(105), until: at(120))
+        await race(count: 40) { writer, i in
+            let lease = try await writeRetrying(stores[writer]) { tx in
+                try await tx.acquireLease("pull:peer-\(i)", holder: "instance-\(writer)", now: at(105), until: at(120))
             }
             lock.withLock { answers[i, default: []].append(lease.holder) }
         }
-        for lease in try a.read({ try $0.leases() }) {
+        for lease in try await a.read({ try await $0.leases() }) {
             let i = Int(lease.name.dropFirst("pull:peer-".count)) ?? -1
             #expect(lease.holder != "instance-dead" && lease.epoch == 2, "\(lease)")
             #expect(answers[i] == [lease.holder, lease.holder], "\(lease.name): both were told its one new holder")

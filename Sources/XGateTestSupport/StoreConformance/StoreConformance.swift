@@ -10,8 +10,8 @@ import XGateJSON
 ///
 /// ```swift
 /// @Test(arguments: StoreConformance.properties)
-/// func conformance(_ property: StoreConformance.Property) throws {
-///     try property.check { try SQLiteStore(path: scratch.newFile()) }
+/// func conformance(_ property: StoreConformance.Property) async throws {
+///     try await property.check { try SQLiteStore(path: scratch.newFile()) }
 /// }
 /// ```
 ///
@@ -20,22 +20,22 @@ import XGateJSON
 /// backend has its own.
 public enum StoreConformance {
     /// Makes a fresh, empty store.
-    public typealias Factory = () throws -> any SyncStore
+    public typealias Factory = () async throws -> any SyncStore
 
     /// One named property, runnable against any backend.
     public struct Property: Sendable, CustomStringConvertible, CustomTestStringConvertible {
         /// The property's name, as test reports show it.
         public let name: String
-        private let body: @Sendable (Factory) throws -> Void
+        private let body: @Sendable (Factory) async throws -> Void
 
         /// Creates a property.
-        public init(_ name: String, _ body: @escaping @Sendable (Factory) throws -> Void) {
+        public init(_ name: String, _ body: @escaping @Sendable (Factory) async throws -> Void) {
             self.name = name
             self.body = body
         }
 
         /// Checks the property against stores made by `makeStore`.
-        public func check(_ makeStore: Factory) throws { try body(makeStore) }
+        public func check(_ makeStore: Factory) async throws { try await body(makeStore) }
 
         public var description: String { name }
         public var testDescription: String { name }
@@ -43,56 +43,56 @@ public enum StoreConformance {
 
     /// Every property that needs only a factory (all but ``dataSurvivesReopen(_:reopen:)``).
     public static let properties: [Property] = [
-        Property("an empty store holds nothing") { try emptyStoreHoldsNothing($0) },
-        Property("putRecord assigns strictly increasing local sequences, in feed order") { try putRecordAssignsIncreasingSequences($0) },
-        Property("a record's state reads back equal") { try recordStateRoundTrips($0) },
-        Property("conflictedRecords lists records with conflicts, latest first") { try conflictedRecordsListsConflicts($0) },
-        Property("history keeps every version, oldest first") { try historyKeepsVersionsInOrder($0) },
+        Property("an empty store holds nothing") { try await emptyStoreHoldsNothing($0) },
+        Property("putRecord assigns strictly increasing local sequences, in feed order") { try await putRecordAssignsIncreasingSequences($0) },
+        Property("a record's state reads back equal") { try await recordStateRoundTrips($0) },
+        Property("conflictedRecords lists records with conflicts, latest first") { try await conflictedRecordsListsConflicts($0) },
+        Property("history keeps every version, oldest first") { try await historyKeepsVersionsInOrder($0) },
         Property("channels read the log: kinds and decisions after a position, made-here records, source and previous sequence") {
-            try channelsReadTheLog($0)
+            try await channelsReadTheLog($0)
         },
-        Property("push positions are per peer and replaced; a position is not work") { try pushPositionsAndBacklog($0) },
-        Property("saveOutboundBatch takes only the channel's next sequence") { try saveOutboundBatchRefusesOtherSequences($0) },
-        Property("saveOutboundBatch keeps its records in order and advances the channel") { try saveOutboundBatchKeepsItsRecords($0) },
-        Property("updateOutboundBatch replaces the delivery state only") { try updateOutboundBatchReplacesDeliveryState($0) },
+        Property("push positions are per peer and replaced; a position is not work") { try await pushPositionsAndBacklog($0) },
+        Property("saveOutboundBatch takes only the channel's next sequence") { try await saveOutboundBatchRefusesOtherSequences($0) },
+        Property("saveOutboundBatch keeps its records in order and advances the channel") { try await saveOutboundBatchKeepsItsRecords($0) },
+        Property("updateOutboundBatch replaces the delivery state only") { try await updateOutboundBatchReplacesDeliveryState($0) },
         Property("pruneDeliveredBatches drops the signed bytes of batches delivered before a time, and nothing else") {
-            try pruneDeliveredBatchesDropsOnlyOldSignedBytes($0)
+            try await pruneDeliveredBatchesDropsOnlyOldSignedBytes($0)
         },
         Property("resignOutboundBatch replaces a pending batch's bytes under the same sequence") {
-            try resignOutboundBatchKeepsTheSequence($0)
+            try await resignOutboundBatchKeepsTheSequence($0)
         },
-        Property("peersWithWork lists peers with pending batches") { try peersWithWorkListsPendingWork($0) },
+        Property("peersWithWork lists peers with pending batches") { try await peersWithWorkListsPendingWork($0) },
         Property("saveInbox advances the expected sequence and keeps the receipt byte for byte") {
-            try saveInboxAdvancesAndKeepsReceipt($0)
+            try await saveInboxAdvancesAndKeepsReceipt($0)
         },
         Property("lineage keeps hops in order, by record and by batch; holders are its peers in both directions") {
-            try lineageAndHolders($0)
+            try await lineageAndHolders($0)
         },
-        Property("setLineageOutcome sets only the matching outbound hop") { try setLineageOutcomeIsTargeted($0) },
+        Property("setLineageOutcome sets only the matching outbound hop") { try await setLineageOutcomeIsTargeted($0) },
         Property("trackCorrection and acknowledgeCorrection are idempotent; an acknowledgement covers earlier versions") {
-            try correctionsAreIdempotent($0)
+            try await correctionsAreIdempotent($0)
         },
-        Property("unacknowledgedCorrections filters by time and acknowledgement") { try unacknowledgedCorrectionsFilter($0) },
-        Property("rejections come back newest first") { try rejectionsNewestFirst($0) },
-        Property("log filters by id and peer, in order, within the limit") { try logFiltersAndOrders($0) },
-        Property("feed positions round-trip and are overwritten") { try feedPositionsRoundTrip($0) },
+        Property("unacknowledgedCorrections filters by time and acknowledgement") { try await unacknowledgedCorrectionsFilter($0) },
+        Property("rejections come back newest first") { try await rejectionsNewestFirst($0) },
+        Property("log filters by id and peer, in order, within the limit") { try await logFiltersAndOrders($0) },
+        Property("feed positions round-trip and are overwritten") { try await feedPositionsRoundTrip($0) },
         Property("a lease is held until it expires, renewed by its holder, taken over after, released at once") {
-            try leasesAreHeldRenewedAndTakenOver($0)
+            try await leasesAreHeldRenewedAndTakenOver($0)
         },
-        Property("appendAudit chains entries 1, 2, 3 … and they verify; a rolled-back write leaves none") { try auditLogChains($0) },
-        Property("decisions reads one range of decision dates with department and first arrival") { try decisionsOfAMonth($0) },
+        Property("appendAudit chains entries 1, 2, 3 … and they verify; a rolled-back write leaves none") { try await auditLogChains($0) },
+        Property("decisions reads one range of decision dates with department and first arrival") { try await decisionsOfAMonth($0) },
         Property("refusalsOfRecordsNotHeld gives each refused record not held once, at its first refusal") {
-            try refusalsOfRecordsNotHeld($0)
+            try await refusalsOfRecordsNotHeld($0)
         },
         Property("activity samples read back in order from a time; same second replaces; old ones pruned") {
-            try activitySamplesAreKeptAndPruned($0)
+            try await activitySamplesAreKeptAndPruned($0)
         },
         Property("pending acknowledgements are per publisher, in order, once each; removing takes the ones named") {
-            try pendingAcknowledgementsPerPublisher($0)
+            try await pendingAcknowledgementsPerPublisher($0)
         },
-        Property("write is atomic: a body that throws leaves nothing behind") { try writeIsAtomic($0) },
-        Property("a refused call inside write rolls the whole write back when it propagates") { try refusedCallRollsBack($0) },
-        Property("a transaction reads its own writes; read sees what was committed") { try readsSeeWrites($0) },
+        Property("write is atomic: a body that throws leaves nothing behind") { try await writeIsAtomic($0) },
+        Property("a refused call inside write rolls the whole write back when it propagates") { try await refusedCallRollsBack($0) },
+        Property("a transaction reads its own writes; read sees what was committed") { try await readsSeeWrites($0) },
     ]
 }
 
