@@ -17,7 +17,7 @@ import XGateSQLite
         func retried(_ error: StoreError, _ attempt: Int) { lock.withLock { retries.append((error.code.rawValue, attempt)) } }
     }
 
-    static let quick = StoreRetry(attempts: 4, firstPauseMilliseconds: 1)
+    static let quick = StoreRetry(attempts: 4, backoff: RetryPolicy(baseSeconds: 0.002, capSeconds: 0.01))
 
     @Test func aRetryableFailureRunsTheTransactionAgainUntilItSucceeds() async throws {
         let runs = Runs()
@@ -65,8 +65,9 @@ import XGateSQLite
         }
         #expect(error?.code == .unavailable)
         #expect(runs.total == 4, "4 runs in all")
-        #expect(StoreRetry().pauseMilliseconds(after: 1, jitter: 0) == 20)
-        #expect(StoreRetry().pauseMilliseconds(after: 4, jitter: 1) == 240, "160 ms and half of it again")
+        #expect(StoreRetry().pauseMilliseconds(after: 1, jitter: 0) == 20, "half of the first 40 ms step")
+        #expect(StoreRetry().pauseMilliseconds(after: 4, jitter: 1) == 320, "all of the fourth step")
+        #expect(StoreRetry().pauseMilliseconds(after: 9, jitter: 1) == 1000, "capped")
     }
 
     /// The real thing: another connection holds SQLite's write lock past this store's busy timeout; the first run
@@ -91,7 +92,7 @@ import XGateSQLite
         }
         while !held.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
         let runs = Runs()
-        let offload = Offload(retry: StoreRetry(attempts: 8, firstPauseMilliseconds: 40)) { runs.retried($0, $1) }
+        let offload = Offload(retry: StoreRetry(attempts: 8, backoff: RetryPolicy(baseSeconds: 0.08, capSeconds: 1))) { runs.retried($0, $1) }
         try await offload.write { try await store.write { tx in try await tx.setPushPosition(peer: "zj-jiaxing", position: 7) } }
         #expect(runs.retries.first?.0 == "store.busy", "the first run met the other connection's lock")
         #expect(try await store.read { try await $0.pushPositions() } == ["sh-city": 1, "zj-jiaxing": 7], "both transactions kept")

@@ -59,22 +59,21 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// How a transaction that failed with a retryable ``StoreError`` is run again: at most `attempts` runs in all, the
-/// pause doubling from `firstPauseMilliseconds` (with up to half of it again at random, so that racing writers part).
+/// pauses between them by `backoff` (doubling, between half and all of each step at random, so that racing writers part).
 public struct StoreRetry: Sendable, Equatable {
     public var attempts: Int
-    public var firstPauseMilliseconds: Int
+    public var backoff: RetryPolicy
 
-    /// The default: 5 runs, pauses of 20, 40, 80 and 160 ms (and their jitter) — a failover of a few seconds is not
-    /// covered here but by the caller's own retry (a push round, a peer's resend).
-    public init(attempts: Int = 5, firstPauseMilliseconds: Int = 20) {
+    /// The default: 5 runs, pauses of up to 40, 80, 160 and 320 ms (at least half of each) — a failover of a few
+    /// seconds is not covered here but by the caller's own retry (a push round, a peer's resend).
+    public init(attempts: Int = 5, backoff: RetryPolicy = RetryPolicy(baseSeconds: 0.04, capSeconds: 1)) {
         self.attempts = attempts
-        self.firstPauseMilliseconds = firstPauseMilliseconds
+        self.backoff = backoff
     }
 
     /// The pause before run `attempt + 1` (attempt counts from 1), in milliseconds, with `jitter` in 0…1.
     public func pauseMilliseconds(after attempt: Int, jitter: Double) -> Int {
-        let base = firstPauseMilliseconds << min(max(attempt - 1, 0), 16)
-        return base + Int(Double(base) / 2 * min(max(jitter, 0), 1))
+        Int((backoff.delay(afterAttempt: attempt, unit: jitter) * 1000).rounded())
     }
 
     /// Whether `error` after run `attempt` asks for another run.

@@ -18,22 +18,8 @@ extension StoreConformance {
     /// Makes two stores over one fresh, empty database.
     public typealias TwinFactory = () async throws -> (any SyncStore, any SyncStore)
 
-    /// One named property of two writers, runnable against any backend.
-    public struct ConcurrencyProperty: Sendable, CustomStringConvertible, CustomTestStringConvertible {
-        public let name: String
-        private let body: @Sendable (TwinFactory) async throws -> Void
-
-        public init(_ name: String, _ body: @escaping @Sendable (TwinFactory) async throws -> Void) {
-            self.name = name
-            self.body = body
-        }
-
-        /// Checks the property against twin stores made by `makeStores`.
-        public func check(_ makeStores: TwinFactory) async throws { try await body(makeStores) }
-
-        public var description: String { name }
-        public var testDescription: String { name }
-    }
+    /// A property of two writers.
+    public typealias ConcurrencyProperty = Check<TwinFactory>
 
     /// Every property of two writers.
     public static let concurrencyProperties: [ConcurrencyProperty] = [
@@ -191,14 +177,7 @@ extension StoreConformance {
     public static func twoInstancesOnOneLease(_ makeStores: TwinFactory) async throws {
         let (a, b) = try await makeStores()
         let stores = [a, b]
-        let lock = NSLock()
-        nonisolated(unsafe) var answers: [Int: [String]] = [:]
-        await race(count: 40) { writer, i in
-            let lease = try await writeRetrying(stores[writer]) { tx in
-                try await tx.acquireLease("push:peer-\(i)", holder: "instance-\(writer)", now: at(100), until: at(115))
-            }
-            lock.withLock { answers[i, default: []].append(lease.holder) }
-        }
+        let answers = await askAtOnce(stores, for: "push:peer-", count: 40, now: at(100), until: at(115))
         let held = try await a.read { try await $0.leases() }
         #expect(held.count == 40)
         for lease in held {
@@ -216,18 +195,27 @@ extension StoreConformance {
         try await a.write { tx in
             for i in 0..<40 { _ = try await tx.acquireLease("pull:peer-\(i)", holder: "instance-dead", now: at(85), until: at(100)) }
         }
-        let lock = NSLock()
-        nonisolated(unsafe) var answers: [Int: [String]] = [:]
-        await race(count: 40) { writer, i in
-            let lease = try await writeRetrying(stores[writer]) { tx in
-                try await tx.acquireLease("pull:peer-\(i)", holder: "instance-\(writer)", now: at(105), until: at(120))
-            }
-            lock.withLock { answers[i, default: []].append(lease.holder) }
-        }
+        let answers = await askAtOnce(stores, for: "pull:peer-", count: 40, now: at(105), until: at(120))
         for lease in try await a.read({ try await $0.leases() }) {
             let i = Int(lease.name.dropFirst("pull:peer-".count)) ?? -1
             #expect(lease.holder != "instance-dead" && lease.epoch == 2, "\(lease)")
             #expect(answers[i] == [lease.holder, lease.holder], "\(lease.name): both were told its one new holder")
         }
+    }
+
+    /// Both instances (`instance-0`, `instance-1`) ask for leases `<prefix>0` … at the same moment: the holder each was
+    /// told, by lease number.
+    static func askAtOnce(_ stores: [any SyncStore], for prefix: String, count: Int, now: Timestamp, until: Timestamp) async
+        -> [Int: [String]]
+    {
+        let lock = NSLock()
+        nonisolated(unsafe) var answers: [Int: [String]] = [:]
+        await race(count: count) { writer, i in
+            let lease = try await writeRetrying(stores[writer]) { tx in
+                try await tx.acquireLease("\(prefix)\(i)", holder: "instance-\(writer)", now: now, until: until)
+            }
+            lock.withLock { answers[i, default: []].append(lease.holder) }
+        }
+        return answers
     }
 }

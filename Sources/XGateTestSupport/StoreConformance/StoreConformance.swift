@@ -22,24 +22,28 @@ public enum StoreConformance {
     /// Makes a fresh, empty store.
     public typealias Factory = () async throws -> any SyncStore
 
-    /// One named property, runnable against any backend.
-    public struct Property: Sendable, CustomStringConvertible, CustomTestStringConvertible {
+    /// One named property, runnable against any backend: checked against the stores `Maker` makes (a ``Factory``
+    /// of one store, or a ``TwinFactory`` of two over one database).
+    public struct Check<Maker>: Sendable, CustomStringConvertible, CustomTestStringConvertible {
         /// The property's name, as test reports show it.
         public let name: String
-        private let body: @Sendable (Factory) async throws -> Void
+        private let body: @Sendable (Maker) async throws -> Void
 
         /// Creates a property.
-        public init(_ name: String, _ body: @escaping @Sendable (Factory) async throws -> Void) {
+        public init(_ name: String, _ body: @escaping @Sendable (Maker) async throws -> Void) {
             self.name = name
             self.body = body
         }
 
-        /// Checks the property against stores made by `makeStore`.
-        public func check(_ makeStore: Factory) async throws { try await body(makeStore) }
+        /// Checks the property against stores made by `make`.
+        public func check(_ make: Maker) async throws { try await body(make) }
 
         public var description: String { name }
         public var testDescription: String { name }
     }
+
+    /// A property of one store.
+    public typealias Property = Check<Factory>
 
     /// Every property that needs only a factory (all but ``dataSurvivesReopen(_:reopen:)``).
     public static let properties: [Property] = [
