@@ -19,18 +19,20 @@ smoke: build
 walkthrough: build
 	XGATE=$(XGATE) deploy/walkthrough.sh
 
-## test: every proof — Swift tests (incl. the official JSON Schema suite), Python cross-checks and interoperability,
+## test: every proof — Swift tests (incl. the official JSON Schema suite, and the store conformance suite on SQLite and
+## on a PostgreSQL 15 cluster of our own started for them), Python cross-checks and interoperability,
 ## the OpenAPI document (openapi-spec-validator), three real daemons over mutual TLS whose every answer is checked against it (Tests/e2e),
 ## a flood of idle and slow connections, body limits and peak memory, file modes, pins on both ends, secrets kept out of
-## logs (test_hardening.py), two city instances on one store sharing work by leases, kill -9 of one (test_instances.py), schemathesis over openapi.yaml against a real daemon (test_schemathesis.py),
+## logs (test_hardening.py), two city instances on one store sharing work by leases, kill -9 of one, on SQLite and on PostgreSQL (test_instances.py), schemathesis over openapi.yaml against a real daemon (test_schemathesis.py),
 ## the local federation (make smoke) and the web console in headless Chromium (Tests/console)
 test: build-tests
-	$(SWIFT) test --skip-build
+	python3 deploy/postgres/pgcluster.py run .build/pg-test -- $(SWIFT) test --skip-build
 	python3 -m openapi_spec_validator Contracts/openapi.yaml
 	python3 Tests/interop/check_examples.py --xgate $(XGATE)
 	python3 Tests/interop/test_interop.py --xgate $(XGATE)
 	python3 Tests/e2e/test_daemons.py --xgate $(XGATE)
 	python3 Tests/e2e/test_instances.py --xgate $(XGATE)
+	python3 deploy/postgres/pgcluster.py run .build/pg-instances -- python3 Tests/e2e/test_instances.py --xgate $(XGATE) --postgres
 	python3 Tests/e2e/test_hardening.py --xgate $(XGATE)
 	python3 Tests/e2e/test_schemathesis.py --xgate $(XGATE)
 	python3 deploy/federation.py smoke --xgate $(XGATE) --fresh --data .build/smoke > .build/smoke.log 2>&1 \

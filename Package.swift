@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // JSON values, parsing, canonical serialisation, JSON Pointer. No dependencies, no I/O.
@@ -46,6 +47,17 @@ let package = Package(
         .target(
             name: "XGateSQLite",
             dependencies: ["XGateJSON", "XGateCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The PostgreSQL store (a shared store for several gateway instances) over PostgresNIO's connection pool.
+        .target(
+            name: "XGatePostgres",
+            dependencies: [
+                "XGateJSON", "XGateCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         // The sync engine: outbound batches per peer, inbound apply, retries, corrections, expiry, feeds.
         // Logic over the store and transport protocols; clock and randomness injected.
@@ -83,7 +95,8 @@ let package = Package(
         .target(
             name: "XGateDaemon",
             dependencies: [
-                "XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGateFileSystem", "XGateServer", "XGateClient",
+                "XGateJSON", "XGateCore", "XGateJOSE", "XGateEngine", "XGateSQLite", "XGatePostgres", "XGateFileSystem", "XGateServer",
+                "XGateClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -115,6 +128,15 @@ let package = Package(
         .testTarget(
             name: "XGateSQLiteTests",
             dependencies: ["XGateJSON", "XGateCore", "XGateSQLite", "XGateTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Runs the store conformance suite against a PostgreSQL cluster named by XGATE_TEST_POSTGRES.
+        .testTarget(
+            name: "XGatePostgresTests",
+            dependencies: [
+                "XGatePostgres", "XGateCore", "XGateTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "XGateEngineTests",

@@ -11,6 +11,7 @@ import XGateEngine
 import XGateFileSystem
 import XGateJOSE
 import XGateSQLite
+import XGatePostgres
 import XGateServer
 
 /// The composition root of `xgate serve`: opens the contracts, the registry, the key and the store; builds the
@@ -40,7 +41,7 @@ public enum Daemon {
                 throw StartError(code: "files.\(error.kind.rawValue)", message: error.description)
             }
         }
-        let (engine, tightenedFiles) = try makeEngine(configuration)
+        let (engine, tightenedFiles) = try await makeEngine(configuration, logger: logger)
         if !tightenedFiles.isEmpty {
             logger.warning(
                 "the store was readable by group or others; its files are now 0600",
@@ -170,9 +171,9 @@ public enum Daemon {
         logger.notice("xgate stopped")
     }
 
-    /// The engine over the node's store, contracts, registry and key.
-    /// The engine over the configured store, and the store files whose permissions had to be tightened.
-    static func makeEngine(_ configuration: DaemonConfiguration) throws -> (engine: SyncEngine, tightenedFiles: [String]) {
+    /// The engine over the configured store, contracts, registry and key, and the store files whose permissions had
+    /// to be tightened.
+    static func makeEngine(_ configuration: DaemonConfiguration, logger: Logger) async throws -> (engine: SyncEngine, tightenedFiles: [String]) {
         let contracts: ContractSet
         let federation: Federation
         let key: SigningKey
@@ -193,19 +194,50 @@ public enum Daemon {
                 code: "contracts.missing",
                 message: "\(configuration.contractsPath) has no schema \(missing): deploy the Contracts/ of this xgate version")
         }
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore.open(path: configuration.storePath)
-        } catch {
-            throw StartError(code: "store.open", message: "cannot open the store \(configuration.storePath): \(error)")
-        }
+        let (store, tightenedFiles) = try await openStore(configuration.store, logger: logger)
         do {
             let node = try NodeContext(id: configuration.nodeId, signingKey: key, federation: federation, contracts: contracts)
             let engine = try SyncEngine(
                 node: node, store: store, configuration: configuration.engine, clock: SystemClock(), random: SystemRandom())
-            return (engine, store.tightenedFiles)
+            return (engine, tightenedFiles)
         } catch {
             throw StartError(code: error.code, message: error.message)
+        }
+    }
+
+    /// Opens the configured store: the SQLite file (and the files of it that had to be made 0600), or a pool to the
+    /// PostgreSQL database, whose schema the first instance to start brings up to date. The password is read here
+    /// (`store.passwordFile`, mode 0600, else `XGATE_STORE_PASSWORD`) and goes nowhere but the connection.
+    static func openStore(_ location: DaemonConfiguration.StoreLocation, logger: Logger) async throws -> (any SyncStore, [String]) {
+        switch location {
+        case .sqlite(let path):
+            do {
+                let store = try SQLiteStore.open(path: path)
+                return (store, store.tightenedFiles)
+            } catch {
+                throw StartError(code: "store.open", message: "cannot open the store \(path): \(error)")
+            }
+        case .postgres(let settings):
+            var password = ProcessInfo.processInfo.environment["XGATE_STORE_PASSWORD"]
+            if let file = settings.passwordFile {
+                do {
+                    try Files.requirePrivate(file, "the store's password file")
+                    password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                } catch let error as FileError {
+                    throw StartError(code: "files.\(error.kind.rawValue)", message: error.description)
+                } catch {
+                    throw StartError(code: "files.unreadable", message: "cannot read the store's password file \(file): \(error)")
+                }
+            }
+            do {
+                var configuration = try PostgresStore.Configuration(url: settings.url, password: password)
+                configuration.maximumConnections = settings.poolSize
+                configuration.connectTimeout = .seconds(settings.connectTimeoutSeconds)
+                if settings.tls { configuration.tls = .require }
+                return (try await PostgresStore.open(configuration, logger: logger), [])
+            } catch {
+                throw StartError(code: "store.open", message: "cannot open the store \(settings.url): \(error)")
+            }
         }
     }
 

@@ -7,7 +7,7 @@ extension DaemonConfiguration {
         [
             "listen": "\(listenHost):\(listenPort)",
             "tls": developmentPlainHTTP ? "off (development plain HTTP)" : "mutual",
-            "store": "\(storePath)",
+            "store": "\(store.description)",
             "registry": "\(peersPath)",
             "pullFrom": "\(sync.pullFrom.joined(separator: ","))",
             "pulledBy": "\(sync.pulledBy.joined(separator: ","))",

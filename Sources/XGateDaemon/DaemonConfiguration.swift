@@ -15,8 +15,8 @@ public struct DaemonConfiguration: Sendable {
     /// `paths.contracts`, `paths.peers`.
     public var contractsPath: String
     public var peersPath: String
-    /// `store.path`: the SQLite file.
-    public var storePath: String
+    /// `store.path` (a SQLite file) or `store.url` (a PostgreSQL database shared by several instances).
+    public var store: StoreLocation
     /// `server.listen`: host and port.
     public var listenHost: String
     public var listenPort: Int
@@ -43,6 +43,41 @@ public struct DaemonConfiguration: Sendable {
     public var logLevel: String
     /// `alerts.*`.
     public var alerts = Alerts()
+
+    /// Where the node keeps its state: exactly one of `store.path` and `store.url`.
+    public enum StoreLocation: Sendable, Equatable {
+        /// `store.path`: the embedded SQLite file (districts, partners, `make run`).
+        case sqlite(path: String)
+        /// `store.url`: `postgresql://user@host:port/database` (the city's instances behind one address); the password
+        /// from `store.passwordFile` (mode 0600) or the environment variable `XGATE_STORE_PASSWORD`, never from the
+        /// URL or the file itself; `store.poolSize` connections per instance, `store.connectTimeoutSeconds`, `store.tls`.
+        case postgres(Postgres)
+
+        /// The PostgreSQL settings (`store.*` beside `store.url`).
+        public struct Postgres: Sendable, Equatable {
+            public var url: String
+            public var passwordFile: String?
+            public var poolSize: Int
+            public var connectTimeoutSeconds: Int
+            public var tls: Bool
+
+            public init(url: String, passwordFile: String? = nil, poolSize: Int = 8, connectTimeoutSeconds: Int = 10, tls: Bool = false) {
+                self.url = url
+                self.passwordFile = passwordFile
+                self.poolSize = poolSize
+                self.connectTimeoutSeconds = connectTimeoutSeconds
+                self.tls = tls
+            }
+        }
+
+        /// What the start-up log says of it: the file, or the URL (which holds no password).
+        public var description: String {
+            switch self {
+            case .sqlite(let path): return path
+            case .postgres(let settings): return settings.url + (settings.tls ? " (TLS)" : "")
+            }
+        }
+    }
 
     /// Request limits (`limits.*`).
     public struct Limits: Sendable, Equatable {
@@ -129,7 +164,8 @@ extension DaemonConfiguration {
     static let keys: [String: ValueType] = [
         "node.id": .string, "node.signingKey": .path,
         "paths.contracts": .path, "paths.peers": .path,
-        "store.path": .path,
+        "store.path": .path, "store.url": .string, "store.passwordFile": .path, "store.poolSize": .int,
+        "store.connectTimeoutSeconds": .int, "store.tls": .bool,
         "server.listen": .string, "server.certificate": .path, "server.privateKey": .path, "server.clientCA": .path,
         "server.developmentPlainHTTP": .bool,
         "client.trustRoots": .path, "client.timeoutSeconds": .int,
@@ -416,12 +452,39 @@ struct Reader {
         }
         guard let contracts = try path("paths.contracts") else { throw ConfigurationError(key: "paths.contracts", "is required") }
         guard let peers = try path("paths.peers") else { throw ConfigurationError(key: "paths.peers", "is required") }
-        guard let store = try path("store.path") else { throw ConfigurationError(key: "store.path", "is required") }
+        let store: DaemonConfiguration.StoreLocation
+        switch (try path("store.path"), try string("store.url")) {
+        case (let file?, nil):
+            store = .sqlite(path: file)
+        case (nil, let url?) where !url.isEmpty:
+            guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
+                throw ConfigurationError(key: "store.url", "must be a postgresql://user@host:port/database URL \(origin("store.url"))")
+            }
+            if let at = url.firstIndex(of: "@"), url[..<at].dropFirst("postgresql://".count).contains(":") {
+                throw ConfigurationError(
+                    key: "store.url",
+                    "must not carry a password: give it in store.passwordFile (mode 0600) or XGATE_STORE_PASSWORD")
+            }
+            var settings = DaemonConfiguration.StoreLocation.Postgres(url: url, passwordFile: try path("store.passwordFile"))
+            settings.poolSize = try int("store.poolSize", 1...200) ?? settings.poolSize
+            settings.connectTimeoutSeconds = try int("store.connectTimeoutSeconds", 1...600) ?? settings.connectTimeoutSeconds
+            settings.tls = try bool("store.tls") ?? settings.tls
+            store = .postgres(settings)
+        case (nil, _):
+            throw ConfigurationError(key: "store.path", "is required (a SQLite file), or store.url (a PostgreSQL database)")
+        case (_?, _?):
+            throw ConfigurationError(key: "store.url", "and store.path are both set: a node keeps one store")
+        }
+        if case .sqlite = store {
+            for key in ["store.passwordFile", "store.poolSize", "store.connectTimeoutSeconds", "store.tls"] where values[key] != nil {
+                throw ConfigurationError(key: key, "applies to store.url (PostgreSQL) only \(origin(key))")
+            }
+        }
         var alerts = DaemonConfiguration.Alerts()
         alerts.stuckPeerSeconds = try int("alerts.stuckPeerSeconds", 60...31_536_000) ?? alerts.stuckPeerSeconds
         alerts.expiryWarningDays = try int("alerts.expiryWarningDays", 1...3650) ?? alerts.expiryWarningDays
         var configuration = DaemonConfiguration(
-            nodeId: nodeId, signingKeyPath: signingKey, contractsPath: contracts, peersPath: peers, storePath: store, listenHost: host,
+            nodeId: nodeId, signingKeyPath: signingKey, contractsPath: contracts, peersPath: peers, store: store, listenHost: host,
             listenPort: port, certificatePath: certificate, privateKeyPath: privateKey, clientCAPath: clientCA,
             developmentPlainHTTP: development, clientTrustRootsPath: try path("client.trustRoots") ?? clientCA,
             clientTimeoutSeconds: try int("client.timeoutSeconds", 1...3600) ?? 30, operatorTokenSHA256: tokenHash, limits: limits,

@@ -6,7 +6,7 @@ import XGateJSON
 /// Reads the columns of one row read from disk. Anything unexpected (a NULL, a wrong type, text that is not JSON, a
 /// timestamp that does not parse) becomes a ``StoreError/Code/corruptRow`` naming the table, the row's key columns
 /// and the column; it never crashes.
-struct RowDecoder {
+struct RowDecoder: StoreRow {
     let row: Row
     let table: String
     /// The indexes of the columns that identify the row, for messages.
@@ -23,88 +23,19 @@ struct RowDecoder {
         return StoreError(.corruptRow, "\(table) row (\(key.joined(separator: ", "))): column \(name) \(problem)")
     }
 
-    func string(_ i: Int) throws -> String {
-        guard let value = try optionalString(i) else { throw corrupt(i, "is NULL") }
-        return value
-    }
-
     func optionalString(_ i: Int) throws -> String? {
         do { return try row.decode(String?.self, atIndex: i) } catch { throw corrupt(i, "is not text") }
-    }
-
-    func int64(_ i: Int) throws -> Int64 {
-        guard let value = try optionalInt64(i) else { throw corrupt(i, "is NULL") }
-        return value
     }
 
     func optionalInt64(_ i: Int) throws -> Int64? {
         do { return try row.decode(Int64?.self, atIndex: i) } catch { throw corrupt(i, "is not an integer") }
     }
 
-    func int(_ i: Int) throws -> Int {
-        guard let value = Int(exactly: try int64(i)) else { throw corrupt(i, "is out of range") }
-        return value
-    }
-
-    func optionalInt(_ i: Int) throws -> Int? {
-        guard let value = try optionalInt64(i) else { return nil }
-        guard let int = Int(exactly: value) else { throw corrupt(i, "is out of range") }
-        return int
-    }
-
-    func bool(_ i: Int) throws -> Bool {
-        switch try int64(i) {
-        case 0: return false
-        case 1: return true
-        default: throw corrupt(i, "is not 0 or 1")
-        }
-    }
-
-    func bytes(_ i: Int) throws -> [UInt8] {
-        guard let value = try optionalBytes(i) else { throw corrupt(i, "is NULL") }
-        return value
-    }
-
     func optionalBytes(_ i: Int) throws -> [UInt8]? {
         do { return try row.decode(Data?.self, atIndex: i).map { [UInt8]($0) } } catch { throw corrupt(i, "is not a blob") }
     }
-
-    func timestamp(_ i: Int) throws -> Timestamp {
-        guard let value = try optionalTimestamp(i) else { throw corrupt(i, "is NULL") }
-        return value
-    }
-
-    func optionalTimestamp(_ i: Int) throws -> Timestamp? {
-        guard let text = try optionalString(i) else { return nil }
-        guard let value = Timestamp(text) else { throw corrupt(i, "is not an RFC 3339 date-time") }
-        return value
-    }
-
-    func digest(_ i: Int) throws -> Digest {
-        guard let value = Digest(try string(i)) else { throw corrupt(i, "is not a sha256: digest") }
-        return value
-    }
-
-    func json(_ i: Int) throws -> JSONValue {
-        do { return try JSONParser().parse(try string(i)) } catch let error as JSONParseError { throw corrupt(i, "is not JSON (\(error))") }
-    }
-
-    func recordKey(_ i: Int) throws -> RecordKey {
-        RecordKey(owner: try string(i), kind: try string(i + 1), sourceId: try string(i + 2))
-    }
-
-    func optionalRecordKey(_ i: Int) throws -> RecordKey? {
-        guard let owner = try optionalString(i) else { return nil }
-        return RecordKey(owner: owner, kind: try string(i + 1), sourceId: try string(i + 2))
-    }
-
-    /// A value of a `String`-backed enum.
-    func value<E: RawRepresentable>(_ i: Int, as type: E.Type) throws -> E where E.RawValue == String {
-        let text = try string(i)
-        guard let value = E(rawValue: text) else { throw corrupt(i, "holds an unknown value") }
-        return value
-    }
 }
+
 
 /// Conversions of domain values to column values.
 extension Array where Element == UInt8 {

@@ -37,15 +37,9 @@ extension SQLiteReading {
         return Set(peers)
     }
 
-    static var correctionColumns: String {
-        "owner, kind, source_id, status_version, peer, status, sent_at, acknowledged_at"
-    }
+    static var correctionColumns: String { StoreColumns.correction }
 
-    func decodeCorrection(_ row: RowDecoder) throws -> CorrectionTracking {
-        CorrectionTracking(
-            key: try row.recordKey(0), statusVersion: try row.int(3), status: try row.value(5, as: RecordStatus.self),
-            peer: try row.string(4), sentAt: try row.timestamp(6), acknowledgedAt: try row.optionalTimestamp(7))
-    }
+    func decodeCorrection(_ row: RowDecoder) throws -> CorrectionTracking { try row.correctionTracking() }
 
     /// Oldest first.
     func unacknowledgedCorrections(sentBefore before: Timestamp) throws -> [CorrectionTracking] {

@@ -17,22 +17,9 @@ struct SQLiteReader: SQLiteReading {
 
 extension SQLiteReading {
     /// The columns ``decodeRecord(_:)`` reads.
-    static var recordColumns: String { "owner, kind, source_id, state_json, local_seq, source, previous_seq, made_here_seq" }
+    static var recordColumns: String { StoreColumns.record }
 
-    func decodeRecord(_ row: RowDecoder) throws -> StoredRecord {
-        let key = try row.recordKey(0)
-        let json = try row.json(3)
-        let state: RecordState
-        do {
-            state = try RecordState(storedJSON: json)
-        } catch {
-            throw row.corrupt(3, "is not a stored record state (\(error))")
-        }
-        guard state.key == key else { throw row.corrupt(3, "holds the state of another record") }
-        return StoredRecord(
-            state: state, localSequence: try row.int64(4), source: try row.optionalString(5), previousSequence: try row.int64(6),
-            madeHereSequence: try row.int64(7))
-    }
+    func decodeRecord(_ row: RowDecoder) throws -> StoredRecord { try row.storedRecord() }
 
     func record(_ key: RecordKey) throws -> StoredRecord? {
         try fetchOne(
@@ -157,23 +144,9 @@ extension SQLiteReading {
         ) { try $0.int(2) } ?? 1
     }
 
-    static var batchColumns: String {
-        "peer, sequence, batch_id, jws, record_keys, created_at, state, attempts, next_attempt_at, last_error, receipt"
-    }
+    static var batchColumns: String { StoreColumns.batch }
 
-    func decodeBatch(_ row: RowDecoder) throws -> OutboundBatch {
-        guard let list = try row.json(4).arrayValue else { throw row.corrupt(4, "is not a JSON array") }
-        let keys = try list.map { value -> RecordKey in
-            guard let parts = value.arrayValue?.compactMap(\.stringValue), parts.count == 3 else {
-                throw row.corrupt(4, "holds an entry that is not [owner, kind, sourceId]")
-            }
-            return RecordKey(owner: parts[0], kind: parts[1], sourceId: parts[2])
-        }
-        return OutboundBatch(
-            peer: try row.string(0), sequence: try row.int(1), batchId: try row.string(2), jws: try row.bytes(3), keys: keys,
-            createdAt: try row.timestamp(5), state: try row.value(6, as: OutboundBatch.State.self), attempts: try row.int(7),
-            nextAttemptAt: try row.timestamp(8), lastError: try row.optionalString(9), receipt: try row.optionalBytes(10))
-    }
+    func decodeBatch(_ row: RowDecoder) throws -> OutboundBatch { try row.outboundBatch() }
 
     func outboundBatches(peer: String, state: OutboundBatch.State) throws -> [OutboundBatch] {
         try fetchAll(

@@ -148,6 +148,35 @@ struct DaemonConfigurationTests {
         }
     }
 
+    /// `store.url` instead of `store.path`: a PostgreSQL database, its password never in the URL, its settings only
+    /// beside it, and never both stores.
+    @Test func theStoreIsAFileOrAPostgreSQLDatabase() throws {
+        let withoutFile = Self.minimal.replacingOccurrences(of: "store: {path: /var/lib/xgate/store.sqlite}\n", with: "") + "\n"
+        let city = try parse(
+            withoutFile + "store: {url: \"postgresql://xgate@db.city.internal:5432/xgate\", poolSize: 16, tls: true}\n")
+        #expect(
+            city.store
+                == .postgres(.init(url: "postgresql://xgate@db.city.internal:5432/xgate", passwordFile: nil, poolSize: 16, tls: true)))
+        #expect(city.summary["store"] == "postgresql://xgate@db.city.internal:5432/xgate (TLS)")
+        let fromEnvironment = try parse(
+            Self.minimal, environment: ["XGATE_STORE_PATH": "", "XGATE_STORE_URL": "postgresql://xgate@127.0.0.1/xgate"])
+        #expect(fromEnvironment.store == .postgres(.init(url: "postgresql://xgate@127.0.0.1/xgate")))
+        for (text, key, words) in [
+            ("store: {url: \"postgresql://xgate:s3cret@db/xgate\"}", "store.url", "password"),
+            ("store: {url: \"mysql://xgate@db/xgate\"}", "store.url", "postgresql://"),
+            ("store: {url: \"postgresql://xgate@db/xgate\", path: /var/lib/xgate/store.sqlite}", "store.url", "both"),
+            ("store: {path: /var/lib/xgate/store.sqlite, poolSize: 4}", "store.poolSize", "(PostgreSQL) only"),
+            ("store: {url: \"postgresql://xgate@db/xgate\", poolSize: 0}", "store.poolSize", "between 1 and 200"),
+        ] {
+            do {
+                let parsed = try parse(withoutFile + text + "\n")
+                Issue.record("\(text) was accepted: \(parsed.store)")
+            } catch {
+                #expect(error.key == key && error.message.contains(words), "\(text): \(error)")
+            }
+        }
+    }
+
     @Test func plainHTTPIsRefusedOffLoopback() throws {
         let plain = Self.minimal + "\n" + "server: {listen: \"0.0.0.0:8080\", developmentPlainHTTP: true}\n"
         let text = plain.replacingOccurrences(

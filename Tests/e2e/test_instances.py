@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Two instances of the city on one store (run by `make test`):
+"""Two instances of the city on one store (run by `make test`, once on SQLite and once on PostgreSQL):
 
-    python3 Tests/e2e/test_instances.py --xgate .build/debug/xgate [--keep DIR]
+    python3 Tests/e2e/test_instances.py --xgate .build/debug/xgate [--keep DIR] [--postgres URL]
 
-Two `xgate serve` processes of sh-city on one SQLite file (two processes, one database: what several instances of the
-city on one PostgreSQL database will be, on the store that runs here today), each on its own port, and 徐汇 (sh-xuhui),
-to which the city pushes the joint-punishment list of 上海市第一中级人民法院 (dishonest judgment debtors).
+Two `xgate serve` processes of sh-city on one store — one SQLite file, or with `--postgres` one PostgreSQL database
+(`store.url`; a database `xgate_instances` is made on the cluster the URL names, e.g. the one `pgcluster.py run`
+starts) — each on its own port, and 徐汇 (sh-xuhui), to which the city pushes the joint-punishment list of
+上海市第一中级人民法院 (dishonest judgment debtors).
 
 1. Instance A takes the work: the lease `push:sh-xuhui` names it, and B, started after, leaves the channel alone.
 2. The list is entered at A while 徐汇 is down: A signs batches and keeps them; then A is killed with kill -9.
@@ -45,13 +46,21 @@ def check(condition, message):
 class Instances(LocalFederation):
     """The federation, with a second instance of the city (same configuration and store, its own port)."""
 
-    def __init__(self, xgate, out):
+    def __init__(self, xgate, out, postgres=None):
         super().__init__(xgate, out, NODES, pull_interval=1, log_level="info")
         port = int(self.urls["sh-city"].rsplit(":", 1)[1])
         self.second = f"127.0.0.1:{port + 7}"
+        self.postgres = None
+        if postgres:
+            base, _, _ = postgres.rpartition("/")
+            psql(postgres, "DROP DATABASE IF EXISTS xgate_instances")
+            psql(postgres, "CREATE DATABASE xgate_instances")
+            self.postgres = base + "/xgate_instances"
 
     def start_instance(self, name, listen=None):
         env = dict(RETRY, **({"XGATE_SERVER_LISTEN": listen} if listen else {}))
+        if self.postgres:
+            env.update({"XGATE_STORE_PATH": "", "XGATE_STORE_URL": self.postgres})
         log = open(os.path.join(self.out, f"sh-city-{name}.log"), "ab")
         process = subprocess.Popen([self.xgate, "serve", "--config", self.config("sh-city")], stdout=log, stderr=log,
                                    env=dict(os.environ, **env), start_new_session=True)
@@ -68,9 +77,17 @@ class Instances(LocalFederation):
     def store(self, node):
         return sqlite3.connect(f"file:{os.path.join(self.out, node, 'store.sqlite')}?mode=ro", uri=True, timeout=10)
 
+    def city(self, sql):
+        """The rows of a query of the city's store (SQLite or PostgreSQL), as tuples of text and numbers."""
+        if not self.postgres:
+            with self.store("sh-city") as db:
+                return db.execute(sql).fetchall()
+        lines = psql(self.postgres, sql).splitlines()
+        return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("|")) for line in lines if line]
+
     def lease(self, name):
-        with self.store("sh-city") as db:
-            return db.execute("SELECT holder, expires_at_s, epoch FROM leases WHERE name = ?", (name,)).fetchone()
+        rows = self.city(f"SELECT holder, expires_at_s, epoch FROM leases WHERE name = '{name}'")
+        return rows[0] if rows else None
 
     def inbox_from_city(self):
         with self.store("sh-xuhui") as db:
@@ -79,6 +96,14 @@ class Instances(LocalFederation):
     def debtors_at_xuhui(self):
         with self.store("sh-xuhui") as db:
             return db.execute("SELECT count(*) FROM records WHERE kind = 'dishonest-judgment-debtor'").fetchone()[0]
+
+
+def psql(url, sql):
+    result = subprocess.run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise Failure(f"psql {sql!r}: {result.stderr.strip()}")
+    return result.stdout
 
 
 def submit(fed, records, name):
@@ -94,9 +119,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--xgate", required=True)
     parser.add_argument("--keep", help="keep the federation's files in this directory")
+    parser.add_argument("--postgres", help="the city on PostgreSQL: a URL of the cluster (default: $XGATE_TEST_POSTGRES)",
+                        nargs="?", const=os.environ.get("XGATE_TEST_POSTGRES", ""))
     args = parser.parse_args()
+    if args.postgres == "":
+        print("FAIL: --postgres without a URL and no XGATE_TEST_POSTGRES (run it under deploy/postgres/pgcluster.py run)")
+        sys.exit(2)
     out = args.keep or tempfile.mkdtemp(prefix="xgate-instances-")
-    fed = Instances(args.xgate, out)
+    fed = Instances(args.xgate, out, postgres=args.postgres)
+    kind = "PostgreSQL" if args.postgres else "SQLite"
     processes = {}
     try:
         started = time.time()
@@ -109,10 +140,9 @@ def main():
         time.sleep(2)
         holder, _, epoch = fed.lease("push:sh-xuhui")
         check(holder.endswith(f":{a_pid}") and epoch == 1, f"B must leave A's channel alone; the lease names {holder}, epoch {epoch}")
-        with fed.store("sh-city") as db:
-            pending = db.execute("SELECT count(*) FROM outbound_batches WHERE peer = 'sh-xuhui' AND state = 'pending'").fetchone()[0]
-        check(pending >= 1, "A made its batches to 徐汇 before it died")
-        print(f"ok  instance A holds push:sh-xuhui (epoch 1); B, on the same store, leaves it alone ({time.time() - started:.1f} s)")
+        wait_for("A to make its batches to 徐汇 before it dies", lambda: fed.city(
+            "SELECT count(*) FROM outbound_batches WHERE peer = 'sh-xuhui' AND state = 'pending'")[0][0] >= 1, 30)
+        print(f"ok  instance A holds push:sh-xuhui (epoch 1); B, on the same {kind} store, leaves it alone ({time.time() - started:.1f} s)")
 
         processes["a"].send_signal(signal.SIGKILL)
         processes["a"].wait()
@@ -141,7 +171,7 @@ def main():
         inbox = fed.inbox_from_city()
         check(inbox == list(range(1, len(inbox) + 1)) and fed.debtors_at_xuhui() == 120, f"after the handover: inbox {inbox}")
         print(f"ok  SIGTERM of B gave its leases up: A took the channel and the next 40 records reached 徐汇 {handover:.1f} s after the stop")
-        print(f"instances: 2 city instances on one store, 120 records, 1 kill -9, 0 lost, 0 applied twice, takeover {takeover:.1f} s")
+        print(f"instances: 2 city instances on one {kind} store, 120 records, 1 kill -9, 0 lost, 0 applied twice, takeover {takeover:.1f} s")
     except Failure as failure:
         print(f"FAIL: {failure} (files in {out})")
         for process in processes.values():

@@ -6,6 +6,11 @@
     python3 deploy/postgres/pgcluster.py stop  DIR
     python3 deploy/postgres/pgcluster.py psql  DIR -- -c 'SELECT 1'
     python3 deploy/postgres/pgcluster.py remove DIR
+    python3 deploy/postgres/pgcluster.py run   DIR [--port 0] -- COMMAND ...
+
+`run` makes a fresh cluster in DIR (on a free port unless one is given), starts it, runs COMMAND with
+`XGATE_TEST_POSTGRES=postgresql://postgres@127.0.0.1:PORT/postgres` in its environment, then stops and removes the
+cluster and exits with COMMAND's status: how `make test` gives the Swift tests a real PostgreSQL on a fresh machine.
 
 A cluster is `DIR/data` (initdb as the `postgres` user: PostgreSQL refuses to run as root), its Unix socket in
 `DIR/run`, its log in `DIR/log`, its port in `DIR/port`. It listens on 127.0.0.1 only, trusts local connections
@@ -117,19 +122,60 @@ class Cluster:
         return result.stdout
 
 
+def free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def traversable(directory):
+    """Whether the server's account can reach `directory` (every parent searchable by others, when we are root)."""
+    if _owner() is None:
+        return True
+    parent = os.path.dirname(os.path.abspath(directory))
+    while parent and parent != "/":
+        if os.path.exists(parent) and not os.stat(parent).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(parent)
+    return True
+
+
+def run(directory, port, command):
+    if not traversable(directory):
+        # A checkout under /root (mode 0700) cannot hold a cluster the postgres account runs: take one under /tmp.
+        import tempfile
+        fallback = tempfile.mkdtemp(prefix="xgate-pg-")
+        os.chmod(fallback, 0o711)
+        print(f"pgcluster: {directory} is not reachable by the postgres account; using {fallback}", flush=True)
+        directory = os.path.join(fallback, "cluster")
+    cluster = Cluster(directory)
+    cluster.remove()
+    cluster.init(port or free_port())
+    cluster.start()
+    url = f"postgresql://postgres@127.0.0.1:{cluster.port}/postgres"
+    print(f"pgcluster: {cluster.data} on 127.0.0.1:{cluster.port} for: {' '.join(command)}", flush=True)
+    try:
+        return subprocess.run(command, env=dict(os.environ, XGATE_TEST_POSTGRES=url)).returncode
+    finally:
+        cluster.remove()
+        if os.path.basename(cluster.directory) == "cluster" and os.path.basename(os.path.dirname(cluster.directory)).startswith("xgate-pg-"):
+            shutil.rmtree(os.path.dirname(cluster.directory), ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["init", "start", "stop", "psql", "remove"])
+    parser.add_argument("action", choices=["init", "start", "stop", "psql", "remove", "run"])
     parser.add_argument("directory")
-    parser.add_argument("--port", type=int, default=55432)
+    parser.add_argument("--port", type=int, default=None, help="the port (init: 55432 unless given; run: a free one)")
     parser.add_argument("--logical", action="store_true")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     cluster = Cluster(args.directory)
     try:
         if args.action == "init":
-            cluster.init(args.port, logical=args.logical)
-            print(f"pgcluster: {cluster.data}, port {args.port} on 127.0.0.1 (not started)")
+            cluster.init(args.port or 55432, logical=args.logical)
+            print(f"pgcluster: {cluster.data}, port {cluster.port} on 127.0.0.1 (not started)")
         elif args.action == "start":
             cluster.start()
             print(f"pgcluster: started {cluster.data} on 127.0.0.1:{cluster.port}")
@@ -137,6 +183,11 @@ def main():
             cluster.stop()
         elif args.action == "remove":
             cluster.remove()
+        elif args.action == "run":
+            command = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+            if not command:
+                raise ClusterError("run: name the command after --")
+            sys.exit(run(args.directory, args.port, command))
         elif args.action == "psql":
             rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
             sys.stdout.write(cluster.psql(*rest))
