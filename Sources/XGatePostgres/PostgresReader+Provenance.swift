@@ -161,16 +161,9 @@ extension PostgresReading {
 
     func auditEntries(after seq: Int64, limit: Int) async throws -> [AuditEntry] {
         try await fetchAll(
-            "SELECT seq, at, actor, action, subject, detail, previous, hash FROM audit_log WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)",
+            "SELECT \(unescaped: StoreColumns.audit) FROM audit_log WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)",
             table: "audit_log", keyColumns: [0]
-        ) { row in
-            // An altered detail may not even be JSON: it is kept as text, and the entry's hash will not match.
-            let text = try row.string(5)
-            let detail = (try? JSONParser().parse(Array(text.utf8))) ?? .string(text)
-            return AuditEntry(
-                stored: try row.int64(0), at: try row.timestamp(1), actor: try row.string(2), action: try row.string(3),
-                subject: try row.string(4), detail: detail, previous: try row.string(6), hash: try row.string(7))
-        }
+        ) { try $0.auditEntry() }
     }
 
     func log(after id: Int64, peer: String?, limit: Int) async throws -> [SyncLogEntry] {

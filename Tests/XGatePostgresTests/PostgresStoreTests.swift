@@ -145,21 +145,6 @@ final class ScratchDatabases: @unchecked Sendable {
 
     // MARK: PostgreSQL specifics
 
-    /// `store.write(body)`, run again while it fails retryably (as the daemon's writer does), at most 50 times.
-    static func writeRetrying<T: Sendable>(
-        _ store: PostgresStore, _ body: @escaping @Sendable (any StoreTransaction) async throws -> T
-    ) async throws -> T {
-        var attempt = 1
-        while true {
-            do {
-                return try await store.write(body)
-            } catch let error as StoreError where error.isRetryable && attempt < 50 {
-                attempt += 1
-                try await Task.sleep(for: .microseconds(Int.random(in: 1000...5000)))
-            }
-        }
-    }
-
     /// Two instances storing different records at once both read the same `max(local_seq)`: the one that commits
     /// second fails retryably (40001, not a duplicate local_seq), and after the retries the sequences are 1 … 60,
     /// each given once, in the order the feed reads them.
@@ -173,7 +158,7 @@ final class ScratchDatabases: @unchecked Sendable {
                         var taken: [Int64] = []
                         for i in 0..<30 {
                             let state = try StoreConformance.state("DIFF-\(writer)-\(i)")
-                            taken.append(try await Self.writeRetrying(stores[writer]) { tx in try await tx.putRecord(state) })
+                            taken.append(try await StoreConformance.writeRetrying(stores[writer]) { tx in try await tx.putRecord(state) })
                         }
                         return taken
                     }
@@ -293,7 +278,7 @@ final class ScratchDatabases: @unchecked Sendable {
             #expect(error.code == .unavailable && error.isRetryable, "\(error)")
             // Run again as the daemon would: the pool may hand out the dead connection once more before it has
             // seen it close (another retryable unavailability), then a new one.
-            _ = try await Self.writeRetrying(store) { tx in try await tx.putRecord(try StoreConformance.state("LOST-2")) }
+            _ = try await StoreConformance.writeRetrying(store) { tx in try await tx.putRecord(try StoreConformance.state("LOST-2")) }
             let keys = try await store.read { try await $0.records(after: 0, limit: 10) }.map(\.state.key.sourceId)
             #expect(keys == ["LOST-2"], "nothing of the lost transaction was kept")
         }

@@ -23,6 +23,8 @@ public enum StoreColumns {
     public static let batch = "peer, sequence, batch_id, jws, record_keys, created_at, state, attempts, next_attempt_at, last_error, receipt"
     /// What ``StoreRow/correctionTracking()`` reads.
     public static let correction = "owner, kind, source_id, status_version, peer, status, sent_at, acknowledged_at"
+    /// What ``StoreRow/auditEntry()`` reads.
+    public static let audit = "seq, at, actor, action, subject, detail, previous, hash"
 }
 
 extension StoreRow {
@@ -136,5 +138,15 @@ extension StoreRow {
         CorrectionTracking(
             key: try recordKey(0), statusVersion: try int(3), status: try value(5, as: RecordStatus.self),
             peer: try string(4), sentAt: try timestamp(6), acknowledgedAt: try optionalTimestamp(7))
+    }
+
+    /// An audit entry as stored, from the columns of ``StoreColumns/audit``. An altered detail may not even be JSON:
+    /// it is kept as text, and the entry's hash will not match.
+    public func auditEntry() throws -> AuditEntry {
+        let text = try string(5)
+        let detail = (try? JSONParser().parse(Array(text.utf8))) ?? .string(text)
+        return AuditEntry(
+            stored: try int64(0), at: try timestamp(1), actor: try string(2), action: try string(3),
+            subject: try string(4), detail: detail, previous: try string(6), hash: try string(7))
     }
 }

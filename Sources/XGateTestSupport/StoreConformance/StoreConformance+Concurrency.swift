@@ -64,7 +64,7 @@ extension StoreConformance {
     static func pause() { usleep(500) }
 
     /// `store.write(body)`, run again while it fails retryably (as the daemon's writer does), at most 50 times.
-    static func writeRetrying<T: Sendable>(_ store: any SyncStore, _ body: @escaping @Sendable (any StoreTransaction) async throws -> T) async throws -> T {
+    public static func writeRetrying<T: Sendable>(_ store: any SyncStore, _ body: @escaping @Sendable (any StoreTransaction) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
