@@ -26,7 +26,7 @@ walkthrough: build
 ## logs (test_hardening.py), two city instances on one store sharing work by leases, kill -9 of one, on SQLite and on PostgreSQL (test_instances.py), schemathesis over openapi.yaml against a real daemon (test_schemathesis.py),
 ## the local federation (make smoke) and the web console in headless Chromium (Tests/console)
 test: build-tests
-	python3 deploy/postgres/pgcluster.py run .build/pg-test -- $(SWIFT) test --skip-build
+	python3 deploy/postgres/pgcluster.py run .build/pg-test -- python3 deploy/watchdog.py --minutes 15 -- $(SWIFT) test --skip-build
 	python3 -m openapi_spec_validator Contracts/openapi.yaml
 	python3 Tests/interop/check_examples.py --xgate $(XGATE)
 	python3 Tests/interop/test_interop.py --xgate $(XGATE)

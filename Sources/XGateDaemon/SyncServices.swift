@@ -257,6 +257,7 @@ struct PullService: Service {
 
 /// The expiry sweep: publicity periods that ended become `expired` decisions at the owner (and travel), corrections
 /// unacknowledged past their deadline are flagged in the sync log, and old delivered batches lose their signed bytes.
+/// One instance holds the `expiry` lease and sweeps every `intervalSeconds`; the others stand by.
 struct ExpiryService: Service {
     let engine: SyncEngine
     let offload: Offload
@@ -269,7 +270,9 @@ struct ExpiryService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let engine = self.engine
             guard await leases.holds("expiry") else {
-                await pause(milliseconds: intervalSeconds * 1000)
+                // A standby asks again within half a lease, not a sweep interval: when the holder dies, the sweep
+                // passes to this instance within a lease and a half of its last renewal (and runs at once).
+                await pause(milliseconds: min(intervalSeconds, Int(leases.seconds) / 2) * 1000)
                 continue
             }
             do {

@@ -107,10 +107,12 @@ public final class PostgresStore: SyncStore, Sendable {
     public func write<T: Sendable>(_ body: @escaping (any StoreTransaction) async throws -> T) async throws -> T {
         let logger = logger
         do {
-            return try await client.withConnection { connection in
-                try await Self.transaction(
-                    connection, begin: "BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger
-                ) { failure in try await body(PostgresTransaction(connection: connection, logger: logger, failure: failure)) }
+            return try await StoreBody.run(of: self, "write") { [client] in
+                try await client.withConnection { connection in
+                    try await Self.transaction(
+                        connection, begin: "BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger
+                    ) { failure in try await body(PostgresTransaction(connection: connection, logger: logger, failure: failure)) }
+                }
             }
         } catch {
             throw Self.mapped(error, configuration)
@@ -121,10 +123,12 @@ public final class PostgresStore: SyncStore, Sendable {
     public func read<T: Sendable>(_ body: @escaping (any StoreReader) async throws -> T) async throws -> T {
         let logger = logger
         do {
-            return try await client.withConnection { connection in
-                try await Self.transaction(
-                    connection, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger
-                ) { failure in try await body(PostgresReader(connection: connection, logger: logger, failure: failure)) }
+            return try await StoreBody.run(of: self, "read") { [client] in
+                try await client.withConnection { connection in
+                    try await Self.transaction(
+                        connection, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger
+                    ) { failure in try await body(PostgresReader(connection: connection, logger: logger, failure: failure)) }
+                }
             }
         } catch {
             throw Self.mapped(error, configuration)

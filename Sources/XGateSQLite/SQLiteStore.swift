@@ -159,7 +159,7 @@ public final class SQLiteStore: SyncStore, Sendable {
     public func write<T: Sendable>(_ body: @escaping (any StoreTransaction) async throws -> T) async throws -> T {
         do {
             nonisolated(unsafe) let body = body
-            return try await writer.transaction(Handed(value: body))
+            return try await StoreBody.run(of: self, "write") { try await writer.transaction(Handed(value: body)) }
         } catch let error as DatabaseError {
             throw mapped(error)
         }
@@ -169,7 +169,7 @@ public final class SQLiteStore: SyncStore, Sendable {
     public func read<T: Sendable>(_ body: @escaping (any StoreReader) async throws -> T) async throws -> T {
         do {
             nonisolated(unsafe) let body = body
-            return try await SQLiteRead(pool: pool).run(Handed(value: body))
+            return try await StoreBody.run(of: self, "read") { try await SQLiteRead(pool: pool).run(Handed(value: body)) }
         } catch let error as DatabaseError {
             throw mapped(error)
         }

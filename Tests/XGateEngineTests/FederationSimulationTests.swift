@@ -128,9 +128,12 @@ import XGateTestSupport
         let lists = try await world.nodes["sh-city"]!.engine.submit(records: try cityLists())
         #expect(lists.allSatisfy { $0.outcome == .applied }, "seed \(seed)")
         submitted += lists.compactMap(\.key)
-        // At least one crash in every faulty run, at the city's next write (receiving, relaying or batching), whatever
-        // the dice say afterwards.
-        if faults { world.nodes["sh-city"]!.store.crashNextWrite() }
+        // At least one crash in every faulty run, at the city's next write (receiving, relaying or batching), and one
+        // batch delivered twice, whatever the dice say afterwards.
+        if faults {
+            world.nodes["sh-city"]!.store.crashNextWrite()
+            world.network.duplicateNextDelivery()
+        }
         #expect(try await run(world, rounds: 400, crashChance: crash), "seed \(seed): the first phase did not settle")
 
         // 2. Corrections: the city repairs a 徐汇 penalty; 浦东 revokes one of its own; the city exits a debtor entry.

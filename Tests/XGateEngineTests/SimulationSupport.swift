@@ -118,6 +118,7 @@ final class SimulatedNetwork: PeerTransport, @unchecked Sendable {
     var faults: Bool
     private var sent: [(peer: String, jws: [UInt8])] = []
     private(set) var counts: [String: Int] = [:]
+    private var forcedDuplicate = false
 
     init(random: SeededRandom, faults: Bool) {
         self.random = random
@@ -125,6 +126,10 @@ final class SimulatedNetwork: PeerTransport, @unchecked Sendable {
     }
 
     private func count(_ what: String) { lock.withLock { counts[what, default: 0] += 1 } }
+
+    /// The next batch that reaches its receiver is delivered twice, whatever the dice say (so that every faulty run
+    /// has at least one duplicate: how many pushes a run makes depends on how its tasks interleave).
+    func duplicateNextDelivery() { lock.withLock { forcedDuplicate = true } }
 
     func push(_ jws: [UInt8], to peer: String) async throws -> [UInt8] {
         guard let receiver = nodes[peer] else { throw EngineError(code: "transport.unknown-peer", message: peer, retryable: true) }
@@ -148,7 +153,11 @@ final class SimulatedNetwork: PeerTransport, @unchecked Sendable {
             try await receiver.restart()
             throw Dropped()
         }
-        if faults && random.chance(0.1) {
+        let forced = lock.withLock { () -> Bool in
+            defer { forcedDuplicate = false }
+            return forcedDuplicate
+        }
+        if faults && (forced || random.chance(0.1)) {
             count("delivered twice")
             let again = try? await receiver.engine.receive(jws)
             if let again, again != receipt {

@@ -35,6 +35,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A uniqueness, foreign-key or check constraint refused a write: the program wrote something it must not —
         /// a bug, reported loudly, never retried.
         public static let constraint = Code(rawValue: "store.constraint")
+        /// A store call was made inside a transaction body of the same store (``StoreBody``): a bug, never retried.
+        public static let nested = Code(rawValue: "store.nested")
         /// Any other database failure (disk full, I/O error, misuse).
         public static let database = Code(rawValue: "store.database")
 

@@ -33,6 +33,41 @@ extension StoreConformance {
     /// A body that throws after writing to every table leaves nothing of it: no record, no sequence taken, no push
     /// position, no batch, no channel advance, no inbox entry, no lineage, correction, rejection, log line or position.
     /// The body's own error comes out unchanged.
+    /// A body holds its store's writer or connection: a call on the same store inside it is refused with `store.nested` and the outer write rolls back when the refusal propagates; the
+    /// store serves the next call as before.
+    public static func nestedCallsAreRefused(_ makeStore: Factory) async throws {
+        let store = try await makeStore()
+        func refusedAsNested(_ what: String, _ call: () async throws -> Void) async {
+            do {
+                try await call()
+                Issue.record("\(what) was not refused")
+            } catch let error as StoreError {
+                #expect(error.code == .nested, "\(what): \(error)")
+            } catch {
+                Issue.record("\(what): \(error)")
+            }
+        }
+        await refusedAsNested("a write inside a write") {
+            _ = try await store.write { tx in
+                try await writeOneOfEverything(tx, tag: "outer")
+                return try await store.write { inner in try await inner.lastLocalSequence() }
+            }
+        }
+        await refusedAsNested("a read inside a write") {
+            _ = try await store.write { _ in try await store.read { try await $0.lastLocalSequence() } }
+        }
+        await refusedAsNested("a write inside a read") {
+            _ = try await store.read { _ in try await store.write { try await $0.lastLocalSequence() } }
+        }
+        // Nothing of the refused writes was kept, and the store answers as before.
+        try await store.read { (r) throws in
+            await #expect(try r.record(key("E-outer")) == nil)
+            await #expect(try r.lastLocalSequence() == 0)
+        }
+        let kept = try await store.write { tx in try await writeOneOfEverything(tx, tag: "after") }
+        #expect(try await store.read { try await $0.lastLocalSequence() } == kept.sequence)
+    }
+
     public static func writeIsAtomic(_ makeStore: Factory) async throws {
         let store = try await makeStore()
         let kept = try await store.write { tx in try await writeOneOfEverything(tx, tag: "kept") }

@@ -97,6 +97,9 @@ public enum StoreConformance {
         Property("write is atomic: a body that throws leaves nothing behind") { try await writeIsAtomic($0) },
         Property("a refused call inside write rolls the whole write back when it propagates") { try await refusedCallRollsBack($0) },
         Property("a transaction reads its own writes; read sees what was committed") { try await readsSeeWrites($0) },
+        Property("a store call inside a body of the same store is refused (store.nested), not a hang") {
+            try await nestedCallsAreRefused($0)
+        },
     ]
 }
 
