@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 XGATE := .build/debug/xgate
 
-.PHONY: run smoke walkthrough test deps build build-tests bench bench-engine bench-e2e registry clean
+.PHONY: run smoke smoke-ha walkthrough test deps build build-tests bench bench-engine bench-e2e registry clean
 
 ## run: a local federation of six daemons over mutual TLS (the city, 松江, 浦东新区, 徐汇, 嘉兴, 苏州), seeded, with a
 ## repair at the city reaching both partners; prints the addresses and the operator token; Ctrl-C stops it.
@@ -15,6 +15,13 @@ run: build
 smoke: build
 	python3 deploy/federation.py smoke --xgate $(XGATE) --fresh --data out/smoke
 
+## smoke-ha: the city as 2 instances on PostgreSQL behind HAProxy, one killed with kill -9 at random instants (5 times)
+## while 3 districts push SMOKE_HA_RECORDS records (default 3000) and the city repairs; then pg_dump and restore. Last line:
+## `smoke-ha: 2 city instances on PostgreSQL, N records, K kill -9, 0 lost, 0 applied twice, takeover max T s`
+SMOKE_HA_RECORDS ?= 3000
+smoke-ha: build
+	python3 deploy/postgres/pgcluster.py run .build/pg-ha -- python3 Tests/e2e/test_ha.py --xgate $(XGATE) --records $(SMOKE_HA_RECORDS) --kills 5
+
 ## walkthrough: offline, no network: keys, validation, a signed batch, verification, a signed receipt
 walkthrough: build
 	XGATE=$(XGATE) deploy/walkthrough.sh
@@ -23,7 +30,8 @@ walkthrough: build
 ## on a PostgreSQL 15 cluster of our own started for them), Python cross-checks and interoperability,
 ## the OpenAPI document (openapi-spec-validator), three real daemons over mutual TLS whose every answer is checked against it (Tests/e2e),
 ## a flood of idle and slow connections, body limits and peak memory, file modes, pins on both ends, secrets kept out of
-## logs (test_hardening.py), two city instances on one store sharing work by leases, kill -9 of one, on SQLite and on PostgreSQL (test_instances.py), schemathesis over openapi.yaml against a real daemon (test_schemathesis.py),
+## logs (test_hardening.py), two city instances on one store sharing work by leases, kill -9 of one, on SQLite and on PostgreSQL (test_instances.py),
+## the city as 2 instances on PostgreSQL behind HAProxy with 5 kill -9 and a pg_dump restore (make smoke-ha, test_ha.py), schemathesis over openapi.yaml against a real daemon (test_schemathesis.py),
 ## the local federation (make smoke) and the web console in headless Chromium (Tests/console)
 test: build-tests
 	python3 deploy/postgres/pgcluster.py run .build/pg-test -- python3 deploy/watchdog.py --minutes 15 -- $(SWIFT) test --skip-build
@@ -33,6 +41,7 @@ test: build-tests
 	python3 Tests/e2e/test_daemons.py --xgate $(XGATE)
 	python3 Tests/e2e/test_instances.py --xgate $(XGATE)
 	python3 deploy/postgres/pgcluster.py run .build/pg-instances -- python3 Tests/e2e/test_instances.py --xgate $(XGATE) --postgres
+	python3 deploy/postgres/pgcluster.py run .build/pg-ha -- python3 Tests/e2e/test_ha.py --xgate $(XGATE) --records $(SMOKE_HA_RECORDS) --kills 5
 	python3 Tests/e2e/test_hardening.py --xgate $(XGATE)
 	python3 Tests/e2e/test_schemathesis.py --xgate $(XGATE)
 	python3 deploy/federation.py smoke --xgate $(XGATE) --fresh --data .build/smoke > .build/smoke.log 2>&1 \

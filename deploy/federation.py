@@ -42,6 +42,19 @@ class Failure(Exception):
     """A step that did not happen; the message says which."""
 
 
+def stop_daemon(process, name, timeout=30):
+    """SIGTERM (unless it has exited already), and the daemon must exit 0 within `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise Failure(f"{name} did not stop within {timeout} s of SIGTERM")
+    if code != 0:
+        raise Failure(f"{name} exited {code} on SIGTERM, expected 0")
+
+
 class LocalFederation:
     """Daemons of a federation made by deploy/make-federation.py under one directory, started and stopped as processes."""
 
@@ -90,15 +103,7 @@ class LocalFederation:
         """SIGTERM, and the daemon must exit 0 within 30 s."""
         process = self.processes.get(node)
         if process:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                raise Failure(f"{node} did not stop within 30 s of SIGTERM")
-            if code != 0:
-                raise Failure(f"{node} exited {code} on SIGTERM, expected 0")
+            stop_daemon(process, node)
 
     def stop_all(self):
         """SIGTERM to every daemon at once (each also closes its client connections to the others), then wait."""

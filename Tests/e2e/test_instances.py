@@ -82,8 +82,7 @@ class Instances(LocalFederation):
         if not self.postgres:
             with self.store("sh-city") as db:
                 return db.execute(sql).fetchall()
-        lines = psql(self.postgres, sql).splitlines()
-        return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("|")) for line in lines if line]
+        return psql_rows(self.postgres, sql)
 
     def lease(self, name):
         rows = self.city(f"SELECT holder, expires_at_s, epoch FROM leases WHERE name = '{name}'")
@@ -104,6 +103,12 @@ def psql(url, sql):
     if result.returncode != 0:
         raise Failure(f"psql {sql!r}: {result.stderr.strip()}")
     return result.stdout
+
+
+def psql_rows(url, sql):
+    """The rows of a query, as tuples of text and numbers (psql's unaligned output; NULL reads as '')."""
+    lines = psql(url, sql).splitlines()
+    return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("|")) for line in lines if line]
 
 
 def submit(fed, records, name):
