@@ -14,7 +14,9 @@ public enum StoreBody {
         let id = ObjectIdentifier(store)
         if Self.store == id {
             throw StoreError(
-                .nested, "\(call) was called inside a transaction body of the same store (a body must use the transaction or reader it was given)")
+                .nested,
+                "\(call) was called inside a transaction body of the same store (a body must use the transaction or reader it was given)"
+            )
         }
         return try await $store.withValue(id) { try await body() }
     }

@@ -30,11 +30,9 @@ extension StoreConformance {
         return (sequence, sequence, log)
     }
 
-    /// A body that throws after writing to every table leaves nothing of it: no record, no sequence taken, no push
-    /// position, no batch, no channel advance, no inbox entry, no lineage, correction, rejection, log line or position.
-    /// The body's own error comes out unchanged.
-    /// A body holds its store's writer or connection: a call on the same store inside it is refused with `store.nested` and the outer write rolls back when the refusal propagates; the
-    /// store serves the next call as before.
+    /// A body holds its store's writer or connection: a call on the same store inside it is refused with
+    /// `store.nested`, the outer write rolls back when the refusal propagates, and the store serves the next call as
+    /// before.
     public static func nestedCallsAreRefused(_ makeStore: Factory) async throws {
         let store = try await makeStore()
         func refusedAsNested(_ what: String, _ call: () async throws -> Void) async {
@@ -68,6 +66,9 @@ extension StoreConformance {
         #expect(try await store.read { try await $0.lastLocalSequence() } == kept.sequence)
     }
 
+    /// A body that throws after writing to every table leaves nothing of it: no record, no sequence taken, no push
+    /// position, no batch, no channel advance, no inbox entry, no lineage, correction, rejection, log line or position.
+    /// The body's own error comes out unchanged.
     public static func writeIsAtomic(_ makeStore: Factory) async throws {
         let store = try await makeStore()
         let kept = try await store.write { tx in try await writeOneOfEverything(tx, tag: "kept") }
