@@ -233,6 +233,7 @@ public enum Daemon {
                 var configuration = try PostgresStore.Configuration(url: settings.url, password: password)
                 configuration.maximumConnections = settings.poolSize
                 configuration.connectTimeout = .seconds(settings.connectTimeoutSeconds)
+                configuration.transactionTimeout = .seconds(settings.transactionTimeoutSeconds)
                 if settings.tls { configuration.tls = .require }
                 return (try await PostgresStore.open(configuration, logger: logger), [])
             } catch {

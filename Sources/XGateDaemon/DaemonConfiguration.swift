@@ -50,7 +50,8 @@ public struct DaemonConfiguration: Sendable {
         case sqlite(path: String)
         /// `store.url`: `postgresql://user@host:port/database` (the city's instances behind one address); the password
         /// from `store.passwordFile` (mode 0600) or the environment variable `XGATE_STORE_PASSWORD`, never from the
-        /// URL or the file itself; `store.poolSize` connections per instance, `store.connectTimeoutSeconds`, `store.tls`.
+        /// URL or the file itself; `store.poolSize` connections per instance, `store.connectTimeoutSeconds`,
+        /// `store.transactionTimeoutSeconds`, `store.tls`.
         case postgres(Postgres)
 
         /// The PostgreSQL settings (`store.*` beside `store.url`).
@@ -59,13 +60,18 @@ public struct DaemonConfiguration: Sendable {
             public var passwordFile: String?
             public var poolSize: Int
             public var connectTimeoutSeconds: Int
+            public var transactionTimeoutSeconds: Int
             public var tls: Bool
 
-            public init(url: String, passwordFile: String? = nil, poolSize: Int = 8, connectTimeoutSeconds: Int = 10, tls: Bool = false) {
+            public init(
+                url: String, passwordFile: String? = nil, poolSize: Int = 8, connectTimeoutSeconds: Int = 10,
+                transactionTimeoutSeconds: Int = 120, tls: Bool = false
+            ) {
                 self.url = url
                 self.passwordFile = passwordFile
                 self.poolSize = poolSize
                 self.connectTimeoutSeconds = connectTimeoutSeconds
+                self.transactionTimeoutSeconds = transactionTimeoutSeconds
                 self.tls = tls
             }
         }
@@ -165,7 +171,7 @@ extension DaemonConfiguration {
         "node.id": .string, "node.signingKey": .path,
         "paths.contracts": .path, "paths.peers": .path,
         "store.path": .path, "store.url": .string, "store.passwordFile": .path, "store.poolSize": .int,
-        "store.connectTimeoutSeconds": .int, "store.tls": .bool,
+        "store.connectTimeoutSeconds": .int, "store.transactionTimeoutSeconds": .int, "store.tls": .bool,
         "server.listen": .string, "server.certificate": .path, "server.privateKey": .path, "server.clientCA": .path,
         "server.developmentPlainHTTP": .bool,
         "client.trustRoots": .path, "client.timeoutSeconds": .int,
@@ -468,6 +474,8 @@ struct Reader {
             var settings = DaemonConfiguration.StoreLocation.Postgres(url: url, passwordFile: try path("store.passwordFile"))
             settings.poolSize = try int("store.poolSize", 1...200) ?? settings.poolSize
             settings.connectTimeoutSeconds = try int("store.connectTimeoutSeconds", 1...600) ?? settings.connectTimeoutSeconds
+            settings.transactionTimeoutSeconds =
+                try int("store.transactionTimeoutSeconds", 5...3_600) ?? settings.transactionTimeoutSeconds
             settings.tls = try bool("store.tls") ?? settings.tls
             store = .postgres(settings)
         case (nil, _):
@@ -476,7 +484,9 @@ struct Reader {
             throw ConfigurationError(key: "store.url", "and store.path are both set: a node keeps one store")
         }
         if case .sqlite = store {
-            for key in ["store.passwordFile", "store.poolSize", "store.connectTimeoutSeconds", "store.tls"] where values[key] != nil {
+            for key in [
+                "store.passwordFile", "store.poolSize", "store.connectTimeoutSeconds", "store.transactionTimeoutSeconds", "store.tls",
+            ] where values[key] != nil {
                 throw ConfigurationError(key: key, "applies to store.url (PostgreSQL) only \(origin(key))")
             }
         }

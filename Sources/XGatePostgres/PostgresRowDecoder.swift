@@ -85,6 +85,30 @@ final class StatementFailure: @unchecked Sendable {
     }
 }
 
+/// A statement was not sent: its connection was closed already (``PostgresConnection/rows(_:logger:)``).
+struct ConnectionClosed: Error {}
+
+extension PostgresConnection {
+    /// Runs a statement and returns its rows, read to the end. Every statement of the store goes through here:
+    /// - a connection already closed is refused (``ConnectionClosed``) before anything is written to it: PostgresNIO
+    ///   drops a statement written to a connection it has torn down and never answers it (1.33), which once left
+    ///   a transaction retried after a lost connection waiting for ever;
+    /// - the rows are read to the end, so that an error the server sends after the first rows (a connection it
+    ///   terminates, 57P01) comes out of this call rather than being left in a row sequence nobody reads.
+    /// What remains — a connection torn down between the check and the write — ``TransactionDeadline`` ends.
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        if isClosed { throw ConnectionClosed() }
+        var rows: [PostgresRow] = []
+        for try await row in try await self.query(query, logger: logger) { rows.append(row) }
+        return rows
+    }
+
+    /// Runs a statement, discarding its rows (``rows(_:logger:)``).
+    func perform(_ query: PostgresQuery, logger: Logger) async throws {
+        _ = try await rows(query, logger: logger)
+    }
+}
+
 /// A connection the store reads through: a reader's snapshot, or the writer inside a transaction.
 /// Every `StoreReader` requirement is implemented once, in extensions of this protocol.
 protocol PostgresReading: StoreReader {
@@ -94,10 +118,10 @@ protocol PostgresReading: StoreReader {
 }
 
 extension PostgresReading {
-    /// Runs a statement, discarding any rows.
+    /// Runs a statement, discarding any rows (``PostgresNIO/PostgresConnection/perform(_:logger:)``).
     func execute(_ query: PostgresQuery) async throws {
         do {
-            try await connection.query(query, logger: logger)
+            try await connection.perform(query, logger: logger)
         } catch {
             failure.record(error)
             throw error
@@ -107,9 +131,7 @@ extension PostgresReading {
     /// Runs a statement and returns how many rows it returned (`… RETURNING 1`: how many it changed).
     func count(_ query: PostgresQuery) async throws -> Int {
         do {
-            var count = 0
-            for try await _ in try await connection.query(query, logger: logger) { count += 1 }
-            return count
+            return try await connection.rows(query, logger: logger).count
         } catch {
             failure.record(error)
             throw error
@@ -121,11 +143,9 @@ extension PostgresReading {
         async throws -> [T]
     {
         do {
-            var result: [T] = []
-            for try await row in try await connection.query(query, logger: logger) {
-                result.append(try decode(PostgresRowDecoder(row: row.makeRandomAccess(), table: table, keyColumns: keyColumns)))
+            return try await connection.rows(query, logger: logger).map { row in
+                try decode(PostgresRowDecoder(row: row.makeRandomAccess(), table: table, keyColumns: keyColumns))
             }
-            return result
         } catch {
             failure.record(error)
             throw error

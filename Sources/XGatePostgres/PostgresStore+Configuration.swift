@@ -35,6 +35,10 @@ extension PostgresStore {
         public var maximumConnections: Int
         /// How long opening one connection may take before the attempt counts as failed.
         public var connectTimeout: Duration
+        /// The longest one transaction may take, from its `BEGIN` to its `COMMIT`, before the store gives up on its
+        /// connection (closes it: the server discards the transaction) and throws a retryable
+        /// ``XGateCore/StoreError/Code/unavailable``.
+        public var transactionTimeout: Duration
         /// Whether the connection is encrypted.
         public var tls: TLS
 
@@ -42,7 +46,7 @@ extension PostgresStore {
         public init(
             host: String = "127.0.0.1", port: Int = 5432, unixSocketPath: String? = nil, user: String = "xgate",
             database: String = "xgate", password: String? = nil, maximumConnections: Int = 10,
-            connectTimeout: Duration = .seconds(10), tls: TLS = .disable
+            connectTimeout: Duration = .seconds(10), transactionTimeout: Duration = .seconds(120), tls: TLS = .disable
         ) {
             self.host = host
             self.port = port
@@ -52,6 +56,7 @@ extension PostgresStore {
             self.password = password
             self.maximumConnections = maximumConnections
             self.connectTimeout = connectTimeout
+            self.transactionTimeout = transactionTimeout
             self.tls = tls
         }
 
@@ -97,6 +102,7 @@ extension PostgresStore {
                 throw StoreError(.configuration, "maximumConnections must be in 1…1000, not \(maximumConnections)")
             }
             if connectTimeout <= .zero { throw StoreError(.configuration, "connectTimeout must be positive") }
+            if transactionTimeout <= .zero { throw StoreError(.configuration, "transactionTimeout must be positive") }
             if user.isEmpty { throw StoreError(.configuration, "user must not be empty") }
             if database.isEmpty { throw StoreError(.configuration, "database must not be empty") }
         }
@@ -125,7 +131,14 @@ extension PostgresStore {
             }
             configuration.options.maximumConnections = maximumConnections
             configuration.options.connectTimeout = connectTimeout
-            configuration.options.additionalStartupParameters = [("application_name", "xgate")]
+            // The server ends a statement, or a transaction left idle, past the transaction timeout itself: a
+            // transaction the store has given up on (TransactionDeadline) then releases its locks at the same
+            // deadline, rather than when its backend next notices that the client is gone.
+            let milliseconds = String(transactionTimeout.components.seconds * 1_000 + transactionTimeout.components.attoseconds / 1_000_000_000_000_000)
+            configuration.options.additionalStartupParameters = [
+                ("application_name", "xgate"), ("statement_timeout", milliseconds),
+                ("idle_in_transaction_session_timeout", milliseconds),
+            ]
             return configuration
         }
     }

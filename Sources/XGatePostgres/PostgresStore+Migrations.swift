@@ -24,22 +24,22 @@ enum PostgresMigrations {
     /// The transaction runs at READ COMMITTED so that each statement after the lock sees what an instance that held
     /// it before committed (a snapshot taken before the lock would not).
     static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
-        try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+        try await connection.perform("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
         do {
-            try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
-            try await connection.query(
+            // A migration may rebuild a table of millions of rows: no statement timeout for it (the session's is
+            // store.transactionTimeout), and none while waiting for another instance's migrations.
+            try await connection.perform("SET LOCAL statement_timeout = 0", logger: logger)
+            try await connection.perform("SET LOCAL idle_in_transaction_session_timeout = 0", logger: logger)
+            try await connection.perform("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+            try await connection.perform(
                 """
                 CREATE TABLE IF NOT EXISTS xgate_migrations (
                     identifier text PRIMARY KEY,
                     applied_at timestamptz NOT NULL DEFAULT now()
                 )
                 """, logger: logger)
-            var applied: Set<String> = []
-            for try await identifier in try await connection.query("SELECT identifier FROM xgate_migrations", logger: logger)
-                .decode(String.self)
-            {
-                applied.insert(identifier)
-            }
+            let applied = Set(
+                try await connection.rows("SELECT identifier FROM xgate_migrations", logger: logger).map { try $0.decode(String.self) })
             let unknown = applied.subtracting(all.map(\.identifier))
             if !unknown.isEmpty {
                 throw StoreError(
@@ -50,16 +50,16 @@ enum PostgresMigrations {
             var ran: [String] = []
             for migration in all where !applied.contains(migration.identifier) {
                 for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.perform(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.query(
+                try await connection.perform(
                     "INSERT INTO xgate_migrations (identifier, applied_at) VALUES (\(migration.identifier), now())", logger: logger)
                 ran.append(migration.identifier)
             }
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.perform("COMMIT", logger: logger)
             return ran
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            try? await connection.perform("ROLLBACK", logger: logger)
             throw error
         }
     }

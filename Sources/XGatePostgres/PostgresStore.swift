@@ -108,9 +108,9 @@ public final class PostgresStore: SyncStore, Sendable {
         let logger = logger
         do {
             return try await StoreBody.run(of: self, "write") { [client] in
-                try await client.withConnection { connection in
+                try await client.withConnection { [configuration] connection in
                     try await Self.transaction(
-                        connection, begin: "BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger
+                        connection, begin: "BEGIN ISOLATION LEVEL SERIALIZABLE", configuration, logger: logger
                     ) { failure in try await body(PostgresTransaction(connection: connection, logger: logger, failure: failure)) }
                 }
             }
@@ -124,9 +124,9 @@ public final class PostgresStore: SyncStore, Sendable {
         let logger = logger
         do {
             return try await StoreBody.run(of: self, "read") { [client] in
-                try await client.withConnection { connection in
+                try await client.withConnection { [configuration] connection in
                     try await Self.transaction(
-                        connection, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger
+                        connection, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", configuration, logger: logger
                     ) { failure in try await body(PostgresReader(connection: connection, logger: logger, failure: failure)) }
                 }
             }
@@ -137,26 +137,57 @@ public final class PostgresStore: SyncStore, Sendable {
 
     /// `begin`, `body`, `COMMIT`; `ROLLBACK` when `body` throws, or when it returns after a statement of it failed
     /// (``StatementFailure``: the server has discarded the transaction, and that failure is thrown). A connection
-    /// whose rollback fails is closed, so that the pool never hands out a connection left inside a transaction.
-    private static func transaction<T>(
-        _ connection: PostgresConnection, begin: PostgresQuery, logger: Logger, _ body: (StatementFailure) async throws -> T
+    /// that is lost, or whose rollback fails, is closed, so that the pool never hands out a connection left inside a
+    /// transaction and nothing is sent on one that is gone. The whole runs within the configured
+    /// ``Configuration/transactionTimeout`` (``TransactionDeadline``).
+    private static func transaction<T: Sendable>(
+        _ connection: PostgresConnection, begin: PostgresQuery, _ configuration: Configuration, logger: Logger,
+        _ body: @escaping (StatementFailure) async throws -> T
     ) async throws -> T {
-        try await connection.query(begin, logger: logger)
-        let failure = StatementFailure()
-        let result: T
-        do {
-            result = try await body(failure)
-            if let error = failure.error { throw error }
-        } catch {
-            do {
-                try await connection.query("ROLLBACK", logger: logger)
-            } catch {
-                try? await connection.close()
+        let limit = configuration.transactionTimeout
+        return try await TransactionDeadline.run(
+            within: limit,
+            expired: {
+                logger.error("a transaction on \(configuration) had no answer within \(limit); closing its connection")
+                let _: EventLoopFuture<Void> = connection.close()
+                return StoreError(
+                    .unavailable, "no answer from the database \(configuration.database) within \(limit) (the connection is closed)",
+                    retryable: true)
             }
-            throw error
+        ) {
+            try await connection.perform(begin, logger: logger)
+            let failure = StatementFailure()
+            let result: T
+            do {
+                result = try await body(failure)
+                if let error = failure.error { throw error }
+            } catch {
+                if connection.isClosed || Self.endsConnection(error) {
+                    try? await connection.close()
+                } else {
+                    do {
+                        try await connection.perform("ROLLBACK", logger: logger)
+                    } catch {
+                        try? await connection.close()
+                    }
+                }
+                throw error
+            }
+            try await connection.perform("COMMIT", logger: logger)
+            return result
         }
-        try await connection.query("COMMIT", logger: logger)
-        return result
+    }
+
+    /// Whether `error` means the connection is gone or about to be (the server's FATAL or PANIC, a closed channel):
+    /// nothing more is sent on it.
+    static func endsConnection(_ error: any Error) -> Bool {
+        if error is ConnectionClosed || error is IOError || error is ChannelError { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .serverClosedConnection, .connectionError, .uncleanShutdown: return true
+        case .server: return ["FATAL", "PANIC"].contains(error.serverInfo?[.severity] ?? "")
+        default: return false
+        }
     }
 
     /// The identifiers of the migrations applied to the database, oldest first (those this version does not know last).
@@ -165,10 +196,7 @@ public final class PostgresStore: SyncStore, Sendable {
         let applied: Set<String>
         do {
             applied = try await client.withConnection { connection in
-                var identifiers: Set<String> = []
-                let rows = try await connection.query("SELECT identifier FROM xgate_migrations", logger: logger)
-                for try await identifier in rows.decode(String.self) { identifiers.insert(identifier) }
-                return identifiers
+                Set(try await connection.rows("SELECT identifier FROM xgate_migrations", logger: logger).map { try $0.decode(String.self) })
             }
         } catch {
             throw Self.mapped(error, configuration)
@@ -190,6 +218,9 @@ public final class PostgresStore: SyncStore, Sendable {
         if error is IOError || error is ChannelError {
             return StoreError(.unavailable, "lost the connection to the \(place): \(error)", retryable: true)
         }
+        if error is ConnectionClosed {
+            return StoreError(.unavailable, "lost the connection to the \(place): it was closed", retryable: true)
+        }
         guard let error = error as? PSQLError else { return error }
         let described = describe(error)
         switch error.code {
@@ -207,6 +238,13 @@ public final class PostgresStore: SyncStore, Sendable {
                 return StoreError(.database, "the disk holding the \(place) is full: \(described)", retryable: true)
             case _ where state.hasPrefix("08"), "57P01", "57P02", "57P03":
                 return StoreError(.unavailable, "the \(place) is not answering: \(described)", retryable: true)
+            case "57014", "25P03":
+                // The server's own end of a transaction past store.transactionTimeout (statement_timeout,
+                // idle_in_transaction_session_timeout, set to it), or an operator's pg_cancel_backend.
+                return StoreError(
+                    .unavailable,
+                    "the \(place) ended a transaction past the transaction timeout (\(configuration.transactionTimeout)): \(described)",
+                    retryable: true)
             default:
                 return StoreError(.database, "\(described) (\(place))")
             }

@@ -229,7 +229,11 @@ import XGateTestSupport
         try await Self.simulate(seed: 1, faults: false)
     }
 
-    @Test(arguments: 0..<200)
+    /// 64 seeds in `make test` (a slow CI machine ran 200 for more than 15 minutes); `XGATE_SIMULATION_SEEDS=1000`
+    /// for a longer search.
+    static let faultSeeds = 0..<(ProcessInfo.processInfo.environment["XGATE_SIMULATION_SEEDS"].flatMap { Int($0) } ?? 64)
+
+    @Test(arguments: faultSeeds)
     func withFaultsNothingIsLostOrAppliedTwice(seed: Int) async throws {
         try await Self.simulate(seed: UInt64(seed) &+ 100, faults: true)
     }

@@ -35,7 +35,7 @@ enum TestCluster {
 
     static let logger: Logger = {
         var logger = Logger(label: "xgate.postgres.tests")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["XGATE_TEST_PGLOG"] == nil ? .warning : .trace
         return logger
     }()
 }
@@ -73,6 +73,9 @@ final class ScratchDatabases: @unchecked Sendable {
         var configuration = administration
         configuration.database = name
         configuration.maximumConnections = 4
+        // Far above what any transaction of the suite takes, far below a watchdog: a transaction left without an
+        // answer (TransactionDeadline) fails the test that ran it, by name, rather than hanging the run.
+        configuration.transactionTimeout = .seconds(30)
         return configuration
     }
 
@@ -281,6 +284,32 @@ final class ScratchDatabases: @unchecked Sendable {
             _ = try await StoreConformance.writeRetrying(store) { tx in try await tx.putRecord(try StoreConformance.state("LOST-2")) }
             let keys = try await store.read { try await $0.records(after: 0, limit: 10) }.map(\.state.key.sourceId)
             #expect(keys == ["LOST-2"], "nothing of the lost transaction was kept")
+        }
+    }
+
+    /// A transaction with no answer within the transaction timeout (here a statement that sleeps past it) is given
+    /// up: a retryable unavailability soon after the deadline, not after the statement; its connection is closed,
+    /// so nothing of it is kept, and the store goes on with a new one.
+    @Test func aTransactionPastItsDeadlineIsGivenUp() async throws {
+        try await ScratchDatabases.with { scratch in
+            var configuration = try await scratch.newDatabase()
+            configuration.transactionTimeout = .seconds(1)
+            let store = try await scratch.open(configuration)
+            let started = ContinuousClock.now
+            let error = try await #require(throws: StoreError.self) {
+                try await store.write { tx in
+                    try await tx.putRecord(try StoreConformance.state("SLOW-1"))
+                    let tx = try #require(tx as? PostgresTransaction)
+                    try await tx.execute("SELECT pg_sleep(20)")
+                }
+            }
+            let waited = ContinuousClock.now - started
+            #expect(error.code == .unavailable && error.isRetryable, "\(error)")
+            #expect("\(error)".contains("1.0 seconds"), "the error names the deadline: \(error)")
+            #expect(waited >= .seconds(1) && waited < .seconds(10), "given up at the deadline, not after the statement: \(waited)")
+            _ = try await StoreConformance.writeRetrying(store) { tx in try await tx.putRecord(try StoreConformance.state("SLOW-2")) }
+            let keys = try await store.read { try await $0.records(after: 0, limit: 10) }.map(\.state.key.sourceId)
+            #expect(keys == ["SLOW-2"], "nothing of the abandoned transaction was kept")
         }
     }
 
