@@ -79,7 +79,8 @@ bench-engine: deps
 bench-e2e: deps
 	$(SWIFT) build -c release --product xgate
 	$(SWIFT) build -c release --product xgate-bench-engine
-	python3 Tests/e2e/bench_e2e.py --xgate .build/release/xgate --bench-engine .build/release/xgate-bench-engine $(BENCH_E2E_FLAGS)
+	python3 deploy/postgres/pgcluster.py run .build/pg-bench -- python3 Tests/e2e/bench_e2e.py --xgate .build/release/xgate \
+		--bench-engine .build/release/xgate-bench-engine $(BENCH_E2E_FLAGS)
 
 ## registry: regenerate the sample federation's development keys and agreements in Peers/
 registry: build

@@ -134,6 +134,10 @@ extension SyncEngine {
     func applyEntries(_ entries: [BatchInspection.Entry], from sender: String, batchId: String, at now: Timestamp, in tx: any StoreTransaction) async
         throws -> [Receipt.Outcome]
     {
+        // Every record the batch changes read in one call, merged in order (a record changed twice is merged with
+        // its first change), written in one call per table.
+        var held = try await tx.records(entries.compactMap { $0.rejection == nil ? $0.change?.key : nil }).mapValues(\.state)
+        var writes = MergeWrites()
         var outcomes: [Receipt.Outcome] = []
         for entry in entries {
             if let rejection = entry.rejection {
@@ -145,14 +149,15 @@ extension SyncEngine {
                 continue
             }
             guard let change = entry.change else { continue }
-            let held = try await tx.record(change.key)?.state
-            let outcome = try await apply(change, held: held, source: sender, at: now, in: tx)
+            let (outcome, after) = stage(change, held: held[change.key], source: sender, at: now, into: &writes)
+            held[change.key] = after
             outcomes.append(Receipt.Outcome(index: entry.index, outcome))
-            try await tx.appendLineage(
+            writes.lineage.append(
                 LineageEntry(
                     key: change.key, peer: sender, direction: .inbound, batchId: batchId, contentVersion: change.content?.version,
                     statusVersion: change.status.version, outcome: outcome.name, at: now))
         }
+        try await store(writes, in: tx)
         return outcomes
     }
 }

@@ -8,13 +8,18 @@ extension SyncEngine {
     public func submit(records: [JSONValue]) async throws -> [LocalResult] {
         let now = clock.now()
         return try await store.write { tx in
-            var results: [LocalResult] = []
-            for (index, raw) in records.enumerated() {
+            // The records as the contracts see them, and every record they name read in one call.
+            let prepared = records.enumerated().map { index, raw in
                 let record = node.contracts.normalisingIdentifiers(raw)
-                let issues = node.contracts.issues(inRecord: record, today: now.chinaDate)
                 let kind = record["kind"]?.stringValue
                 let sourceId = record["sourceId"]?.stringValue
                 let key = kind.flatMap { k in sourceId.map { RecordKey(owner: node.id, kind: k, sourceId: $0) } }
+                return (index: index, record: record, key: key, issues: node.contracts.issues(inRecord: record, today: now.chinaDate))
+            }
+            var held = try await tx.records(prepared.compactMap(\.key)).mapValues(\.state)
+            var writes = MergeWrites()
+            var results: [LocalResult] = []
+            for (index, record, key, issues) in prepared {
                 if let error = issues.first(where: { $0.severity == .error }) {
                     let rejection = error.rejection(under: .root)
                     try await tx.appendRejection(
@@ -25,19 +30,21 @@ extension SyncEngine {
                     continue
                 }
                 guard let key else { continue }
-                let held = try await tx.record(key)?.state
-                if let held, held.content?.digest == Digest(canonical: record) {
+                let before = held[key]
+                if let before, before.content?.digest == Digest(canonical: record) {
                     results.append(LocalResult(index: index, key: key, outcome: .duplicate, reviews: []))
                     continue
                 }
-                let content = ContentVersion(version: (held?.content?.version ?? 0) + 1, author: node.id, at: now.text, record: record)
+                let content = ContentVersion(version: (before?.content?.version ?? 0) + 1, author: node.id, at: now.text, record: record)
                 let status =
-                    held.flatMap(statusToCarry)
+                    before.flatMap(statusToCarry)
                     ?? StatusChange(version: 1, value: .active, from: nil, author: node.id, at: now.text)
                 let change = Change(key: key, content: content, status: status)
-                let outcome = try await apply(change, held: held, source: node.id, at: now, in: tx)
+                let (outcome, after) = stage(change, held: before, source: node.id, at: now, into: &writes)
+                held[key] = after
                 results.append(LocalResult(index: index, key: key, outcome: outcome, reviews: issues.filter { $0.severity == .review }))
             }
+            try await store(writes, in: tx)
             try await tx.appendLog(
                 SyncLogEntry(
                     at: now, peer: nil, batchId: nil, event: "record.local",
@@ -92,18 +99,5 @@ extension SyncEngine {
             throw EngineError(code: "store.inconsistent", message: "\(change.key) vanished")
         }
         return state
-    }
-
-    /// Merges one change into the store (a new position in the log) and notes the corrections it makes owed. Shared by local submissions, decisions and
-    /// received batches.
-    @discardableResult
-    func apply(_ change: Change, held: RecordState?, source: String, at: Timestamp, in tx: any StoreTransaction) async throws -> ChangeOutcome {
-        let (next, outcome) = Merge.apply(change, to: held, policy: node.policy)
-        guard let state = next, state != held else { return outcome }
-        try await tx.putRecord(state, origin: RecordOrigin(source: source, madeHere: source == node.id, at: at))
-        try await appendHistory(of: change, before: held, after: state, source: source, at: at, in: tx)
-        try await trackCorrections(
-            state, statusChanged: state.status.digest != held?.status.digest, cameFrom: source == node.id ? nil : source, at: at, in: tx)
-        return outcome
     }
 }

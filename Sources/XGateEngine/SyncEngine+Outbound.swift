@@ -99,12 +99,12 @@ extension SyncEngine {
             peer: peer, sequence: sequence, batchId: document.batchId, jws: jws.serialized(), keys: changes.map(\.key),
             createdAt: now, nextAttemptAt: now)
         try await tx.saveOutboundBatch(batch)
-        for change in changes {
-            try await tx.appendLineage(
+        try await tx.appendLineage(
+            changes.map { change in
                 LineageEntry(
                     key: change.key, peer: peer, direction: .outbound, batchId: document.batchId, contentVersion: change.content?.version,
-                    statusVersion: change.status.version, outcome: nil, at: now))
-        }
+                    statusVersion: change.status.version, outcome: nil, at: now)
+            })
         try await tx.appendLog(
             SyncLogEntry(
                 at: now, peer: peer, batchId: document.batchId, event: "batch.created",
@@ -276,16 +276,16 @@ extension SyncEngine {
         let delay = configuration.retry.delay(afterAttempt: again.attempts, unit: random.unit())
         again.nextAttemptAt = Timestamp(seconds: now.seconds + Int64(delay.rounded(.up)))
         try await tx.resignOutboundBatch(again, replacing: batch.batchId)
-        for change in old.changes {
-            guard let owner = change["key"]?["owner"]?.stringValue, let kind = change["key"]?["kind"]?.stringValue,
-                let sourceId = change["key"]?["sourceId"]?.stringValue
-            else { continue }
-            try await tx.appendLineage(
-                LineageEntry(
+        try await tx.appendLineage(
+            old.changes.compactMap { change in
+                guard let owner = change["key"]?["owner"]?.stringValue, let kind = change["key"]?["kind"]?.stringValue,
+                    let sourceId = change["key"]?["sourceId"]?.stringValue
+                else { return nil }
+                return LineageEntry(
                     key: RecordKey(owner: owner, kind: kind, sourceId: sourceId), peer: batch.peer, direction: .outbound,
                     batchId: document.batchId, contentVersion: change["content"]?["version"]?.intValue,
-                    statusVersion: change["status"]?["version"]?.intValue ?? 0, outcome: nil, at: now))
-        }
+                    statusVersion: change["status"]?["version"]?.intValue ?? 0, outcome: nil, at: now)
+            })
         try await tx.appendLog(
             SyncLogEntry(
                 at: now, peer: batch.peer, batchId: document.batchId, event: "batch.resigned",

@@ -89,11 +89,13 @@ extension SyncEngine {
         let subscriber = prepared.subscriber
         try await tx.setFeedPosition(subscriber: subscriber, feed: node.id, cursor: FeedCursor.encode(prepared.position))
         let changedSince = try await tx.lastLocalSequence() > prepared.readThrough
-        for change in prepared.changes {
-            try await tx.appendLineage(
+        try await tx.appendLineage(
+            prepared.changes.map { change in
                 LineageEntry(
                     key: change.key, peer: subscriber, direction: .outbound, batchId: prepared.pageId,
-                    contentVersion: change.content?.version, statusVersion: change.status.version, outcome: "served", at: prepared.at))
+                    contentVersion: change.content?.version, statusVersion: change.status.version, outcome: "served", at: prepared.at)
+            })
+        for change in prepared.changes {
             // The page was read from a snapshot: a correction decided since then was tracked for the holders known at
             // its commit, before this hop made the subscriber one. It is owed to the subscriber too (it reaches it on
             // the next page: the record moved past the cursor).

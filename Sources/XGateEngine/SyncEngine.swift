@@ -123,33 +123,4 @@ extension SyncEngine {
         /// Problems that keep the record but ask a person to look (a possible trial USCC).
         public var reviews: [RecordIssue]
     }
-
-    /// Records the history entries for the parts of a change that were taken, and a content version that lost a
-    /// conflict: the state forgets a conflict once a higher version settles it, the history keeps both rivals.
-    func appendHistory(
-        of change: Change, before: RecordState?, after: RecordState, source: String, at: Timestamp, in tx: any StoreTransaction
-    ) async throws {
-        // A content digest covers the record alone: a version is its number and its digest.
-        func holds(_ state: RecordState?, _ content: ContentVersion) -> Bool {
-            state?.content.map { $0.version == content.version && $0.digest == content.digest } ?? false
-        }
-        func isRival(_ state: RecordState?, _ content: ContentVersion) -> Bool {
-            state?.conflicts.contains { $0.part == .content && $0.version == content.version && $0.loser == content.digest } ?? false
-        }
-        if let content = change.content, !holds(before, content), !isRival(before, content),
-            holds(after, content) || isRival(after, content)
-        {
-            try await tx.appendHistory(
-                HistoryEntry(
-                    key: change.key, part: .content, version: content.version, digest: content.digest, value: content.json, source: source,
-                    at: at))
-        }
-        let statusDigest = change.status.digest
-        if !(before?.statusHistory.contains { $0.digest == statusDigest } ?? false) {
-            try await tx.appendHistory(
-                HistoryEntry(
-                    key: change.key, part: .status, version: change.status.version, digest: statusDigest, value: change.status.json,
-                    source: source, at: at))
-        }
-    }
 }

@@ -25,6 +25,24 @@ extension PostgresReading {
             table: "records", keyColumns: [0, 1, 2], decodeRecord)
     }
 
+    /// One statement: the keys' columns unnested side by side, each key looked up through the primary key (a
+    /// `LATERAL … LIMIT 1` the planner cannot turn into a scan of the table). A scan would be cheaper to plan for a
+    /// small table, but under SERIALIZABLE it takes a predicate lock on all of `records`, which every concurrent
+    /// writer of any record then conflicts with (40001, run again) — as one key read at a time never did.
+    func records(_ keys: [RecordKey]) async throws -> [RecordKey: StoredRecord] {
+        let distinct = Array(Set(keys))
+        guard !distinct.isEmpty else { return [:] }
+        let found = try await fetchAll(
+            """
+            SELECT r.* FROM unnest(\(distinct.map(\.owner)), \(distinct.map(\.kind)), \(distinct.map(\.sourceId))) AS k (owner, kind, source_id)
+                CROSS JOIN LATERAL (
+                    SELECT \(unescaped: Self.recordColumns) FROM records
+                    WHERE records.owner = k.owner AND records.kind = k.kind AND records.source_id = k.source_id LIMIT 1) AS r
+            """,
+            table: "records", keyColumns: [0, 1, 2], decodeRecord)
+        return Dictionary(found.map { ($0.state.key, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     func statusVersion(of key: RecordKey) async throws -> Int? {
         try await fetchOne(
             "SELECT owner, kind, source_id, status_version FROM records WHERE owner = \(key.owner) AND kind = \(key.kind) AND source_id = \(key.sourceId)",

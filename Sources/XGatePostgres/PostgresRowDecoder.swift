@@ -69,6 +69,23 @@ extension Array where Element == UInt8 {
 extension JSONValue {
     /// The compact text stored in `*_json` columns.
     var columnText: String { serializedString() }
+
+    /// Rows as the one JSON argument that `json_to_recordset` reads: an object per row, its members the columns, and
+    /// `i` its position from 1 (what `ORDER BY i` keeps, and what ``PostgresTransaction/putRecords(_:)`` numbers
+    /// sequences by). One text parameter however many rows, NULLs included, where arrays to `unnest` cannot hold a
+    /// NULL in PostgresNIO.
+    static func recordset<Rows: Collection>(_ rows: Rows, _ columns: (Rows.Element) -> [(key: String, value: JSONValue)]) -> String {
+        let objects = rows.enumerated().map { offset, row in
+            JSONValue.object(JSONObject([(key: "i", value: JSONValue.number(Double(offset + 1)))] + columns(row)))
+        }
+        return JSONValue.array(objects).columnText
+    }
+
+    /// An integer column's value (nil: NULL).
+    static func integer<N: BinaryInteger>(_ value: N?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
+
+    /// A text column's value (nil: NULL).
+    static func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 }
 
 /// The first statement of a transaction that the server refused, if any. PostgreSQL aborts a transaction at its first

@@ -103,6 +103,14 @@ public final class PostgresStore: SyncStore, Sendable {
         await running.value
     }
 
+    /// How a write begins: SERIALIZABLE, and without sequential scans where an index answers. PostgreSQL's
+    /// serializable isolation tracks what a transaction read as predicate locks; a sequential scan — which the planner
+    /// picks for any table of a page or two, such as `leases` or a new store's `records` — locks the whole table, so
+    /// every concurrent writer of any of its rows then conflicts with it (40001, run again), where an index scan
+    /// locks only the rows and gaps it read. (PostgreSQL's documentation of serializable isolation advises
+    /// encouraging index scans for this reason.) A query no index answers still scans.
+    static let beginWrite: [PostgresQuery] = ["BEGIN ISOLATION LEVEL SERIALIZABLE", "SET LOCAL enable_seqscan = off"]
+
     /// Runs `body` in one SERIALIZABLE transaction on one pooled connection; if it throws, nothing of it is kept.
     public func write<T: Sendable>(_ body: @escaping (any StoreTransaction) async throws -> T) async throws -> T {
         let logger = logger
@@ -110,7 +118,7 @@ public final class PostgresStore: SyncStore, Sendable {
             return try await StoreBody.run(of: self, "write") { [client] in
                 try await client.withConnection { [configuration] connection in
                     try await Self.transaction(
-                        connection, begin: "BEGIN ISOLATION LEVEL SERIALIZABLE", configuration, logger: logger
+                        connection, begin: Self.beginWrite, configuration, logger: logger
                     ) { failure in try await body(PostgresTransaction(connection: connection, logger: logger, failure: failure)) }
                 }
             }
@@ -126,7 +134,7 @@ public final class PostgresStore: SyncStore, Sendable {
             return try await StoreBody.run(of: self, "read") { [client] in
                 try await client.withConnection { [configuration] connection in
                     try await Self.transaction(
-                        connection, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", configuration, logger: logger
+                        connection, begin: ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"], configuration, logger: logger
                     ) { failure in try await body(PostgresReader(connection: connection, logger: logger, failure: failure)) }
                 }
             }
@@ -135,13 +143,13 @@ public final class PostgresStore: SyncStore, Sendable {
         }
     }
 
-    /// `begin`, `body`, `COMMIT`; `ROLLBACK` when `body` throws, or when it returns after a statement of it failed
-    /// (``StatementFailure``: the server has discarded the transaction, and that failure is thrown). A connection
+    /// The statements of `begin`, `body`, `COMMIT`; `ROLLBACK` when either throws, or when `body` returns after a
+    /// statement of it failed (``StatementFailure``: the server has discarded the transaction, and that failure is thrown). A connection
     /// that is lost, or whose rollback fails, is closed, so that the pool never hands out a connection left inside a
     /// transaction and nothing is sent on one that is gone. The whole runs within the configured
     /// ``Configuration/transactionTimeout`` (``TransactionDeadline``).
     private static func transaction<T: Sendable>(
-        _ connection: PostgresConnection, begin: PostgresQuery, _ configuration: Configuration, logger: Logger,
+        _ connection: PostgresConnection, begin: [PostgresQuery], _ configuration: Configuration, logger: Logger,
         _ body: @escaping (StatementFailure) async throws -> T
     ) async throws -> T {
         let limit = configuration.transactionTimeout
@@ -155,10 +163,10 @@ public final class PostgresStore: SyncStore, Sendable {
                     retryable: true)
             }
         ) {
-            try await connection.perform(begin, logger: logger)
             let failure = StatementFailure()
             let result: T
             do {
+                for statement in begin { try await connection.perform(statement, logger: logger) }
                 result = try await body(failure)
                 if let error = failure.error { throw error }
             } catch {

@@ -5,12 +5,28 @@ import XGateJSON
 // MARK: - Lineage, corrections, rejections, log, feeds, leases, audit
 
 extension PostgresTransaction {
-    func appendLineage(_ entry: LineageEntry) async throws {
+    /// The list form, of one hop.
+    func appendLineage(_ entry: LineageEntry) async throws { try await appendLineage([entry]) }
+
+    /// One statement for all the hops, inserted in order (the ids they take keep it).
+    func appendLineage(_ entries: [LineageEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        let rows = JSONValue.recordset(entries) { entry in
+            [
+                ("owner", .string(entry.key.owner)), ("kind", .string(entry.key.kind)), ("source_id", .string(entry.key.sourceId)),
+                ("peer", .string(entry.peer)), ("direction", .string(entry.direction.rawValue)), ("batch_id", .string(entry.batchId)),
+                ("content_version", .integer(entry.contentVersion)), ("status_version", .integer(entry.statusVersion)),
+                ("outcome", .text(entry.outcome)), ("at", .string(entry.at.text)),
+            ]
+        }
         try await execute(
             """
             INSERT INTO lineage (owner, kind, source_id, peer, direction, batch_id, content_version, status_version, outcome, at)
-            VALUES (\(entry.key.owner), \(entry.key.kind), \(entry.key.sourceId), \(entry.peer), \(entry.direction.rawValue),
-                \(entry.batchId), \(entry.contentVersion), \(entry.statusVersion), \(entry.outcome), \(entry.at.text))
+            SELECT owner, kind, source_id, peer, direction, batch_id, content_version, status_version, outcome, at
+            FROM json_to_recordset(\(rows)::json) AS u (
+                i bigint, owner text, kind text, source_id text, peer text, direction text, batch_id text,
+                content_version bigint, status_version bigint, outcome text, at text)
+            ORDER BY i
             """)
     }
 

@@ -18,42 +18,99 @@ struct PostgresTransaction: PostgresReading, StoreTransaction {
 
     // MARK: Records
 
-    /// The next local sequence is `max(local_seq) + 1`, read and written in this one statement. Under SERIALIZABLE,
-    /// two writers that read the same maximum cannot both commit: the second fails with 40001 (a conflict the caller
-    /// runs again), so sequences are given once each, in commit order.
+    /// ``putRecords(_:)`` of one.
     @discardableResult
     func putRecord(_ state: RecordState, origin: RecordOrigin) async throws -> Int64 {
-        let madeHere = origin.madeHere
-        let sequence = try await fetchInt64(
+        try await putRecords([RecordPut(state, origin: origin)])[0]
+    }
+
+    /// One statement for each run of puts without a repeated key (an upsert cannot change one row twice in one
+    /// statement): a batch's records are one run unless it changes a record twice. A run's rows travel as one JSON
+    /// argument (``XGateJSON/JSONValue/recordset(_:_:)``), numbered 1, 2, 3 … in order, and row i takes the local
+    /// sequence `max(local_seq) + i`, read and written in the same statement: the sequences, and each record's
+    /// previous sequence, are those that storing the puts one by one gives. Under SERIALIZABLE, two writers that read
+    /// the same maximum cannot both commit: the second fails with 40001 (a conflict the caller runs again), so
+    /// sequences are given once each, in commit order.
+    @discardableResult
+    func putRecords(_ puts: [RecordPut]) async throws -> [Int64] {
+        var sequences: [Int64] = []
+        var start = puts.startIndex
+        while start < puts.endIndex {
+            var keys: Set<RecordKey> = []
+            var end = start
+            while end < puts.endIndex, keys.insert(puts[end].state.key).inserted { end += 1 }
+            sequences += try await putRun(puts[start..<end])
+            start = end
+        }
+        return sequences
+    }
+
+    /// One upsert of puts with distinct keys; their local sequences, in order.
+    private func putRun(_ run: ArraySlice<RecordPut>) async throws -> [Int64] {
+        let rows = JSONValue.recordset(run) { put in
+            let state = put.state
+            return [
+                ("owner", .string(state.key.owner)), ("kind", .string(state.key.kind)), ("source_id", .string(state.key.sourceId)),
+                ("state_json", .string(state.storageJSON.columnText)), ("status", .string(state.status.value.rawValue)),
+                ("content_version", .integer(state.content?.version)), ("status_version", .integer(state.status.version)),
+                ("has_conflicts", .bool(!state.conflicts.isEmpty)),
+                ("decision_date", .text(state.content?.record["data"]?["decisionDate"]?.stringValue)),
+                ("source", .text(put.origin.source)), ("changed_at_s", .integer(put.origin.at?.seconds)),
+                ("made_here", .bool(put.origin.madeHere)),
+            ]
+        }
+        let stored = try await fetchAll(
             """
             INSERT INTO records (
                 owner, kind, source_id, state_json, status, content_version, status_version, has_conflicts, decision_date,
                 source, changed_at_s, local_seq, previous_seq, made_here_seq)
-            SELECT \(state.key.owner), \(state.key.kind), \(state.key.sourceId), \(state.storageJSON.columnText),
-                \(state.status.value.rawValue), \(state.content?.version), \(state.status.version), \(!state.conflicts.isEmpty),
-                \(state.content?.record["data"]?["decisionDate"]?.stringValue), \(origin.source), \(origin.at?.seconds),
-                n.seq, 0, CASE WHEN \(madeHere) THEN n.seq ELSE 0 END
-            FROM (SELECT coalesce(max(local_seq), 0) + 1 AS seq FROM records) AS n
+            SELECT u.owner, u.kind, u.source_id, u.state_json, u.status, u.content_version, u.status_version, u.has_conflicts,
+                u.decision_date, u.source, u.changed_at_s, n.seq + u.i, 0, CASE WHEN u.made_here THEN n.seq + u.i ELSE 0 END
+            FROM json_to_recordset(\(rows)::json) AS u (
+                    i bigint, owner text, kind text, source_id text, state_json text, status text, content_version bigint,
+                    status_version bigint, has_conflicts boolean, decision_date text, source text, changed_at_s bigint,
+                    made_here boolean)
+                CROSS JOIN (SELECT coalesce(max(local_seq), 0) AS seq FROM records) AS n
             ON CONFLICT (owner, kind, source_id) DO UPDATE SET
                 state_json = excluded.state_json, status = excluded.status, content_version = excluded.content_version,
                 status_version = excluded.status_version, has_conflicts = excluded.has_conflicts,
                 decision_date = excluded.decision_date, source = excluded.source, changed_at_s = excluded.changed_at_s,
                 previous_seq = records.local_seq, local_seq = excluded.local_seq,
-                made_here_seq = CASE WHEN \(madeHere) THEN excluded.local_seq ELSE records.made_here_seq END
-            RETURNING local_seq
-            """, table: "records")
-        guard let sequence else {
-            throw StoreError(.database, "storing \(state.key) in records returned no local sequence")
+                made_here_seq = CASE WHEN excluded.made_here_seq > 0 THEN excluded.local_seq ELSE records.made_here_seq END
+            RETURNING owner, kind, source_id, local_seq
+            """,
+            table: "records", keyColumns: [0, 1, 2]
+        ) { row in (RecordKey(owner: try row.string(0), kind: try row.string(1), sourceId: try row.string(2)), try row.int64(3)) }
+        let sequences = Dictionary(stored, uniquingKeysWith: max)
+        return try run.map { put in
+            guard let sequence = sequences[put.state.key] else {
+                throw StoreError(.database, "storing \(put.state.key) in records returned no local sequence")
+            }
+            return sequence
         }
-        return sequence
     }
 
-    func appendHistory(_ entry: HistoryEntry) async throws {
+    /// The list form, of one entry.
+    func appendHistory(_ entry: HistoryEntry) async throws { try await appendHistory([entry]) }
+
+    /// One statement for all the entries, inserted in order (the ids they take keep it).
+    func appendHistory(_ entries: [HistoryEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        let rows = JSONValue.recordset(entries) { entry in
+            [
+                ("owner", .string(entry.key.owner)), ("kind", .string(entry.key.kind)), ("source_id", .string(entry.key.sourceId)),
+                ("part", .string(entry.part.rawValue)), ("version", .integer(entry.version)), ("digest", .string(entry.digest.description)),
+                ("value_json", .string(entry.value.columnText)), ("source", .string(entry.source)), ("at", .string(entry.at.text)),
+            ]
+        }
         try await execute(
             """
             INSERT INTO record_history (owner, kind, source_id, part, version, digest, value_json, source, at)
-            VALUES (\(entry.key.owner), \(entry.key.kind), \(entry.key.sourceId), \(entry.part.rawValue), \(entry.version),
-                \(entry.digest.description), \(entry.value.columnText), \(entry.source), \(entry.at.text))
+            SELECT owner, kind, source_id, part, version, digest, value_json, source, at
+            FROM json_to_recordset(\(rows)::json) AS u (
+                i bigint, owner text, kind text, source_id text, part text, version bigint, digest text, value_json text,
+                source text, at text)
+            ORDER BY i
             """)
     }
 

@@ -24,11 +24,17 @@ Eleven `xgate serve` processes over HTTPS with mutual TLS (a development PKI fro
    store's files after the daemons stopped, divided by the records: each is stored once, whatever number of peers).
 5. The peer baseline (Tests/e2e/pg_replication.py): PostgreSQL 15 logical replication between two clusters made and
    removed under .build/, of the same records (the same NDJSON lines, byte for byte), in transactions of 1,000 rows.
+6. Ingest again with the city as 2 instances on one PostgreSQL database behind HAProxy (the city of make smoke-ha, on
+   the cluster XGATE_TEST_POSTGRES names: make bench-e2e runs under deploy/postgres/pgcluster.py run), the same
+   records from the same 徐汇, the rate measured in the database; each instance's peak memory. --no-postgres leaves
+   out 5 and 6.
 
 The last lines:
     e2e ingest R rec/s, engine ceiling C rec/s, ratio X.XX
     e2e ingest R rec/s, district → city in process D rec/s, ratio Y.YY
     e2e ingest R rec/s, postgres logical replication P rows/s, ratio R/P
+    e2e ingest, city on PostgreSQL (2 instances) Q rec/s, city on SQLite R rec/s, ratio Q/R
+    e2e ingest, city on PostgreSQL (2 instances) Q rec/s, postgres logical replication P rows/s, ratio Q/P
     correction to 9 partners p50 A ms p99 B ms
 """
 import argparse
@@ -92,6 +98,56 @@ class Stores:
         return row[0] if row else None
 
 
+def ingest_rate(count, records, where):
+    """Polls `count()` every 20 ms until it reaches `records`: the rate from the first record held to the last, the
+    records counted in it (those after the first reading that held any) and its seconds."""
+    first = None
+    while True:
+        held = count()
+        now = time.time()
+        if first is None and held > 0:
+            first = (now, held)
+        if held >= records:
+            return (records - first[1]) / (now - first[0]), records - first[1], now - first[0]
+        if now - (first[0] if first else now) > 600:
+            raise Failure(f"{where} holds {held} of {records} records after 10 minutes")
+        time.sleep(0.02)
+
+
+def ingest_city_on_postgres(args, bulk, cluster):
+    """Phase 1 again with the city as two `xgate serve` instances on one PostgreSQL database (`store.url`) behind
+    HAProxy at the city's address (test_ha.City), the same 徐汇 and the same records: entered while the city is down,
+    then both instances start and 徐汇 pushes (HAProxy spreads its connections over both). The rate is measured at the
+    database, from the first record it holds to the last (polled every 20 ms). Returns (rec/s, peak MB per instance)."""
+    from test_ha import City  # noqa: E402 — the city of make smoke-ha
+    from test_instances import psql  # noqa: E402
+    out = tempfile.mkdtemp(prefix="xgate-bench-e2e-pg-", dir=os.path.join(REPO, ".build"))
+    fed = Federation(args.xgate, out, nodes=NODES, pull_interval=10, log_level="notice")
+    psql(cluster, "DROP DATABASE IF EXISTS xgate_bench WITH (FORCE)")
+    psql(cluster, "CREATE DATABASE xgate_bench")
+    city = City(fed, cluster.rpartition("/")[0] + "/xgate_bench")
+    try:
+        fed.start("sh-xuhui", env={"XGATE_ENGINE_RETRYBASESECONDS": "1"})
+        fed.cli("sh-xuhui", "push", bulk, "--chunk", "5000")
+        city.proxy.start()
+        city.start("a")
+        city.start("b")
+        rate, counted, seconds = ingest_rate(lambda: city.sql("SELECT count(*) FROM records WHERE owner = 'sh-xuhui'")[0][0],
+                                             args.records, "the city on PostgreSQL")
+        peaks = {name: peak_rss_mb(process.pid) for name, process in sorted(city.processes.items())}
+        print(f"ingest at the city on PostgreSQL (2 instances behind HAProxy): {args.records:,} records, {counted:,} "
+              f"of them in {seconds:.2f} s after the first batch → {rate:,.0f} rec/s; peak memory (VmHWM) "
+              + ", ".join(f"instance {name} {mb:.0f} MB" for name, mb in peaks.items()))
+        return rate, peaks
+    finally:
+        for name in list(city.processes):
+            city.stop(name)
+        city.proxy.stop()
+        fed.stop_all()
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+
+
 def operator_post(fed, node, path, body):
     with open(fed.token_file) as f:
         token = f.read().strip()
@@ -110,7 +166,8 @@ def main():
     parser.add_argument("--corrections", type=int, default=100)
     parser.add_argument("--keep", help="keep the federation's files in this directory")
     parser.add_argument("--ingest-only", action="store_true", help="stop after the ingest figure (for profiling)")
-    parser.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL logical replication baseline")
+    parser.add_argument("--no-postgres", action="store_true",
+                        help="leave out the city on PostgreSQL and the PostgreSQL logical replication baseline")
     args = parser.parse_args()
     if args.records % 1000:
         sys.exit("--records must be a multiple of 1000")
@@ -127,21 +184,10 @@ def main():
         print(f"entered {args.records:,} records at 徐汇 in {time.time() - started:.1f} s (the city is down: they wait in 徐汇's queue)")
         fed.start("sh-city", env={"XGATE_LOG_LEVEL": os.environ.get("BENCH_E2E_LOG_LEVEL", "notice")})
         stores = Stores(fed)
-        first = None
-        while True:
-            held = stores.count("sh-city")
-            now = time.time()
-            if first is None and held > 0:
-                first = (now, held)
-            if held >= args.records:
-                last = now
-                break
-            if now - (first[0] if first else now) > 600:
-                raise Failure(f"the city holds {held} of {args.records} records after 10 minutes")
-            time.sleep(0.02)
-        ingest = (args.records - first[1]) / (last - first[0])
-        print(f"ingest at the city: {args.records:,} records, {args.records - first[1]:,} of them in {last - first[0]:.2f} s after the "
-              f"first batch → {ingest:,.0f} rec/s")
+        ingest, counted, seconds = ingest_rate(lambda: stores.count("sh-city"), args.records, "the city")
+        print(f"ingest at the city: {args.records:,} records, {counted:,} of them in {seconds:.2f} s after the "
+              f"first batch → {ingest:,.0f} rec/s; peak memory (VmHWM) of the city daemon so far "
+              f"{peak_rss_mb(fed.processes['sh-city'].pid):.0f} MB")
         if args.ingest_only:
             return
 
@@ -224,12 +270,30 @@ def main():
         baseline = replicate(bulk, os.path.join(REPO, ".build", "pg-baseline"))
         print(f"postgres logical replication of the same {baseline['rows']:,} records ({baseline['bytes']:,} bytes): "
               f"{baseline['rate']:,.0f} rows/s, {baseline['seconds']:.2f} s from the publisher's first commit to the subscriber's last")
+    # 1 again, the city on PostgreSQL (2 instances), nothing else running.
+    on_postgres = None
+    if not args.no_postgres:
+        cluster = os.environ.get("XGATE_TEST_POSTGRES", "")
+        if not cluster:
+            sys.exit("bench-e2e: XGATE_TEST_POSTGRES is not set (run it under deploy/postgres/pgcluster.py run, as make bench-e2e does, "
+                     "or pass --no-postgres)")
+        try:
+            on_postgres, _ = ingest_city_on_postgres(args, bulk, cluster)
+        except Failure as failure:
+            print(f"FAIL: {failure}")
+            sys.exit(1)
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
     print(f"e2e ingest {ingest:.0f} rec/s, engine ceiling {ceiling:.0f} rec/s, ratio {ingest / ceiling:.2f}")
     print(f"e2e ingest {ingest:.0f} rec/s, district → city in process {pair:.0f} rec/s, ratio {ingest / pair:.2f}")
     if baseline:
         print(f"e2e ingest {ingest:.0f} rec/s, postgres logical replication {baseline['rate']:.0f} rows/s, ratio {ingest / baseline['rate']:.2f}")
+    if on_postgres:
+        print(f"e2e ingest, city on PostgreSQL (2 instances) {on_postgres:.0f} rec/s, city on SQLite {ingest:.0f} rec/s, "
+              f"ratio {on_postgres / ingest:.2f}")
+        if baseline:
+            print(f"e2e ingest, city on PostgreSQL (2 instances) {on_postgres:.0f} rec/s, postgres logical replication "
+                  f"{baseline['rate']:.0f} rows/s, ratio {on_postgres / baseline['rate']:.2f}")
     print(f"correction to {len(PARTNERS)} partners p50 {percentile(totals, 50):.0f} ms p99 {percentile(totals, 99):.0f} ms")
 
 

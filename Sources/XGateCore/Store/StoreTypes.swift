@@ -25,6 +25,17 @@ public struct StoredRecord: Sendable, Equatable {
     }
 }
 
+/// One state to store and where its change came from (``StoreTransaction/putRecords(_:)``).
+public struct RecordPut: Sendable, Equatable {
+    public var state: RecordState
+    public var origin: RecordOrigin
+
+    public init(_ state: RecordState, origin: RecordOrigin) {
+        self.state = state
+        self.origin = origin
+    }
+}
+
 /// Where a change a node stores came from.
 public struct RecordOrigin: Sendable, Equatable {
     /// The peer that sent it, or this node's id.

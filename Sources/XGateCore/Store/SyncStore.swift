@@ -20,6 +20,9 @@ public protocol SyncStore: Sendable {
 public protocol StoreReader {
     /// The record with this key, if held.
     func record(_ key: RecordKey) async throws -> StoredRecord?
+    /// The held records among `keys`, by key (a key not held is absent): what a batch's merge reads, in one statement
+    /// where the backend can (`record(_:)` for each by default).
+    func records(_ keys: [RecordKey]) async throws -> [RecordKey: StoredRecord]
     /// The version of the record's standing status, if held — without reading its state.
     func statusVersion(of key: RecordKey) async throws -> Int?
     /// Records changed after `localSequence`, in local-sequence order, at most `limit`: the raw feed.
@@ -102,10 +105,35 @@ public protocol StoreReader {
     func pendingAcknowledgementCount(to publisher: String) async throws -> Int
 }
 
+extension StoreReader {
+    public func records(_ keys: [RecordKey]) async throws -> [RecordKey: StoredRecord] {
+        var found: [RecordKey: StoredRecord] = [:]
+        for key in keys where found[key] == nil {
+            if let stored = try await record(key) { found[key] = stored }
+        }
+        return found
+    }
+}
+
 extension StoreTransaction {
     /// Stores a state changed here at an unknown time (tests and tools).
     @discardableResult
     public func putRecord(_ state: RecordState) async throws -> Int64 { try await putRecord(state, origin: .local) }
+
+    @discardableResult
+    public func putRecords(_ puts: [RecordPut]) async throws -> [Int64] {
+        var sequences: [Int64] = []
+        for put in puts { sequences.append(try await putRecord(put.state, origin: put.origin)) }
+        return sequences
+    }
+
+    public func appendHistory(_ entries: [HistoryEntry]) async throws {
+        for entry in entries { try await appendHistory(entry) }
+    }
+
+    public func appendLineage(_ entries: [LineageEntry]) async throws {
+        for entry in entries { try await appendLineage(entry) }
+    }
 }
 
 /// What can be written inside one transaction (reads see the transaction's own writes).
@@ -116,6 +144,12 @@ public protocol StoreTransaction: StoreReader {
     func putRecord(_ state: RecordState, origin: RecordOrigin) async throws -> Int64
     /// Appends a version taken to a record's history (an accepted version, or the copy that lost a content conflict).
     func appendHistory(_ entry: HistoryEntry) async throws
+    /// `putRecord` for each, in order (a key may come more than once), returning their local sequences in order: what
+    /// a batch's merge writes, in one statement where the backend can (`putRecord` for each by default).
+    @discardableResult
+    func putRecords(_ puts: [RecordPut]) async throws -> [Int64]
+    /// `appendHistory` for each, in order (one statement where the backend can).
+    func appendHistory(_ entries: [HistoryEntry]) async throws
 
     /// Sets a push channel's position in the log (the last local sequence its batches have looked at).
     func setPushPosition(peer: String, position: Int64) async throws
@@ -136,6 +170,8 @@ public protocol StoreTransaction: StoreReader {
 
     /// Appends a hop.
     func appendLineage(_ entry: LineageEntry) async throws
+    /// `appendLineage` for each, in order (one statement where the backend can).
+    func appendLineage(_ entries: [LineageEntry]) async throws
     /// Sets the outcome of the outbound hops of one batch to one peer for one record; returns the status version that
     /// hop carried (nil: no such hop), so that a receipt is matched to what was sent without reading the batch again.
     @discardableResult

@@ -151,4 +151,72 @@ extension StoreConformance {
             await #expect(try r.history(of: other.key).count == 1)
         }
     }
+
+    /// `putRecords` stores as `putRecord` for each in order would: a record given twice is stored twice (its later
+    /// state stands, its previous sequence is its first's), sequences strictly increase; `records(_:)` reads the held
+    /// records among keys; history and lineage appended as lists keep their order.
+    public static func listWritesAreOneByOneInOrder(_ makeStore: Factory) async throws {
+        let store = try await makeStore()
+        let prior = try state("P-0003", fine: "1.0")
+        let a = try state("P-0001")
+        let b = try state("P-0002")
+        let changedA = try state("P-0001", fine: "9.5")
+        let c = try state("P-0003", fine: "3.0")
+        let fromCity = RecordOrigin(source: city, madeHere: false, at: at(10))
+        let madeHere = RecordOrigin(source: owner, madeHere: true, at: at(20))
+        let priorSequence = try await store.write { tx in try await tx.putRecord(prior) }
+        let sequences = try await store.write { tx in
+            try await tx.putRecords([
+                RecordPut(a, origin: fromCity), RecordPut(b, origin: .local), RecordPut(changedA, origin: madeHere),
+                RecordPut(c, origin: fromCity),
+            ])
+        }
+        #expect(sequences.count == 4)
+        let all = [priorSequence] + sequences
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0 < $1 }, "sequences \(all) must strictly increase")
+        let history = [
+            HistoryEntry(key: a.key, part: .content, version: 1, digest: Digest(canonical: "a1"), value: "a1", source: city, at: at(10)),
+            HistoryEntry(key: b.key, part: .content, version: 1, digest: Digest(canonical: "b1"), value: "b1", source: owner, at: at(11)),
+            HistoryEntry(key: a.key, part: .content, version: 2, digest: Digest(canonical: "a2"), value: "a2", source: owner, at: at(20)),
+        ]
+        let hops = [
+            hop("P-0001", city, .inbound, batch: "B1", at: 10), hop("P-0002", city, .inbound, batch: "B1", at: 10),
+            LineageEntry(
+                key: a.key, peer: "sh-pudong", direction: .outbound, batchId: "B2", contentVersion: nil, statusVersion: 2, outcome: nil,
+                at: at(30)),
+        ]
+        try await store.write { tx in
+            try await tx.appendHistory(history)
+            try await tx.appendLineage(hops)
+            try await tx.appendHistory([])
+            try await tx.appendLineage([])
+            await #expect(try tx.putRecords([]).isEmpty)
+        }
+        try await store.read { (r) throws in
+            let feed = try await r.records(after: 0, limit: 10)
+            #expect(feed.map(\.state.key) == [b.key, changedA.key, c.key])
+            #expect(feed.map(\.localSequence) == [sequences[1], sequences[2], sequences[3]])
+            let readA = try await #require(try r.record(a.key))
+            #expect(readA.state == changedA)
+            #expect(readA.previousSequence == sequences[0], "the first put of the same batch came before")
+            #expect(readA.madeHereSequence == sequences[2])
+            #expect(readA.source == owner)
+            let readB = try await #require(try r.record(b.key))
+            #expect(readB.previousSequence == 0)
+            #expect(readB.madeHereSequence == sequences[1])
+            let readC = try await #require(try r.record(c.key))
+            #expect(readC.state == c)
+            #expect(readC.previousSequence == priorSequence)
+            #expect(readC.madeHereSequence == priorSequence, "a change from a peer keeps the last made-here sequence")
+            #expect(readC.source == city)
+            let held = try await r.records([a.key, key("P-NOT-HELD"), c.key, a.key])
+            #expect(held == [a.key: readA, c.key: readC])
+            await #expect(try r.records([]).isEmpty)
+            await #expect(try r.history(of: a.key) == [history[0], history[2]])
+            await #expect(try r.history(of: b.key) == [history[1]])
+            await #expect(try r.lineage(of: a.key) == [hops[0], hops[2]])
+            await #expect(try r.lineage(batchId: "B1") == [hops[0], hops[1]])
+        }
+    }
+
 }

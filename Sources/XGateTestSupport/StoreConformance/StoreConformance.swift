@@ -50,6 +50,9 @@ public enum StoreConformance {
         Property("an empty store holds nothing") { try await emptyStoreHoldsNothing($0) },
         Property("putRecord assigns strictly increasing local sequences, in feed order") { try await putRecordAssignsIncreasingSequences($0) },
         Property("a record's state reads back equal") { try await recordStateRoundTrips($0) },
+        Property("putRecords, and history and lineage as lists, store as one by one in order; records(_:) reads the held") {
+            try await listWritesAreOneByOneInOrder($0)
+        },
         Property("conflictedRecords lists records with conflicts, latest first") { try await conflictedRecordsListsConflicts($0) },
         Property("history keeps every version, oldest first") { try await historyKeepsVersionsInOrder($0) },
         Property("channels read the log: kinds and decisions after a position, made-here records, source and previous sequence") {
