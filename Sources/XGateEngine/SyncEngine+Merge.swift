@@ -8,7 +8,8 @@ struct MergeWrites {
     var puts: [RecordPut] = []
     var history: [HistoryEntry] = []
     var lineage: [LineageEntry] = []
-    /// States whose status changed, in order: each may make corrections owed (``SyncEngine/trackCorrections(_:statusChanged:cameFrom:at:in:)``).
+    /// States whose status changed, in order: each may make corrections owed
+    /// (``SyncEngine/trackCorrections(_:cameFrom:at:in:)``).
     var statusChanges: [(state: RecordState, cameFrom: String?, at: Timestamp)] = []
 }
 
@@ -50,7 +51,7 @@ extension SyncEngine {
         if !writes.puts.isEmpty { try await tx.putRecords(writes.puts) }
         if !writes.history.isEmpty { try await tx.appendHistory(writes.history) }
         for change in writes.statusChanges {
-            try await trackCorrections(change.state, statusChanged: true, cameFrom: change.cameFrom, at: change.at, in: tx)
+            try await trackCorrections(change.state, cameFrom: change.cameFrom, at: change.at, in: tx)
         }
         if !writes.lineage.isEmpty { try await tx.appendLineage(writes.lineage) }
     }

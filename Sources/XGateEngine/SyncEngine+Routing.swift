@@ -9,9 +9,10 @@ extension SyncEngine {
     /// reads (``outboundChange(_:to:at:today:reader:)``). What is written here is what this node now owes: a status
     /// decision after the first (a correction) that this node forwards — the city, or the node that made it — is owed
     /// to every former holder of the record (lineage), each until it acknowledges (a receipt, or an acknowledgement of
-    /// a pulled page). The peer the change came from has it already.
-    func trackCorrections(_ state: RecordState, statusChanged: Bool, cameFrom: String?, at: Timestamp, in tx: any StoreTransaction) async throws {
-        guard statusChanged, let status = owedCorrection(state) else { return }
+    /// a pulled page). The peer the change came from has it already. Called for each state whose status a merge
+    /// changed (``store(_:in:)``).
+    func trackCorrections(_ state: RecordState, cameFrom: String?, at: Timestamp, in tx: any StoreTransaction) async throws {
+        guard let status = owedCorrection(state) else { return }
         for peer in try await tx.holders(of: state.key).sorted() where peer != node.id && peer != cameFrom {
             try await tx.trackCorrection(
                 CorrectionTracking(key: state.key, statusVersion: status.version, status: status.value, peer: peer, sentAt: at))

@@ -134,10 +134,9 @@ extension PostgresStore {
             // The server ends a statement, or a transaction left idle, past the transaction timeout itself: a
             // transaction the store has given up on (TransactionDeadline) then releases its locks at the same
             // deadline, rather than when its backend next notices that the client is gone.
-            let milliseconds = String(transactionTimeout.components.seconds * 1_000 + transactionTimeout.components.attoseconds / 1_000_000_000_000_000)
+            let limit = String(milliseconds(transactionTimeout))
             configuration.options.additionalStartupParameters = [
-                ("application_name", "xgate"), ("statement_timeout", milliseconds),
-                ("idle_in_transaction_session_timeout", milliseconds),
+                ("application_name", "xgate"), ("statement_timeout", limit), ("idle_in_transaction_session_timeout", limit),
             ]
             return configuration
         }

@@ -23,6 +23,11 @@ enum PostgresMigrations {
     ///
     /// The transaction runs at READ COMMITTED so that each statement after the lock sees what an instance that held
     /// it before committed (a snapshot taken before the lock would not).
+    /// The identifiers in `xgate_migrations`.
+    static func applied(on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        Set(try await connection.rows("SELECT identifier FROM xgate_migrations", logger: logger).map { try $0.decode(String.self) })
+    }
+
     static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
         try await connection.perform("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
         do {
@@ -38,8 +43,7 @@ enum PostgresMigrations {
                     applied_at timestamptz NOT NULL DEFAULT now()
                 )
                 """, logger: logger)
-            let applied = Set(
-                try await connection.rows("SELECT identifier FROM xgate_migrations", logger: logger).map { try $0.decode(String.self) })
+            let applied = try await self.applied(on: connection, logger: logger)
             let unknown = applied.subtracting(all.map(\.identifier))
             if !unknown.isEmpty {
                 throw StoreError(

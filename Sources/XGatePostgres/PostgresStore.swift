@@ -203,9 +203,7 @@ public final class PostgresStore: SyncStore, Sendable {
         let logger = logger
         let applied: Set<String>
         do {
-            applied = try await client.withConnection { connection in
-                Set(try await connection.rows("SELECT identifier FROM xgate_migrations", logger: logger).map { try $0.decode(String.self) })
-            }
+            applied = try await client.withConnection { connection in try await PostgresMigrations.applied(on: connection, logger: logger) }
         } catch {
             throw Self.mapped(error, configuration)
         }

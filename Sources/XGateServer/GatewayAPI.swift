@@ -290,11 +290,6 @@ public struct GatewayAPI: Sendable {
     }
 }
 
-/// A duration in whole milliseconds, for logs.
-public func milliseconds(_ duration: Duration) -> Int64 {
-    duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-}
-
 /// A JSON value (lets a literal be returned where the type is spelled once).
 func jsonValue(_ value: JSONValue) -> JSONValue { value }
 
